@@ -1,0 +1,82 @@
+"""The sample and dataset types every reader returns."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from signscribe.io import BBox
+
+POSE_SUFFIX = ".pose"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled piece of signing.
+
+    ``path`` is a video, a ``.pose`` file or an MP_Data sequence folder (see ``media``). A time
+    range (seconds, How2Sign) or a frame range (1-based inclusive, ``end_frame=-1`` to the end,
+    WLASL) selects part of a video.
+    """
+
+    id: str
+    path: Path
+    label: str | None
+    split: str | None = None
+    signer: str | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    start_frame: int = 1
+    end_frame: int = -1
+    bbox: BBox | None = None
+
+    @property
+    def media(self) -> str:
+        """``video``, ``pose`` (a ``.pose`` file) or ``mp_data`` (a folder of ``.npy`` frames)."""
+        if self.path.suffix == POSE_SUFFIX:
+            return "pose"
+        if self.path.is_dir():
+            return "mp_data"
+        return "video"
+
+    def selection(self) -> dict[str, object]:
+        """The keyword arguments that select this sample's part of its video."""
+        return {"start_time": self.start_time, "end_time": self.end_time, "start_frame": self.start_frame,
+                "end_frame": self.end_frame, "bbox": self.bbox}  # fmt: skip
+
+
+@dataclass
+class Dataset:
+    """Samples whose media exist, those whose media are missing, and the label list."""
+
+    kind: str
+    source: Path
+    samples: list[Sample]
+    missing: list[Sample] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def split_counts(self) -> dict[str | None, int]:
+        return dict(Counter(sample.split for sample in self.samples))
+
+    def select(self, split: str) -> Dataset:
+        """The samples (and missing ones) of one split."""
+        return Dataset(
+            kind=self.kind,
+            source=self.source,
+            samples=[s for s in self.samples if s.split == split],
+            missing=[s for s in self.missing if s.split == split],
+            labels=self.labels,
+        )
+
+
+def partition(kind: str, source: Path, samples: list[Sample], labels: list[str] | None = None) -> Dataset:
+    """Split samples into those whose file exists and the missing ones."""
+    present = [sample for sample in samples if sample.path.exists()]
+    missing = [sample for sample in samples if not sample.path.exists()]
+    if labels is None:
+        labels = sorted({sample.label for sample in samples if sample.label is not None})
+    return Dataset(kind=kind, source=source, samples=present, missing=missing, labels=labels)

@@ -1,0 +1,154 @@
+"""The MediaPipe "MP_Data" folder layout: ``<label>/<sequence>/<frame>.npy``, one vector a frame.
+
+Three frame sizes are in wide use and detected automatically:
+
+* 258 = pose 33 x (x, y, z, visibility) + left hand 21 x 3 + right hand 21 x 3
+* 1662 = pose 33 x 4 + face 468 x 3 + left hand 21 x 3 + right hand 21 x 3
+* 126 = left hand 21 x 3 + right hand 21 x 3
+
+x and y are MediaPipe's normalised image coordinates and a component that was not detected
+is all zeros. They are mapped into signscribe's layout (pixels of an assumed frame size,
+640x480 by default: OpenCV's webcam default that these projects record with).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from signscribe.data.dataset import Dataset, Sample, partition
+from signscribe.errors import DatasetError, PoseFileError
+from signscribe.pose.cache import content_hash, default_cache_dir
+from signscribe.pose.layout import COMPONENT_SIZES, Layout
+from signscribe.pose.sequence import PoseSequence
+
+POSE_VALUES = COMPONENT_SIZES["pose"] * 4
+HAND_VALUES = COMPONENT_SIZES["left_hand"] * 3
+FACE_VALUES = COMPONENT_SIZES["face"] * 3
+# values a frame -> the components it holds, in order
+FRAME_LAYOUTS = {
+    POSE_VALUES + 2 * HAND_VALUES: ("pose", "left_hand", "right_hand"),
+    POSE_VALUES + FACE_VALUES + 2 * HAND_VALUES: ("pose", "face", "left_hand", "right_hand"),
+    2 * HAND_VALUES: ("left_hand", "right_hand"),
+}
+DEFAULT_FRAME_SIZE = (640, 480)
+DEFAULT_FPS = 30.0
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
+
+
+def _numeric_key(path: Path) -> tuple[int, str]:
+    return (int(path.stem), "") if path.stem.isdigit() else (1 << 62, path.stem)
+
+
+def _is_archive(path: Path) -> bool:
+    return path.is_file() and path.name.endswith(ARCHIVE_SUFFIXES)
+
+
+def unpack_archive(archive: Path) -> Path:
+    """Unpack an archive once into the cache (keyed by its content) and return that folder."""
+    target = default_cache_dir().parent / "archives" / content_hash(archive)
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpack-"))
+    try:
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as bundle:
+                bundle.extractall(staging)
+        else:
+            with tarfile.open(archive) as bundle:
+                bundle.extractall(staging, filter="data")
+        staging.rename(target)
+    except (tarfile.TarError, zipfile.BadZipFile, OSError) as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DatasetError(archive, f"cannot unpack archive: {error}") from error
+    return target
+
+
+def find_root(folder: Path) -> Path:
+    """The folder whose subfolders are labels holding sequence folders of ``.npy`` frames."""
+    for candidate in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
+        for label in (p for p in candidate.iterdir() if p.is_dir()):
+            if any(sequence.is_dir() and any(sequence.glob("*.npy")) for sequence in label.iterdir()):
+                return candidate
+    raise DatasetError(folder, "no MP_Data layout found (<label>/<sequence>/<frame>.npy)")
+
+
+def read_mp_data(path: str | Path) -> Dataset:
+    """Read an MP_Data folder, or a ``.tar``/``.tar.gz``/``.zip`` archive holding one."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(path, "not found")
+    root = find_root(unpack_archive(path) if _is_archive(path) else path)
+    samples = []
+    for label in sorted(p for p in root.iterdir() if p.is_dir()):
+        for sequence in sorted((p for p in label.iterdir() if p.is_dir()), key=_numeric_key):
+            samples.append(Sample(id=f"{label.name}/{sequence.name}", path=sequence, label=label.name))
+    if not samples:
+        raise DatasetError(root, "no sequences found")
+    return partition("mp_data", path, samples)
+
+
+def _frame_files(sequence: Path) -> list[Path]:
+    frames = sorted(sequence.glob("*.npy"), key=_numeric_key)
+    if not frames:
+        raise PoseFileError(sequence, "no .npy frames in this sequence folder")
+    return frames
+
+
+def _load_vector(path: Path) -> np.ndarray:
+    try:
+        vector = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise PoseFileError(path, f"not a readable .npy array ({error})") from error
+    vector = np.asarray(vector, dtype=np.float64).reshape(-1)
+    if vector.size not in FRAME_LAYOUTS:
+        raise PoseFileError(path, f"{vector.size} values a frame; expected one of {sorted(FRAME_LAYOUTS)}")
+    return vector
+
+
+def load_mp_sequence(
+    sequence: str | Path,
+    include_face: bool = False,
+    frame_size: tuple[int, int] = DEFAULT_FRAME_SIZE,
+    fps: float = DEFAULT_FPS,
+) -> PoseSequence:
+    """One MP_Data sequence folder as a ``PoseSequence`` in signscribe's layout."""
+    sequence = Path(sequence)
+    files = _frame_files(sequence)
+    vectors = [_load_vector(path) for path in files]
+    sizes = {vector.size for vector in vectors}
+    if len(sizes) > 1:
+        odd, vector = next((p, v) for p, v in zip(files, vectors, strict=True) if v.size != vectors[0].size)
+        raise PoseFileError(odd, f"{vector.size} values a frame, but {files[0].name} has {vectors[0].size}")
+    components = FRAME_LAYOUTS[vectors[0].size]
+    if include_face and "face" not in components:
+        raise PoseFileError(sequence, f"{vectors[0].size} values a frame hold no face landmarks")
+    layout = Layout(include_face=include_face)
+    width, height = frame_size
+    frames = np.stack(vectors)
+    data = np.zeros((len(files), layout.num_points, 3), np.float32)
+    confidence = np.zeros((len(files), layout.num_points), np.float32)
+    offset = 0
+    for name in components:
+        size = COMPONENT_SIZES[name]
+        columns = 4 if name == "pose" else 3
+        block = frames[:, offset : offset + size * columns].reshape(len(files), size, columns)
+        offset += size * columns
+        if name not in layout.components:
+            continue
+        detected = np.abs(block).sum(axis=(1, 2)) > 0
+        rows = layout.slice(name)
+        data[:, rows] = block[..., :3] * np.array([width, height, 1.0])
+        if name == "pose":
+            confidence[:, rows] = np.clip(block[..., 3], 1e-3, 1.0) * detected[:, None]
+        else:
+            confidence[:, rows] = detected[:, None]
+    data = np.where(confidence[..., None] > 0, data, 0.0).astype(np.float32)
+    return PoseSequence(data=data, confidence=confidence, fps=fps, width=width, height=height,
+                        include_face=include_face, source=str(sequence))  # fmt: skip

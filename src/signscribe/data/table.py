@@ -1,0 +1,73 @@
+"""A user's own data as a CSV file: ``path,label`` and optional ``start,end,split,signer`` columns."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from signscribe.data.dataset import Dataset, Sample, partition
+from signscribe.errors import DatasetError
+
+REQUIRED = ("path", "label")
+OPTIONAL = ("start", "end", "split", "signer")
+
+
+def _optional_seconds(path: Path, line: int, column: str, text: str | None) -> float | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise DatasetError(path, f"line {line}: {column} {text!r} is not a number of seconds") from None
+    if value < 0:
+        raise DatasetError(path, f"line {line}: {column} {value} is negative")
+    return value
+
+
+def read_csv(csv_path: str | Path) -> Dataset:
+    """Read a CSV with a header. Relative paths are relative to the CSV's folder; a path may be a
+    video, a ``.pose`` file or an MP_Data sequence folder. ``start``/``end`` are seconds."""
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise DatasetError(csv_path, "file not found")
+    samples = []
+    try:
+        with csv_path.open(encoding="utf-8-sig", newline="") as file:
+            reader = csv.DictReader(file)
+            columns = [name.strip() for name in reader.fieldnames or []]
+            missing = [name for name in REQUIRED if name not in columns]
+            if missing:
+                raise DatasetError(csv_path, f"line 1: header {columns} lacks column(s) {missing}")
+            unknown = [name for name in columns if name not in REQUIRED + OPTIONAL]
+            if unknown:
+                raise DatasetError(csv_path, f"line 1: unknown column(s) {unknown}; allowed: {REQUIRED + OPTIONAL}")
+            for raw in reader:
+                line = reader.line_num
+                if None in raw or None in raw.values():
+                    raise DatasetError(csv_path, f"line {line}: expected {len(columns)} fields")
+                row = {key.strip(): value.strip() for key, value in raw.items()}
+                if not row["path"]:
+                    raise DatasetError(csv_path, f"line {line}: empty path")
+                if not row["label"]:
+                    raise DatasetError(csv_path, f"line {line}: empty label")
+                start = _optional_seconds(csv_path, line, "start", row.get("start"))
+                end = _optional_seconds(csv_path, line, "end", row.get("end"))
+                if start is not None and end is not None and end <= start:
+                    raise DatasetError(csv_path, f"line {line}: end {end} is not after start {start}")
+                media = Path(row["path"])
+                samples.append(
+                    Sample(
+                        id=f"{media.stem}" if start is None else f"{media.stem}@{start:g}",
+                        path=media if media.is_absolute() else csv_path.parent / media,
+                        label=row["label"],
+                        split=row.get("split") or None,
+                        signer=row.get("signer") or None,
+                        start_time=start,
+                        end_time=end,
+                    )
+                )
+    except UnicodeDecodeError as error:
+        raise DatasetError(csv_path, f"not UTF-8 text ({error.reason} at byte {error.start})") from error
+    except csv.Error as error:
+        raise DatasetError(csv_path, f"malformed CSV: {error}") from error
+    return partition("csv", csv_path, samples)

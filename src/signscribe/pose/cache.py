@@ -1,0 +1,65 @@
+"""A cache of extracted poses keyed by the video's content hash, so a second run costs nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from signscribe.errors import PoseFileError
+from signscribe.pose.posefile import load_pose, save_pose
+from signscribe.pose.sequence import PoseSequence
+
+_CHUNK = 1 << 20
+
+
+def default_cache_dir() -> Path:
+    """``$SIGNSCRIBE_CACHE_DIR``, else ``$XDG_CACHE_HOME/signscribe/poses``, else ``~/.cache/signscribe/poses``."""
+    if configured := os.environ.get("SIGNSCRIBE_CACHE_DIR"):
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "signscribe" / "poses"
+
+
+def content_hash(path: str | Path) -> str:
+    """BLAKE2b of a file's bytes: the same video under another name or folder hits the same entry."""
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class PoseCache:
+    """``.pose`` files stored under a key made of the video's content hash and the extraction options."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.hits = 0
+        self.misses = 0
+
+    def key(self, video: str | Path, options: dict[str, object]) -> str:
+        option_text = json.dumps(options, sort_keys=True, default=str)
+        options_digest = hashlib.blake2b(option_text.encode(), digest_size=8).hexdigest()
+        return f"{content_hash(video)}-{options_digest}"
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.pose"
+
+    def get(self, key: str, source: str) -> PoseSequence | None:
+        """The cached sequence (with ``source`` set) or ``None``; an unreadable entry counts as a miss."""
+        path = self._path(key)
+        if path.is_file():
+            try:
+                sequence = load_pose(path)
+            except PoseFileError:
+                path.unlink(missing_ok=True)
+            else:
+                self.hits += 1
+                return sequence.replace(source=source)
+        self.misses += 1
+        return None
+
+    def put(self, key: str, sequence: PoseSequence) -> None:
+        save_pose(sequence, self._path(key))
