@@ -47,7 +47,9 @@ def read_how2sign(csv_path: str | Path, videos: str | Path | None = None) -> Dat
             if not row:
                 continue
             if len(row) != len(COLUMNS):
-                raise DatasetError(csv_path, f"line {line}: expected {len(COLUMNS)} tab-separated fields, got {len(row)}")
+                raise DatasetError(
+                    csv_path, f"line {line}: expected {len(COLUMNS)} tab-separated fields, got {len(row)}"
+                )
             fields = dict(zip(COLUMNS, row, strict=True))
             start = _seconds(csv_path, line, "START_REALIGNED", fields["START_REALIGNED"])
             end = _seconds(csv_path, line, "END_REALIGNED", fields["END_REALIGNED"])

@@ -99,8 +99,9 @@ def read_wlasl(json_path: str | Path, videos: str | Path | None = None, subset: 
     glosses, instances = _instances(json_path)
     if subset is None:
         samples = [
-            _sample(video_id, gloss, instance, videos, instance["split"],
-                    (instance["frame_start"], instance["frame_end"]))  # fmt: skip
+            _sample(
+                video_id, gloss, instance, videos, instance["split"], (instance["frame_start"], instance["frame_end"])
+            )
             for video_id, (gloss, instance) in instances.items()
         ]
         return partition("wlasl", json_path, samples, labels=glosses)

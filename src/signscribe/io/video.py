@@ -16,8 +16,10 @@ from signscribe.errors import VideoReadError
 BBox = tuple[int, int, int, int]
 """A box ``(x1, y1, x2, y2)`` in pixels, as WLASL publishes it."""
 
-# A stream that ends this many frames before its declared frame count is reported as truncated.
-_TRUNCATION_TOLERANCE = 2
+# Containers often declare a few frames more than they hold (edit lists, encoder delay: real WLASL
+# clips are 3 short). A stream that ends more than this many frames, or this share, short is truncated.
+_TRUNCATION_FRAMES = 4
+_TRUNCATION_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -174,10 +176,7 @@ def read_frames(
             for frame in container.decode(stream):
                 decoded += 1
                 # Without a seek, the index counts decoded frames as WLASL's frame numbers do.
-                if frame.pts is None:
-                    time = (decoded - 1) / fps
-                else:
-                    time = float((frame.pts - origin) * time_base)
+                time = (decoded - 1) / fps if frame.pts is None else float((frame.pts - origin) * time_base)
                 index = round(time * fps) if seeking else decoded - 1
                 if start_time is not None and time < start_time - 1e-6:
                     continue
@@ -192,5 +191,6 @@ def read_frames(
             raise VideoReadError(path, f"cannot decode frame {decoded}: {error.strerror or error}") from error
         if decoded == 0:
             raise VideoReadError(path, "no frame could be decoded")
-        if not seeking and stream.frames and decoded < stream.frames - _TRUNCATION_TOLERANCE:
+        shortfall = (stream.frames or 0) - decoded
+        if not seeking and shortfall > max(_TRUNCATION_FRAMES, _TRUNCATION_SHARE * stream.frames):
             raise VideoReadError(path, f"truncated: decoded {decoded} of {stream.frames} frames")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,22 @@ def _landmarks_to_rows(landmarks: Any, width: int, height: int, visibility: bool
     else:
         confidence = np.ones(len(points), dtype=np.float32)
     return values, confidence
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """MediaPipe's C++ side logs warnings straight to file descriptor 2 as its models load (some on
+    the first frame with a hand), past Python's logging and any environment switch; mute it while
+    a graph runs so progress bars and summaries stay readable."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class HolisticExtractor:
@@ -99,12 +118,15 @@ class HolisticExtractor:
         data: list[np.ndarray] = []
         confidence: list[np.ndarray] = []
         width = height = 0
-        with Holistic(
-            static_image_mode=False,
-            model_complexity=self.settings.model_complexity,
-            min_detection_confidence=self.settings.min_detection_confidence,
-            min_tracking_confidence=self.settings.min_tracking_confidence,
-        ) as holistic:
+        with (
+            _native_stderr_silenced(),
+            Holistic(
+                static_image_mode=False,
+                model_complexity=self.settings.model_complexity,
+                min_detection_confidence=self.settings.min_detection_confidence,
+                min_tracking_confidence=self.settings.min_tracking_confidence,
+            ) as holistic,
+        ):
             for frame in frames:
                 height, width = frame.image.shape[:2]
                 result = holistic.process(frame.image)

@@ -17,6 +17,8 @@ Missing data is handled explicitly:
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from signscribe.pose.layout import LEFT_SHOULDER, RIGHT_SHOULDER
@@ -70,7 +72,7 @@ def fill_gaps(sequence: PoseSequence, component: str, max_gap: int = 4) -> PoseS
     detected = sequence.detected(component)
     data, confidence = sequence.data.copy(), sequence.confidence.copy()
     seen = np.flatnonzero(detected)
-    for before, after in zip(seen[:-1], seen[1:], strict=True):
+    for before, after in itertools.pairwise(seen):
         gap = after - before - 1
         if 0 < gap <= max_gap:
             weights = (np.arange(1, gap + 1) / (gap + 1))[:, None, None]

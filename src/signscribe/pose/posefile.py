@@ -80,7 +80,9 @@ def from_pose(pose: Pose, source: str, include_face: bool | None = None) -> Pose
     for name in wanted:
         component = next(c for c in pose.header.components if c.name == POSE_FORMAT_NAMES[name])
         if len(component.points) < COMPONENT_SIZES[name]:
-            raise PoseFileError(source, f"{component.name} has {len(component.points)} points, expected {COMPONENT_SIZES[name]}")
+            raise PoseFileError(
+                source, f"{component.name} has {len(component.points)} points, expected {COMPONENT_SIZES[name]}"
+            )
         start = pose.header.get_point_index(component.name, component.points[0])
         rows.append(np.arange(start, start + COMPONENT_SIZES[name]))
     order = np.concatenate(rows)
@@ -119,4 +121,3 @@ def load_pose(path: str | Path, include_face: bool | None = None) -> PoseSequenc
     except Exception as error:  # pose-format raises many types on corrupt input
         raise PoseFileError(path, f"not a readable .pose file ({type(error).__name__}: {error})") from error
     return from_pose(pose, source=str(path), include_face=include_face)
-

@@ -1,0 +1,92 @@
+"""Shared fixtures: the real data in ../shared/data (skipped with a reason when absent) and small
+synthetic videos for bad-input tests."""
+
+from __future__ import annotations
+
+import os
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+WLASL = DATA / "wlasl"
+HOW2SIGN = DATA / "how2sign"
+KEYPOINTS = DATA / "keypoints" / "traduttore_asl16_seq0-89.tar.gz"
+# A WLASL clip (gloss "agreement", 288x192 at 29.97 fps) in which both hands sign.
+BOTH_HANDS_CLIP = WLASL / "clips" / "01586.mp4"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Keep the user's pose cache out of the tests; every session starts empty.
+    cache = Path(config.rootpath) / ".pytest_cache" / "signscribe-cache" / str(os.getpid())
+    os.environ["SIGNSCRIBE_CACHE_DIR"] = str(cache / "poses")
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} is missing (the tests read ../shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def wlasl_dir() -> Path:
+    return _require(WLASL)
+
+
+@pytest.fixture(scope="session")
+def how2sign_dir() -> Path:
+    return _require(HOW2SIGN)
+
+
+@pytest.fixture(scope="session")
+def keypoints_archive() -> Path:
+    return _require(KEYPOINTS)
+
+
+@pytest.fixture(scope="session")
+def both_hands_clip() -> Path:
+    return _require(BOTH_HANDS_CLIP)
+
+
+@pytest.fixture(scope="session")
+def both_hands_pose(both_hands_clip: Path):
+    """Landmarks of the real two-handed clip, extracted once for the session."""
+    from signscribe.pose import HolisticExtractor
+
+    return HolisticExtractor().extract(both_hands_clip)
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, faststart: bool = False) -> Path:
+    """Encode RGB frames as H.264 in MP4 with PyAV."""
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for image in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.fixture
+def empty_scene_video(tmp_path: Path) -> Path:
+    """Two seconds of a plain wall with noise: no person in it."""
+    rng = np.random.default_rng(0)
+    frames = [np.clip(120 + rng.normal(0, 8, (240, 320, 3)), 0, 255).astype(np.uint8) for _ in range(50)]
+    return write_video(tmp_path / "empty_scene.mp4", frames)
+
+
+@pytest.fixture
+def audio_only_file(tmp_path: Path) -> Path:
+    """A WAV file named .mp4: a readable container with no video stream."""
+    path = tmp_path / "sound.mp4"
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(np.zeros(8000, np.int16).tobytes())
+    return path

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from signscribe import __version__
+from signscribe.cli import app
+from signscribe.pose import load_pose
+
+runner = CliRunner()
+CLIP_IDS = ("01586", "01065", "04897")
+
+
+def _run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_version() -> None:
+    result = _run("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"signscribe {__version__}"
+
+
+@pytest.mark.parametrize("command", [[], ["probe"], ["dataset"], ["extract"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = _run(*command, "--help")
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_probe_prints_metadata(wlasl_dir: Path) -> None:
+    result = _run("probe", wlasl_dir / "clips" / "01065.mp4")
+    assert result.exit_code == 0
+    assert "1920" in result.output and "23.976" in result.output and "34" in result.output
+
+
+def test_probe_bad_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = _run("probe", tmp_path / "missing.mp4")
+    assert result.exit_code == 2 and "missing.mp4: file not found" in result.output
+
+
+def test_dataset_summary(wlasl_dir: Path) -> None:
+    result = _run(
+        "dataset", f"wlasl:{wlasl_dir / 'WLASL_v0.3.json'}", "--videos", wlasl_dir / "clips", "--subset", "100"
+    )
+    assert result.exit_code == 0, result.output
+    assert "100 labels" in result.output and "missing" in result.output
+
+
+@pytest.fixture
+def clip_folder(tmp_path: Path, wlasl_dir: Path) -> Path:
+    folder = tmp_path / "clips"
+    (folder / "more").mkdir(parents=True)
+    for clip in CLIP_IDS[:2]:
+        shutil.copy(wlasl_dir / "clips" / f"{clip}.mp4", folder)
+    shutil.copy(wlasl_dir / "clips" / f"{CLIP_IDS[2]}.mp4", folder / "more")
+    (folder / "broken.mp4").write_text("not a video at all")
+    return folder
+
+
+def test_extract_folder_with_workers_is_resumable(clip_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "poses"
+    result = _run("extract", clip_folder, "--out", out, "--workers", "2")
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.pose"))
+    assert written == ["01065.pose", "01586.pose", "more/04897.pose"]
+    assert "done 3, skipped 0 (already extracted), failed 1" in result.output
+    assert "broken.mp4: not a readable video" in result.output
+    summary = json.loads((out / "extract_summary.json").read_text())
+    assert summary["done"] == 3 and summary["failed"] == 1 and summary["frames"] > 100
+    assert 0.9 < summary["shares"]["pose"] <= 1 and 0.3 < summary["shares"]["right_hand"] <= 1
+    pose = load_pose(out / "01586.pose")
+    assert pose.detection_rates()["left_hand"] > 0.5
+
+    again = _run("extract", clip_folder, "--out", out, "--workers", "2")
+    assert "done 0, skipped 3 (already extracted), failed 1" in again.output
+
+
+def test_extract_reports_video_without_person(empty_scene_video: Path, tmp_path: Path) -> None:
+    result = _run("extract", empty_scene_video, "--out", tmp_path / "out", "--no-cache")
+    assert result.exit_code == 1
+    assert "no person detected in any of 50 frames" in result.output
+    assert not (tmp_path / "out" / "empty_scene.pose").exists()
+
+
+def test_extract_dataset_from_csv_with_time_range(tmp_path: Path, wlasl_dir: Path) -> None:
+    table = tmp_path / "mine.csv"
+    table.write_text(f"path,label,start,end\n{wlasl_dir / 'clips' / '01586.mp4'},all,0.5,1.0\n")
+    out = tmp_path / "poses"
+    result = _run("extract", "--data", f"csv:{table}", "--out", out)
+    assert result.exit_code == 0, result.output
+    pose = load_pose(out / "01586@0.5.pose")
+    assert pose.num_frames == pytest.approx(15, abs=1)
+
+
+def test_extract_mp_data_converts_to_pose_files(tmp_path: Path, keypoints_archive: Path) -> None:
+    out = tmp_path / "poses"
+    result = _run("extract", "--data", f"mp_data:{keypoints_archive}", "--out", out, "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert len(list(out.rglob("*.pose"))) == 16 * 90
+    assert load_pose(out / "hello" / "0.pose").num_frames == 20
+
+
+def test_extract_argument_errors(tmp_path: Path) -> None:
+    assert _run("extract", "--out", tmp_path).exit_code == 2
+    bad = _run("extract", "--data", "nope:x", "--out", tmp_path)
+    assert bad.exit_code == 2 and "unknown dataset kind 'nope'" in bad.output
+    missing = _run("extract", tmp_path / "gone.mp4", "--out", tmp_path)
+    assert missing.exit_code == 2 and "gone.mp4: file not found" in missing.output
+
+
+@pytest.mark.slow
+def test_extract_all_real_wlasl_clips(wlasl_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "poses"
+    result = _run("extract", wlasl_dir / "clips", "--out", out, "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert "done 138, skipped 0 (already extracted), failed 0" in result.output
+    summary = json.loads((out / "extract_summary.json").read_text())
+    assert summary["shares"]["pose"] > 0.95 and summary["shares"]["right_hand"] > 0.5
+
+
+@pytest.mark.slow
+def test_extract_all_real_how2sign_clips(how2sign_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "poses"
+    spec = f"how2sign:{how2sign_dir / 'how2sign_realigned_val.csv'}"
+    result = _run("extract", "--data", spec, "--videos", how2sign_dir / "clips", "--out", out, "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert "done 24, skipped 0 (already extracted), failed 0" in result.output
+    assert "1717 instances have no media" in result.output
+    assert len(list(out.glob("*.pose"))) == 24
