@@ -4,6 +4,8 @@ synthetic videos for bad-input tests."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import wave
 from pathlib import Path
 
@@ -20,9 +22,13 @@ BOTH_HANDS_CLIP = WLASL / "clips" / "01586.mp4"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Keep the user's pose cache out of the tests; every session starts empty.
-    cache = Path(config.rootpath) / ".pytest_cache" / "signscribe-cache" / str(os.getpid())
-    os.environ["SIGNSCRIBE_CACHE_DIR"] = str(cache / "poses")
+    # Keep the user's pose cache out of the tests: every session starts with an empty one.
+    config.signscribe_cache = tempfile.mkdtemp(prefix="signscribe-test-cache-")
+    os.environ["SIGNSCRIBE_CACHE_DIR"] = str(Path(config.signscribe_cache) / "poses")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.signscribe_cache, ignore_errors=True)
 
 
 def _require(path: Path) -> Path:
