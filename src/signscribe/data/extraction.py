@@ -95,8 +95,6 @@ def _init_worker(settings: ExtractionSettings, cache_dir: Path | None) -> None:
 
 def _run_job(job: ExtractJob) -> JobResult:
     assert _worker_extractor is not None, "worker not initialised"
-    if job.output.exists():
-        return JobResult(job.sample.id, "skipped")
     try:
         sequence = sample_pose(job.sample, _worker_extractor)
     except SignscribeError as error:
@@ -128,10 +126,12 @@ def run_extraction(
         if on_result is not None:
             on_result(result)
 
-    pending = [job for job in jobs if not job.output.exists()]
+    pending = []
     for job in jobs:
         if job.output.exists():
             record(JobResult(job.sample.id, "skipped"))
+        else:
+            pending.append(job)
     if workers == 1 or len(pending) <= 1:
         _init_worker(settings, cache_dir)
         for job in pending:
