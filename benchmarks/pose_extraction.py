@@ -65,8 +65,10 @@ def main() -> None:
         for stage, run in (("decode", decode), ("decode+pose", extract)):
             for workers in (1, 2):
                 seconds = run(videos, workers)
-                print(f"{name:<16}{stage:<15}{workers:>8}{len(videos):>8}{frames:>8}{seconds:>9.1f}"
-                      f"{frames / seconds:>10.1f}{seconds / duration:>8.3f}")  # fmt: skip
+                print(
+                    f"{name:<16}{stage:<15}{workers:>8}{len(videos):>8}{frames:>8}{seconds:>9.1f}"
+                    f"{frames / seconds:>10.1f}{seconds / duration:>8.3f}"
+                )
 
 
 if __name__ == "__main__":

@@ -158,8 +158,12 @@ def test_csv_reader(tmp_path: Path, wlasl_dir: Path) -> None:
     assert len(data.samples) == 1 and len(data.missing) == 1
     sample = data.samples[0]
     assert (sample.label, sample.start_time, sample.end_time, sample.split, sample.signer) == (
-        "all", 0.5, 1.5, "train", "7",
-    )  # fmt: skip
+        "all",
+        0.5,
+        1.5,
+        "train",
+        "7",
+    )
     assert data.missing[0].path == tmp_path / "lost.mp4"
 
 

@@ -28,8 +28,10 @@ def test_layout_is_documented_order() -> None:
     layout = Layout()
     assert layout.components == ("pose", "left_hand", "right_hand")
     assert (layout.slice("pose"), layout.slice("left_hand"), layout.slice("right_hand")) == (
-        slice(0, 33), slice(33, 54), slice(54, 75),
-    )  # fmt: skip
+        slice(0, 33),
+        slice(33, 54),
+        slice(54, 75),
+    )
     assert Layout(include_face=True).num_points == 543 and Layout(include_face=True).slice("face") == slice(75, 543)
 
 

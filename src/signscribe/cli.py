@@ -17,6 +17,7 @@ from signscribe.files import write_text_atomic
 
 if TYPE_CHECKING:
     from signscribe.data.extraction import ExtractionSummary
+    from signscribe.inference.batch import ClipResult
 
 app = typer.Typer(
     name="signscribe",
@@ -65,15 +66,33 @@ def probe(video: Annotated[Path, typer.Argument(help="A video file.")]) -> None:
 
 
 DataOption = Annotated[
-    str | None, typer.Option("--data", help="A dataset as KIND:PATH (wlasl, how2sign, mp_data, csv).")
+    str | None, typer.Option("--data", help="A dataset as KIND:PATH (wlasl, how2sign, mp_data, csv, poses).")
 ]
 VideosOption = Annotated[Path | None, typer.Option(help="Video folder for wlasl: and how2sign: datasets.")]
 SubsetOption = Annotated[int | None, typer.Option(help="WLASL subset: 100, 300, 1000 or 2000.")]
+SignerBlockOption = Annotated[
+    int | None, typer.Option(help="mp_data: each signer recorded this many consecutive sequence numbers.")
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Model folder or hub id (default: the model shipped in the package)."),
+]
+
+
+def _progress() -> Progress:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    return Progress(*columns, console=errors)
 
 
 @app.command()
 def dataset(
-    spec: Annotated[str, typer.Argument(help="A dataset as KIND:PATH (wlasl, how2sign, mp_data, csv).")],
+    spec: Annotated[str, typer.Argument(help="A dataset as KIND:PATH (wlasl, how2sign, mp_data, csv, poses).")],
     videos: VideosOption = None,
     subset: SubsetOption = None,
 ) -> None:
@@ -132,9 +151,7 @@ def extract(
     if not jobs:
         raise _fail(SignscribeError("no videos to extract"))
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=errors) as progress:
+    with _progress() as progress:
         task = progress.add_task("extracting", total=len(jobs))
         summary = run_extraction(
             jobs,
@@ -158,3 +175,250 @@ def _print_summary(summary: ExtractionSummary) -> None:
     )
     for identifier, reason in summary.failures:
         console.print(f"  [red]failed[/red] {identifier}: {reason}", highlight=False)
+
+
+@app.command()
+def train(
+    data: DataOption = None,
+    val: Annotated[str | None, typer.Option(help="Validation data as KIND:PATH (default: a split of --data).")] = None,
+    config: Annotated[Path | None, typer.Option(help="JSON or TOML file with any of these options.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model family (see `signscribe models`).")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1)] = None,
+    batch: Annotated[int | None, typer.Option(min=1)] = None,
+    lr: Annotated[float | None, typer.Option(min=0.0)] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    split_by: Annotated[str | None, typer.Option(help="random (stratified by label) or signer.")] = None,
+    holdout_signer: Annotated[str | None, typer.Option(help="With --split-by signer: validate on this signer.")] = None,
+    videos: VideosOption = None,
+    subset: SubsetOption = None,
+    sequences_per_signer: SignerBlockOption = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the model and the training logs.")] = Path(
+        "model"
+    ),
+    resume: Annotated[bool, typer.Option(help="Continue the run whose checkpoint is in --out.")] = False,
+) -> None:
+    """Train a sign classifier on landmarks; writes a model folder, history.csv and curves.png into --out."""
+    from signscribe.training import TrainConfig
+    from signscribe.training import train as run_training
+
+    options = {
+        "data": data,
+        "val": val,
+        "model": model,
+        "epochs": epochs,
+        "batch": batch,
+        "lr": lr,
+        "seed": seed,
+        "split_by": split_by,
+        "holdout_signer": holdout_signer,
+        "videos": str(videos) if videos else None,
+        "subset": subset,
+        "sequences_per_signer": sequences_per_signer,
+    }
+    try:
+        if config is not None:
+            settings = TrainConfig.from_file(config, **options)
+        else:
+            settings = TrainConfig(**{k: v for k, v in options.items() if v is not None})
+        if not settings.data:
+            raise ValueError("give --data KIND:PATH (or data in --config)")
+        with _progress() as progress:
+
+            def hook(description: str, total: int):
+                task = progress.add_task(description, total=total)
+                return lambda: progress.advance(task)
+
+            def report(row: dict[str, float]) -> None:
+                progress.console.print(
+                    f"epoch {row['epoch']}: train loss {row['train_loss']:.3f} top-1 {row['train_top1']:.1%} | "
+                    f"val loss {row['val_loss']:.3f} top-1 {row['val_top1']:.1%} top-5 {row['val_top5']:.1%}"
+                )
+
+            result = run_training(settings, out, resume=resume, hook=hook, on_epoch=report)
+    except (SignscribeError, ValueError) as error:
+        raise _fail(error) from None
+    stop = " (stopped early)" if result.stopped_early else ""
+    kept = f"epoch {result.best_epoch}" if settings.select_best else f"the last epoch, {result.history[-1]['epoch']}"
+    console.print(
+        f"best epoch {result.best_epoch}{stop}: val top-1 {result.best['val_top1']:.1%}, "
+        f"top-5 {result.best['val_top5']:.1%}; model folder {out} holds {kept}"
+    )
+
+
+@app.command()
+def evaluate(
+    data: Annotated[str, typer.Option("--data", help="A dataset as KIND:PATH.")],
+    model: ModelOption = None,
+    split: Annotated[str | None, typer.Option(help="Only this split (e.g. test).")] = None,
+    videos: VideosOption = None,
+    subset: SubsetOption = None,
+    sequences_per_signer: SignerBlockOption = None,
+    signer: Annotated[str | None, typer.Option(help="Only this signer's samples.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Folder for report.json and confusion_matrix.png.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+) -> None:
+    """Top-1/2/5/10 accuracy (per instance and per class), loss, per-class precision and recall."""
+    from signscribe.evaluation import evaluate as run_evaluation
+    from signscribe.evaluation import write_report
+    from signscribe.inference import Recognizer
+
+    try:
+        recognizer = Recognizer.from_pretrained(model)
+        with _progress() as progress:
+            task = progress.add_task("loading landmarks", total=None)
+            result, failed = run_evaluation(
+                recognizer,
+                data,
+                split,
+                videos,
+                subset,
+                sequences_per_signer,
+                signer,
+                on_progress=lambda: progress.advance(task),
+            )
+    except (SignscribeError, ValueError) as error:
+        raise _fail(error) from None
+    table = Table(title=f"{result.samples} samples, loss {result.loss:.3f}")
+    table.add_column("k")
+    table.add_column("top-k accuracy", justify="right")
+    table.add_column("mean per class", justify="right")
+    for k, value in result.top_k.items():
+        table.add_row(str(k), f"{value:.1%}", f"{result.mean_class_top_k[k]:.1%}")
+    console.print(table)
+    for sample, reason in failed:
+        console.print(f"  [red]failed[/red] {sample.id}: {reason}", highlight=False)
+    for path in write_report(result, report, json_out):
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def recognize(
+    clip: Annotated[Path, typer.Argument(help="A video, a .pose file, or a folder of them.")],
+    model: ModelOption = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Glosses to report per clip.")] = 5,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the results here instead of stdout.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes extracting landmarks in parallel.")] = 1,
+) -> None:
+    """Rank glosses with confidences for a clip, or for every clip of a folder.
+
+    For a folder, a consolidated top-10 text file (inference_results.txt) is also written beside
+    --out (or in the current folder)."""
+    from signscribe.inference import Recognizer
+    from signscribe.inference.batch import clips_in, recognize_all
+
+    if output_format not in ("table", "json", "csv"):
+        raise _fail(ValueError(f"--format must be table, json or csv, not {output_format!r}"))
+    if not clip.exists():
+        raise _fail(SignscribeError(f"{clip}: file not found"))
+    clips = clips_in(clip)
+    if not clips:
+        raise _fail(SignscribeError(f"{clip}: no videos or .pose files in this folder"))
+    try:
+        recognizer = Recognizer.from_pretrained(model)
+    except SignscribeError as error:
+        raise _fail(error) from None
+    depth = max(top_k, 10) if clip.is_dir() else top_k
+    with _progress() as progress:
+        task = progress.add_task("recognising", total=len(clips))
+        results = recognize_all(recognizer, clips, depth, workers, on_result=lambda r: progress.advance(task))
+    base = clip if clip.is_dir() else clip.parent
+    text = _format_results(results, top_k, output_format, base)
+    if out is not None:
+        write_text_atomic(out, text)
+        console.print(f"wrote {out}")
+    elif output_format == "table":
+        _print_tables(results, top_k, base)
+    else:
+        print(text, end="")
+    if clip.is_dir():
+        summary = (out.parent if out else Path.cwd()) / "inference_results.txt"
+        write_text_atomic(summary, _top10_text(results, base))
+        console.print(f"wrote {summary}")
+    failed = [r for r in results if r.error]
+    for result in failed:
+        errors.print(f"[red]failed[/red] {result.clip}: {result.error}", highlight=False)
+    if len(failed) == len(results):
+        raise typer.Exit(code=1)
+
+
+def _name(clip: Path, base: Path) -> str:
+    return clip.relative_to(base).as_posix() if clip.is_relative_to(base) else str(clip)
+
+
+def _format_results(results: list[ClipResult], top_k: int, output_format: str, base: Path) -> str:
+    if output_format == "json":
+        return (
+            json.dumps(
+                {
+                    "results": [
+                        {
+                            "video": _name(r.clip, base),
+                            "predictions": [
+                                {"rank": rank, "gloss": p.gloss, "confidence": round(p.confidence, 6)}
+                                for rank, p in enumerate(r.predictions[:top_k], start=1)
+                            ],
+                        }
+                        for r in results
+                        if not r.error
+                    ],
+                    "failed": [{"video": _name(r.clip, base), "reason": r.error} for r in results if r.error],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    if output_format == "csv":
+        rows = ["video,rank,gloss,confidence"]
+        for r in results:
+            rows += [
+                f"{_csv(_name(r.clip, base))},{rank},{_csv(p.gloss)},{p.confidence:.6f}"
+                for rank, p in enumerate(r.predictions[:top_k], start=1)
+            ]
+        return "\n".join(rows) + "\n"
+    return (
+        "\n".join(
+            f"{_name(r.clip, base)}\t{rank}\t{p.gloss}\t{p.confidence:.4f}"
+            for r in results
+            for rank, p in enumerate(r.predictions[:top_k], start=1)
+        )
+        + "\n"
+    )
+
+
+def _csv(value: str) -> str:
+    return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(c in value for c in ',"\n') else value
+
+
+def _print_tables(results: list[ClipResult], top_k: int, base: Path) -> None:
+    for result in results:
+        if result.error:
+            continue
+        table = Table(title=_name(result.clip, base))
+        table.add_column("rank", justify="right")
+        table.add_column("gloss")
+        table.add_column("confidence", justify="right")
+        for rank, prediction in enumerate(result.predictions[:top_k], start=1):
+            table.add_row(str(rank), prediction.gloss, f"{prediction.confidence:.1%}")
+        console.print(table)
+
+
+def _top10_text(results: list[ClipResult], base: Path) -> str:
+    """The seeds' ``inference_results.txt``: a section of top-10 glosses per video."""
+    sections = []
+    for result in results:
+        lines = [f"=== {_name(result.clip, base)} ==="]
+        if result.error:
+            lines.append(f"FAILED: {result.error}")
+        lines += [f"{rank:>2}. {p.gloss:<24} {p.confidence:7.2%}" for rank, p in enumerate(result.predictions[:10], 1)]
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
+
+
+@app.command(name="models")
+def list_model_families() -> None:
+    """List the model families that `signscribe train --model` accepts."""
+    from signscribe.models import list_models
+
+    for name in list_models():
+        console.print(name)

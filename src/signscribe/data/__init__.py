@@ -1,4 +1,4 @@
-"""Dataset readers selected as ``KIND:PATH``: ``wlasl:``, ``how2sign:``, ``mp_data:`` and ``csv:``."""
+"""Dataset readers selected as ``KIND:PATH``: ``wlasl:``, ``how2sign:``, ``mp_data:``, ``csv:`` and ``poses:``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from pathlib import Path
 from signscribe.data.dataset import Dataset, Sample
 from signscribe.data.how2sign import read_how2sign
 from signscribe.data.mp_data import load_mp_sequence, read_mp_data
+from signscribe.data.pose_folder import read_pose_folder
 from signscribe.data.table import read_csv
 from signscribe.data.wlasl import read_wlasl
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.posefile import load_pose
 from signscribe.pose.sequence import PoseSequence
 
-KINDS = ("wlasl", "how2sign", "mp_data", "csv")
+KINDS = ("wlasl", "how2sign", "mp_data", "csv", "poses")
 
 
 def parse_spec(spec: str) -> tuple[str, Path]:
@@ -26,20 +27,30 @@ def parse_spec(spec: str) -> tuple[str, Path]:
     return kind, Path(path)
 
 
-def open_dataset(spec: str, videos: str | Path | None = None, subset: int | None = None) -> Dataset:
-    """Read the dataset named by ``KIND:PATH``; ``videos`` is the video folder for WLASL and How2Sign
-    and ``subset`` the WLASL subset (100, 300, 1000 or 2000)."""
+def open_dataset(
+    spec: str,
+    videos: str | Path | None = None,
+    subset: int | None = None,
+    sequences_per_signer: int | None = None,
+) -> Dataset:
+    """Read the dataset named by ``KIND:PATH``; ``videos`` is the video folder for WLASL and How2Sign,
+    ``subset`` the WLASL subset (100, 300, 1000 or 2000) and ``sequences_per_signer`` the MP_Data
+    signer blocks."""
     kind, path = parse_spec(spec)
     if subset is not None and kind != "wlasl":
         raise ValueError(f"--subset applies to wlasl only, not {kind}")
     if videos is not None and kind not in ("wlasl", "how2sign"):
         raise ValueError(f"--videos applies to wlasl and how2sign only, not {kind}")
+    if sequences_per_signer is not None and kind != "mp_data":
+        raise ValueError(f"--sequences-per-signer applies to mp_data only, not {kind}")
     if kind == "wlasl":
         return read_wlasl(path, videos=videos, subset=subset)
     if kind == "how2sign":
         return read_how2sign(path, videos=videos)
     if kind == "mp_data":
-        return read_mp_data(path)
+        return read_mp_data(path, sequences_per_signer=sequences_per_signer)
+    if kind == "poses":
+        return read_pose_folder(path)
     return read_csv(path)
 
 
@@ -55,6 +66,16 @@ def sample_pose(sample: Sample, extractor: HolisticExtractor) -> PoseSequence:
 
 
 __all__ = [
-    "KINDS", "Dataset", "Sample", "load_mp_sequence", "open_dataset", "parse_spec", "read_csv",
-    "read_how2sign", "read_mp_data", "read_wlasl", "sample_pose",
-]  # fmt: skip
+    "KINDS",
+    "Dataset",
+    "Sample",
+    "load_mp_sequence",
+    "open_dataset",
+    "parse_spec",
+    "read_csv",
+    "read_how2sign",
+    "read_mp_data",
+    "read_pose_folder",
+    "read_wlasl",
+    "sample_pose",
+]

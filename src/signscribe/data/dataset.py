@@ -42,8 +42,13 @@ class Sample:
 
     def selection(self) -> dict[str, object]:
         """The keyword arguments that select this sample's part of its video."""
-        return {"start_time": self.start_time, "end_time": self.end_time, "start_frame": self.start_frame,
-                "end_frame": self.end_frame, "bbox": self.bbox}  # fmt: skip
+        return {
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "bbox": self.bbox,
+        }
 
 
 @dataclass

@@ -138,8 +138,9 @@ def run_extraction(
             record(_run_job(job))
         return summary
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(settings, cache_dir)) as pool:  # fmt: skip
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(settings, cache_dir)
+    ) as pool:
         for future in as_completed([pool.submit(_run_job, job) for job in pending]):
             record(future.result())
     return summary

@@ -8,8 +8,7 @@ from pathlib import Path
 from signscribe.data.dataset import Dataset, Sample, partition
 from signscribe.errors import DatasetError
 
-COLUMNS = ("VIDEO_ID", "VIDEO_NAME", "SENTENCE_ID", "SENTENCE_NAME", "START_REALIGNED", "END_REALIGNED",
-           "SENTENCE")  # fmt: skip
+COLUMNS = ("VIDEO_ID", "VIDEO_NAME", "SENTENCE_ID", "SENTENCE_NAME", "START_REALIGNED", "END_REALIGNED", "SENTENCE")
 SPLITS = ("train", "val", "test")
 VIDEO_SUFFIX = ".mp4"
 

@@ -79,8 +79,12 @@ def find_root(folder: Path) -> Path:
     raise DatasetError(folder, "no MP_Data layout found (<label>/<sequence>/<frame>.npy)")
 
 
-def read_mp_data(path: str | Path) -> Dataset:
-    """Read an MP_Data folder, or a ``.tar``/``.tar.gz``/``.zip`` archive holding one."""
+def read_mp_data(path: str | Path, sequences_per_signer: int | None = None) -> Dataset:
+    """Read an MP_Data folder, or a ``.tar``/``.tar.gz``/``.zip`` archive holding one.
+
+    The layout names no signer; when each signer recorded a block of consecutive sequence numbers
+    (traduttore: 0-29, 30-59, 60-89), ``sequences_per_signer`` makes signer ``sequence // n``.
+    """
     path = Path(path)
     if not path.exists():
         raise DatasetError(path, "not found")
@@ -88,7 +92,10 @@ def read_mp_data(path: str | Path) -> Dataset:
     samples = []
     for label in sorted(p for p in root.iterdir() if p.is_dir()):
         for sequence in sorted((p for p in label.iterdir() if p.is_dir()), key=_numeric_key):
-            samples.append(Sample(id=f"{label.name}/{sequence.name}", path=sequence, label=label.name))
+            signer = None
+            if sequences_per_signer and sequence.name.isdigit():
+                signer = str(int(sequence.name) // sequences_per_signer)
+            samples.append(Sample(id=f"{label.name}/{sequence.name}", path=sequence, label=label.name, signer=signer))
     if not samples:
         raise DatasetError(root, "no sequences found")
     return partition("mp_data", path, samples)
@@ -150,5 +157,12 @@ def load_mp_sequence(
         else:
             confidence[:, rows] = detected[:, None]
     data = np.where(confidence[..., None] > 0, data, 0.0).astype(np.float32)
-    return PoseSequence(data=data, confidence=confidence, fps=fps, width=width, height=height,
-                        include_face=include_face, source=str(sequence))  # fmt: skip
+    return PoseSequence(
+        data=data,
+        confidence=confidence,
+        fps=fps,
+        width=width,
+        height=height,
+        include_face=include_face,
+        source=str(sequence),
+    )

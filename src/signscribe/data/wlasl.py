@@ -57,8 +57,9 @@ def _bbox(instance: dict[str, Any]) -> tuple[int, int, int, int] | None:
     return (int(box[0]), int(box[1]), int(box[2]), int(box[3])) if box and len(box) == 4 else None
 
 
-def _sample(video_id: str, gloss: str, instance: dict[str, Any], videos: Path, split: str,
-            frames: tuple[int, int]) -> Sample:  # fmt: skip
+def _sample(
+    video_id: str, gloss: str, instance: dict[str, Any], videos: Path, split: str, frames: tuple[int, int]
+) -> Sample:
     signer = instance.get("signer_id")
     return Sample(
         id=video_id,

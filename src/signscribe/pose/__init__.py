@@ -11,7 +11,25 @@ from signscribe.pose.posefile import from_pose, load_pose, save_pose, to_pose
 from signscribe.pose.sequence import PoseSequence
 
 __all__ = [
-    "Augmenter", "ExtractionSettings", "HolisticExtractor", "Layout", "PoseCache", "PoseFileError",
-    "PoseSequence", "default_cache_dir", "drop_frames", "fill_gaps", "from_pose", "load_pose", "mirror",
-    "normalize", "resample", "rotate", "save_pose", "scale", "shear", "time_warp", "to_pose",
-]  # fmt: skip
+    "Augmenter",
+    "ExtractionSettings",
+    "HolisticExtractor",
+    "Layout",
+    "PoseCache",
+    "PoseFileError",
+    "PoseSequence",
+    "default_cache_dir",
+    "drop_frames",
+    "fill_gaps",
+    "from_pose",
+    "load_pose",
+    "mirror",
+    "normalize",
+    "resample",
+    "rotate",
+    "save_pose",
+    "scale",
+    "shear",
+    "time_warp",
+    "to_pose",
+]

@@ -92,8 +92,13 @@ class HolisticExtractor:
     ) -> PoseSequence:
         """Landmarks of a video, or of a time range (seconds) or frame range (WLASL convention) of it."""
         video = Path(video)
-        selection = {"start_time": start_time, "end_time": end_time, "start_frame": start_frame,
-                     "end_frame": end_frame, "bbox": list(bbox) if bbox else None}  # fmt: skip
+        selection = {
+            "start_time": start_time,
+            "end_time": end_time,
+            "start_frame": start_frame,
+            "end_frame": end_frame,
+            "bbox": list(bbox) if bbox else None,
+        }
         key = None
         if self.cache is not None:
             if not video.is_file():

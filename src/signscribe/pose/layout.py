@@ -38,6 +38,17 @@ HAND_POINTS = (
 )  # fmt: skip
 FACE_POINT_COUNT = 468
 
+# MediaPipe's POSE_CONNECTIONS among the upper body (rows 0-24) and HAND_CONNECTIONS.
+UPPER_BODY_LIMBS = (
+    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10), (11, 12), (11, 13),
+    (13, 15), (15, 17), (15, 19), (15, 21), (17, 19), (12, 14), (14, 16), (16, 18), (16, 20),
+    (16, 22), (18, 20), (11, 23), (12, 24), (23, 24),
+)  # fmt: skip
+HAND_LIMBS = (
+    (0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11),
+    (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20),
+)  # fmt: skip
+
 LEFT_SHOULDER = BODY_POINTS.index("LEFT_SHOULDER")
 RIGHT_SHOULDER = BODY_POINTS.index("RIGHT_SHOULDER")
 

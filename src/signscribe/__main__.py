@@ -1,0 +1,3 @@
+from signscribe.cli import app
+
+app(prog_name="signscribe")

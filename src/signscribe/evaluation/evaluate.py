@@ -1,0 +1,72 @@
+"""Evaluate a model folder on a dataset: metrics, a JSON report and a confusion-matrix PNG."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from signscribe.data import open_dataset
+from signscribe.data.dataset import Sample
+from signscribe.errors import SignscribeError
+from signscribe.evaluation.metrics import ClassificationReport, classification_report
+from signscribe.evaluation.plots import plot_confusion
+from signscribe.files import write_text_atomic
+from signscribe.inference.recognizer import Recognizer
+from signscribe.training.data import load_sequences
+
+
+def evaluate(
+    recognizer: Recognizer,
+    spec: str,
+    split: str | None = None,
+    videos: str | Path | None = None,
+    subset: int | None = None,
+    sequences_per_signer: int | None = None,
+    signer: str | None = None,
+    batch: int = 64,
+    on_progress: Callable[[], None] | None = None,
+) -> tuple[ClassificationReport, list[tuple[Sample, str]]]:
+    """Metrics of the model on the dataset (or one split of it) and the samples that failed to load."""
+    dataset = open_dataset(spec, videos=videos, subset=subset, sequences_per_signer=sequences_per_signer)
+    if split is not None:
+        dataset = dataset.select(split)
+    samples = [s for s in dataset.samples if signer is None or s.signer == signer]
+    if not samples:
+        raise SignscribeError(
+            f"{spec}: no samples with media{f' in split {split!r}' if split else ''}"
+            f"{f' from signer {signer!r}' if signer else ''}"
+        )
+    index = {label: i for i, label in enumerate(recognizer.labels)}
+    unknown = sorted({s.label for s in samples if s.label not in index}, key=str)
+    if unknown:
+        raise SignscribeError(
+            f"{spec}: {len(unknown)} label(s) the model does not know, e.g. {unknown[:5]}; "
+            f"the model has {len(index)} labels"
+        )
+    sequences, kept, failed = load_sequences(
+        samples, recognizer.extractor, recognizer.loaded.features.hands_relative, on_progress
+    )
+    if not sequences:
+        raise SignscribeError(f"{spec}: no sample could be loaded; first failure: {failed[0][1]}")
+    scores = torch.cat([recognizer.scores(sequences[i : i + batch]) for i in range(0, len(sequences), batch)])
+    targets = torch.tensor([index[s.label] for s in kept])
+    return classification_report(scores.clamp_min(1e-12).log(), targets, recognizer.labels), failed
+
+
+def write_report(report: ClassificationReport, folder: Path | None, json_path: Path | None) -> list[Path]:
+    """``report.json`` and ``confusion_matrix.png`` in ``folder``, and/or the JSON at ``json_path``."""
+    written = []
+    text = json.dumps(report.to_dict(), indent=2)
+    if folder is not None:
+        write_text_atomic(folder / "report.json", text)
+        written += [
+            folder / "report.json",
+            plot_confusion(report.confusion, report.labels, folder / "confusion_matrix.png"),
+        ]
+    if json_path is not None:
+        write_text_atomic(json_path, text)
+        written.append(json_path)
+    return written

@@ -1,0 +1,86 @@
+"""Landmark transformer in the style of the top Kaggle isolated-sign solutions: a per-frame
+embedding, then alternating depthwise 1D-convolution blocks and transformer encoder layers,
+masked mean pooling over time and a linear classifier."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from signscribe.models.registry import register_model
+
+
+def sinusoidal_positions(length: int, dim: int, device: torch.device) -> torch.Tensor:
+    position = torch.arange(length, device=device, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim, device=device)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)
+    return table
+
+
+class ConvBlock(nn.Module):
+    """Expand, depthwise temporal convolution, gate, project back; residual. Padded frames stay zero."""
+
+    def __init__(self, dim: int, kernel_size: int, expand: int, dropout: float) -> None:
+        super().__init__()
+        hidden = dim * expand
+        self.norm = nn.LayerNorm(dim)
+        self.expand = nn.Linear(dim, 2 * hidden)
+        self.depthwise = nn.Conv1d(hidden, hidden, kernel_size, padding=kernel_size // 2, groups=hidden)
+        self.project = nn.Linear(hidden, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        keep = frames[..., None].to(x.dtype)
+        value, gate = self.expand(self.norm(x)).chunk(2, dim=-1)
+        hidden = nn.functional.silu(value) * torch.sigmoid(gate) * keep
+        hidden = self.depthwise(hidden.transpose(1, 2)).transpose(1, 2)
+        return x + self.dropout(self.project(nn.functional.silu(hidden))) * keep
+
+
+@register_model("pose_transformer")
+class PoseTransformer(nn.Module):
+    """Input ``points`` ``(batch, frames, points, channels)``, ``present`` ``(batch, frames, points)``
+    and ``frames`` ``(batch, frames)`` (False on padding); output logits ``(batch, num_classes)``."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        num_points: int = 67,
+        channels: int = 2,
+        dim: int = 192,
+        depth: int = 2,
+        heads: int = 4,
+        kernel_size: int = 11,
+        expand: int = 2,
+        dropout: float = 0.1,
+        head_dropout: float = 0.3,
+    ) -> None:
+        super().__init__()
+        self.embed = nn.Sequential(
+            nn.Linear(num_points * (channels + 1), dim), nn.LayerNorm(dim), nn.SiLU(), nn.Linear(dim, dim)
+        )
+        self.blocks = nn.ModuleList()
+        for _ in range(depth):
+            self.blocks.append(ConvBlock(dim, kernel_size, expand, dropout))
+            self.blocks.append(
+                nn.TransformerEncoderLayer(
+                    dim, heads, dim * 2, dropout, activation="gelu", batch_first=True, norm_first=True
+                )
+            )
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(dim, num_classes))
+
+    def forward(self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        batch, length = points.shape[:2]
+        flags = present.to(points.dtype)
+        x = torch.cat([points * flags[..., None], flags[..., None]], dim=-1).reshape(batch, length, -1)
+        x = self.embed(x) + sinusoidal_positions(length, self.norm.normalized_shape[0], points.device)
+        for block in self.blocks:
+            x = block(x, frames) if isinstance(block, ConvBlock) else block(x, src_key_padding_mask=~frames)
+        keep = frames[..., None].to(x.dtype)
+        pooled = (self.norm(x) * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1)
+        return self.head(pooled)

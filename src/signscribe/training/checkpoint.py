@@ -1,0 +1,64 @@
+"""Training checkpoints without pickle: weights and optimizer tensors in safetensors, the rest JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from signscribe.errors import InputFileError
+
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for index, values in state["state"].items():
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{index}.{key}"] = value.detach().contiguous()
+            else:
+                scalars[f"{index}.{key}"] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def save_checkpoint(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Write ``model.safetensors``, ``optimizer.safetensors`` and ``state.json`` into ``folder``
+    atomically: a complete new folder replaces the old one."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
+    try:
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, staging / "model.safetensors")
+        tensors, optimizer_json = _optimizer_tensors(optimizer)
+        save_file(tensors, staging / "optimizer.safetensors")
+        (staging / "state.json").write_text(json.dumps({**state, "optimizer": optimizer_json}, indent=1))
+        previous = folder.with_name(f".{folder.name}.old")
+        if folder.exists():
+            os.replace(folder, previous)
+        os.replace(staging, folder)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_checkpoint(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Restore model and optimizer from ``folder``; returns the saved training state."""
+    for name in ("model.safetensors", "optimizer.safetensors", "state.json"):
+        if not (folder / name).is_file():
+            raise InputFileError(folder, f"checkpoint lacks {name}; nothing to resume")
+    state = json.loads((folder / "state.json").read_text())
+    model.load_state_dict(load_file(folder / "model.safetensors"))
+    tensors = load_file(folder / "optimizer.safetensors")
+    saved = state.pop("optimizer")
+    per_param: dict[int, dict[str, Any]] = {}
+    for key, value in [*tensors.items(), *saved["scalars"].items()]:
+        index, _, name = key.partition(".")
+        per_param.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": per_param, "param_groups": saved["param_groups"]})
+    return state

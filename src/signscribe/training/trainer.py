@@ -1,0 +1,288 @@
+"""The training loop (plain PyTorch): seeded, resumable, logged per epoch, early-stopped."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional
+
+from signscribe.data import open_dataset
+from signscribe.data.dataset import Dataset, Sample
+from signscribe.errors import SignscribeError
+from signscribe.evaluation.metrics import classification_report, top_k_accuracy
+from signscribe.evaluation.plots import plot_curves
+from signscribe.files import write_text_atomic
+from signscribe.models.features import FeatureConfig
+from signscribe.models.folder import model_config_json, save_model_folder
+from signscribe.models.registry import create_model
+from signscribe.pose.augment import Augmenter
+from signscribe.pose.extract import HolisticExtractor
+from signscribe.pose.sequence import PoseSequence
+from signscribe.training.checkpoint import load_checkpoint, save_checkpoint
+from signscribe.training.config import TrainConfig
+from signscribe.training.data import SequenceDataset, collate, load_sequences
+from signscribe.training.splits import signer_split, stratified_split
+
+HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_top1", "train_top5", "val_loss", "val_top1", "val_top5")
+CHECKPOINT = "checkpoint"
+# Options that may change between a run and its resumption.
+RESUMABLE_CHANGES = {"epochs", "patience"}
+
+Hook = Callable[[str, int], Callable[[], None]]
+"""``hook(description, total)`` returns a function to call once per unit of work (progress bars)."""
+
+
+@dataclass
+class SplitData:
+    labels: list[str]
+    train: list[PoseSequence]
+    train_labels: list[int]
+    val: list[PoseSequence]
+    val_labels: list[int]
+    failed: list[tuple[Sample, str]] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    best_epoch: int
+    best: dict[str, float]
+    history: list[dict[str, float]]
+    stopped_early: bool
+
+
+def _open(spec: str, config: TrainConfig) -> Dataset:
+    dataset = open_dataset(
+        spec, videos=config.videos, subset=config.subset, sequences_per_signer=config.sequences_per_signer
+    )
+    if not dataset.samples:
+        raise SignscribeError(f"{spec}: the dataset has no samples with media ({len(dataset.missing)} missing)")
+    return dataset
+
+
+def split_samples(config: TrainConfig) -> tuple[list[str], list[Sample], list[Sample]]:
+    """Labels and the train/validation samples, following ``--val``, the data's own splits, or a new split."""
+    dataset = _open(config.data, config)
+    if config.val:
+        return dataset.labels, dataset.samples, _open(config.val, config).samples
+    splits = dataset.split_counts()
+    if config.split_by == "random" and "train" in splits and ("val" in splits or "test" in splits):
+        held = "val" if "val" in splits else "test"
+        return dataset.labels, dataset.select("train").samples, dataset.select(held).samples
+    if config.split_by == "signer":
+        train, val = signer_split(dataset.samples, config.val_fraction, config.seed, config.holdout_signer)
+    else:
+        train, val = stratified_split(dataset.samples, config.val_fraction, config.seed)
+    return dataset.labels, train, val
+
+
+def prepare(config: TrainConfig, extractor: HolisticExtractor, hook: Hook | None = None) -> SplitData:
+    labels, train_samples, val_samples = split_samples(config)
+    if not val_samples:
+        raise SignscribeError(f"{config.data}: no validation samples; give --val or data with more per label")
+    index = {label: i for i, label in enumerate(labels)}
+    unknown = sorted({s.label for s in train_samples + val_samples if s.label not in index}, key=str)
+    if unknown:
+        raise SignscribeError(f"{config.val or config.data}: labels {unknown[:5]} are not in the label list")
+    loaded = {}
+    for name, samples in (("train", train_samples), ("val", val_samples)):
+        advance = hook(f"loading {name} landmarks", len(samples)) if hook else None
+        loaded[name] = load_sequences(samples, extractor, config.hands_relative, advance)
+    (train, train_kept, train_failed), (val, val_kept, val_failed) = loaded["train"], loaded["val"]
+    if not train or not val:
+        raise SignscribeError(f"{config.data}: no usable landmarks in the {'train' if not train else 'val'} part")
+    return SplitData(
+        labels,
+        train,
+        [index[s.label] for s in train_kept],
+        val,
+        [index[s.label] for s in val_kept],
+        train_failed + val_failed,
+    )
+
+
+def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """Linear warm-up, then cosine decay to zero at the last epoch."""
+    warmup = max(1, round(config.warmup_epochs * steps_per_epoch))
+    total = max(config.epochs * steps_per_epoch, warmup + 1)
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
+
+
+def _class_weights(labels: list[int], classes: int) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=classes).astype(np.float32)
+    weights = np.where(counts > 0, len(labels) / (classes * np.maximum(counts, 1)), 0.0)
+    return torch.from_numpy(weights / weights[counts > 0].mean())
+
+
+def predict_logits(model: torch.nn.Module, dataset: SequenceDataset, batch: int) -> torch.Tensor:
+    model.eval()
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(dataset), batch):
+            items = collate([dataset[i] for i in range(start, min(start + batch, len(dataset)))])
+            outputs.append(model(items.points, items.present, items.frames))
+    return torch.cat(outputs)
+
+
+def _write_history(history: list[dict[str, float]], path: Path) -> None:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    write_text_atomic(path, text.getvalue())
+
+
+def model_card(config: TrainConfig, data: SplitData, epoch: int, metrics: dict[str, float], params: int) -> str:
+    return f"""# {config.model} trained with signscribe
+
+- Data: `{config.data}`{f" (validation: `{config.val}`)" if config.val else ""}
+- Labels: {len(data.labels)}; training sequences {len(data.train)}, validation sequences {len(data.val)}
+- Split: {config.split_by}{f", held-out signer {config.holdout_signer}" if config.holdout_signer else ""}
+- Parameters: {params:,}
+- {"Best" if config.select_best else "Last"} epoch {epoch}: validation top-1 {metrics["val_top1"]:.1%}, \
+top-5 {metrics["val_top5"]:.1%}, loss {metrics["val_loss"]:.3f}
+- Trained {datetime.now(timezone.utc):%Y-%m-%d} with `signscribe train` (options in `train_config.json`).
+
+Input: MediaPipe Holistic landmarks, normalised on the shoulders (see `config.json`).
+"""
+
+
+def train(
+    config: TrainConfig,
+    out: Path,
+    resume: bool = False,
+    hook: Hook | None = None,
+    extractor: HolisticExtractor | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train a model on ``config.data`` and write a model folder (the best epoch) plus logs into ``out``."""
+    torch.use_deterministic_algorithms(True)
+    checkpoint_dir = out / CHECKPOINT
+    if not resume and checkpoint_dir.exists():
+        raise SignscribeError(f"{out}: holds a previous run; pass --resume to continue it or choose another --out")
+    saved_state: dict[str, Any] | None = None
+    if resume:
+        if not (checkpoint_dir / "state.json").is_file():
+            raise SignscribeError(f"{checkpoint_dir}: no checkpoint to resume from")
+        saved_state = json.loads((checkpoint_dir / "state.json").read_text())
+        before = {k: v for k, v in saved_state["config"].items() if k not in RESUMABLE_CHANGES}
+        now = {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES}
+        if before != now:
+            changed = sorted(k for k in now if before.get(k) != now[k])
+            raise SignscribeError(f"{checkpoint_dir}: cannot resume with changed options {changed}")
+
+    features = FeatureConfig(config.channels, config.hands_relative, config.max_frames)
+    data = prepare(config, extractor or HolisticExtractor(), hook)
+    torch.manual_seed(config.seed)
+    model_config = {"num_points": features.num_points, "channels": features.channels, **config.model_config}
+    model = create_model(config.model, len(data.labels), **model_config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    augmenter = Augmenter(mirror_probability=config.mirror_probability) if config.augment else None
+    train_set = SequenceDataset(data.train, data.train_labels, features, augmenter, config.seed)
+    val_set = SequenceDataset(data.val, data.val_labels, features)
+    weights = _class_weights(data.train_labels, len(data.labels)) if config.class_weighting else None
+    steps_per_epoch = math.ceil(len(train_set) / config.batch)
+    folder_config = model_config_json(
+        config.model,
+        model_config,
+        features,
+        data.labels,
+        {
+            "fps": statistics.median(s.fps for s in data.train),
+            "frames": statistics.median(s.num_frames for s in data.train),
+        },
+    )
+    params = sum(p.numel() for p in model.parameters())
+
+    history: list[dict[str, float]] = []
+    best: dict[str, float] = {"val_top1": -1.0, "val_loss": math.inf}
+    best_epoch, start_epoch, stale = 0, 1, 0
+    if saved_state is not None:
+        state = load_checkpoint(checkpoint_dir, model, optimizer)
+        history, best, best_epoch, stale = state["history"], state["best"], state["best_epoch"], state["stale"]
+        start_epoch = state["epoch"] + 1
+    write_text_atomic(out / "train_config.json", json.dumps(config.to_dict(), indent=2))
+
+    stopped_early = False
+    for epoch in range(start_epoch, config.epochs + 1):
+        if config.patience and stale >= config.patience:
+            stopped_early = True
+            break
+        torch.manual_seed(config.seed * 100_003 + epoch)
+        train_set.set_epoch(epoch)
+        order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(config.seed * 7919 + epoch))
+        model.train()
+        advance = hook(f"epoch {epoch}/{config.epochs}", steps_per_epoch) if hook else None
+        loss_sum, top1, top5 = 0.0, 0.0, 0.0
+        for step in range(steps_per_epoch):
+            indices = order[step * config.batch : (step + 1) * config.batch].tolist()
+            batch = collate([train_set[i] for i in indices])
+            lr = learning_rate(config, (epoch - 1) * steps_per_epoch + step, steps_per_epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            logits = model(batch.points, batch.present, batch.frames)
+            loss = functional.cross_entropy(
+                logits, batch.labels, weight=weights, label_smoothing=config.label_smoothing
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            loss_sum += float(loss.detach()) * len(indices)
+            top1 += top_k_accuracy(logits.detach(), batch.labels, 1) * len(indices)
+            top5 += top_k_accuracy(logits.detach(), batch.labels, 5) * len(indices)
+            if advance:
+                advance()
+        report = classification_report(
+            predict_logits(model, val_set, config.batch), torch.tensor(data.val_labels), data.labels
+        )
+        row = {
+            "epoch": epoch,
+            "lr": lr,
+            "train_loss": loss_sum / len(train_set),
+            "train_top1": top1 / len(train_set),
+            "train_top5": top5 / len(train_set),
+            "val_loss": report.loss,
+            "val_top1": report.top_k[1],
+            "val_top5": report.top_k.get(5, report.top_k[max(report.top_k)]),
+        }
+        history.append(row)
+        improved = (row["val_top1"], -row["val_loss"]) > (best["val_top1"], -best["val_loss"])
+        if improved:
+            best, best_epoch, stale = dict(row), epoch, 0
+        else:
+            stale += 1
+        if improved or not config.select_best:
+            card = model_card(config, data, epoch, row, params)
+            save_model_folder(model, out, folder_config, data.labels, card)
+        _write_history(history, out / "history.csv")
+        plot_curves(history, out / "curves.png")
+        save_checkpoint(
+            checkpoint_dir,
+            model,
+            optimizer,
+            {
+                "epoch": epoch,
+                "config": config.to_dict(),
+                "history": history,
+                "best": best,
+                "best_epoch": best_epoch,
+                "stale": stale,
+            },
+        )
+        if on_epoch:
+            on_epoch(row)
+    return TrainResult(out, best_epoch, best, history, stopped_early)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from signscribe.data import load_mp_sequence, read_mp_data
+from signscribe.inference import Recognizer
+from signscribe.models import FeatureConfig, create_model, list_models, sequence_features
+from signscribe.models.folder import (
+    ModelFolderError,
+    default_model_path,
+    load_model_folder,
+    model_config_json,
+    resolve_model_path,
+    save_model_folder,
+)
+
+TINY = {"pose_transformer": {"dim": 32, "depth": 1, "heads": 2}, "stgcn": {"widths": [16, 16]}}
+
+
+def _inputs(batch: int, frames: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    points = torch.randn(batch, frames, 67, 2, generator=generator)
+    present = torch.rand(batch, frames, 67, generator=generator) > 0.3
+    return points, present, torch.ones(batch, frames, dtype=torch.bool)
+
+
+def test_registry_lists_and_builds_both_families() -> None:
+    assert {"pose_transformer", "stgcn"} <= set(list_models())
+    with pytest.raises(ValueError, match="unknown model 'i3d'; available: pose_transformer, stgcn"):
+        create_model("i3d", 10)
+    with pytest.raises(ValueError, match="bad configuration for model 'stgcn'"):
+        create_model("stgcn", 10, colour="red")
+
+
+@pytest.mark.parametrize("name", ["pose_transformer", "stgcn"])
+def test_models_take_any_length_and_ignore_padding(name: str) -> None:
+    model = create_model(name, 7, **TINY[name]).eval()
+    points, present, frames = _inputs(3, 40)
+    assert model(points, present, frames).shape == (3, 7)
+    assert model(*_inputs(2, 5)).shape == (2, 7)
+    short = model(points[:1, :25], present[:1, :25], frames[:1, :25])
+    padded_frames = frames[:1].clone()
+    padded_frames[:, 25:] = False
+    padded = model(points[:1], present[:1], padded_frames)
+    torch.testing.assert_close(short, padded, atol=1e-5, rtol=1e-5)
+
+
+def test_model_folder_round_trip_and_errors(tmp_path: Path) -> None:
+    model = create_model("stgcn", 3, **TINY["stgcn"]).eval()
+    features = FeatureConfig()
+    config = model_config_json("stgcn", TINY["stgcn"], features, ["a", "b", "c"], {"fps": 30, "frames": 20})
+    folder = save_model_folder(model, tmp_path / "m", config, ["a", "b", "c"], "# card\n")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json",
+        "labels.json",
+        "model.safetensors",
+        "model_card.md",
+    ]
+    loaded = load_model_folder(folder)
+    inputs = _inputs(2, 12)
+    torch.testing.assert_close(loaded.model(*inputs), model(*inputs))
+    assert loaded.labels == ["a", "b", "c"] and loaded.features == features
+
+    for missing in ("model.safetensors", "labels.json", "config.json"):
+        broken = Path(shutil.copytree(folder, tmp_path / f"without-{missing}"))
+        (broken / missing).unlink()
+        with pytest.raises(ModelFolderError, match=f"model folder lacks {missing}"):
+            load_model_folder(broken)
+    wrong = Path(shutil.copytree(folder, tmp_path / "wrong-labels"))
+    (wrong / "labels.json").write_text(json.dumps(["a", "b"]))
+    with pytest.raises(ModelFolderError, match=r"has 2 labels but config\.json says 3"):
+        load_model_folder(wrong)
+    pickled = Path(shutil.copytree(folder, tmp_path / "pickled"))
+    torch.save(model.state_dict(), pickled / "model.safetensors")  # a pickle under the expected name
+    with pytest.raises(ModelFolderError, match="weights do not load"):
+        load_model_folder(pickled)
+    with pytest.raises(ModelFolderError, match="no such"):
+        resolve_model_path(tmp_path / "nowhere")
+    with pytest.raises(ModelFolderError, match="no such folder"):
+        resolve_model_path("someone/some-model")  # a hub id: not installed or offline here
+
+
+def test_default_model_ships_in_the_package() -> None:
+    loaded = load_model_folder(None)
+    assert loaded.path == default_model_path()
+    assert len(loaded.labels) == 16 and "-" in loaded.labels and "thank-you" in loaded.labels
+    assert (loaded.path / "model_card.md").read_text().count("leave-one-signer-out") >= 1
+
+
+def test_default_model_recognises_real_landmarks(keypoints_archive: Path) -> None:
+    data = read_mp_data(keypoints_archive, sequences_per_signer=30)
+    recognizer = Recognizer.from_pretrained("default")
+    samples = [s for s in data.samples if int(s.id.split("/")[1]) % 15 == 0]
+    sequences = [load_mp_sequence(s.path) for s in samples]
+    predicted = recognizer.scores(sequences).argmax(dim=1).tolist()
+    accuracy = np.mean([recognizer.labels[p] == s.label for p, s in zip(predicted, samples, strict=True)])
+    assert accuracy > 0.9
+
+
+def test_extractor_and_mp_data_reach_the_model_alike(keypoints_archive: Path, both_hands_pose) -> None:
+    """No video of the traduttore signers exists here, so compare layout, ranges and statistics."""
+    features = FeatureConfig()
+    mp_values, mp_present = sequence_features(
+        load_mp_sequence(read_mp_data(keypoints_archive).samples[700].path), features
+    )
+    our_values, our_present = sequence_features(both_hands_pose, features)
+    assert mp_values.shape[1:] == our_values.shape[1:] == (67, 2)
+    for values, present in ((mp_values, mp_present), (our_values, our_present)):
+        body = values[:, :25][present[:, :25]]
+        assert np.all(np.isfinite(values))
+        np.testing.assert_allclose(np.median(values[:, [11, 12], 0], axis=0), [0.5, -0.5], atol=0.1)
+        assert np.abs(body).max() < 6
+        hands = values[:, 25:][present[:, 25:]]
+        assert np.abs(hands).max() < 1.5  # wrist-relative hands within a shoulder width or so

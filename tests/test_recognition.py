@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from signscribe.cli import app
+from signscribe.errors import PoseFileError, SignscribeError
+from signscribe.evaluation import evaluate
+from signscribe.inference import Recognizer
+from signscribe.pose import save_pose
+
+runner = CliRunner()
+
+
+def _run(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer.from_pretrained()
+
+
+def test_predict_real_wlasl_clip_from_video_and_pose(
+    recognizer: Recognizer, both_hands_clip: Path, tmp_path: Path
+) -> None:
+    predictions = recognizer.predict(both_hands_clip, top_k=5)
+    assert len(predictions) == 5 and all(p.gloss in recognizer.labels for p in predictions)
+    confidences = [p.confidence for p in predictions]
+    assert confidences == sorted(confidences, reverse=True) and 0 < sum(confidences) <= 1 + 1e-6
+    pose_file = save_pose(recognizer.landmarks(both_hands_clip), tmp_path / "clip.pose")
+    assert [p.gloss for p in recognizer.predict(pose_file, top_k=5)] == [p.gloss for p in predictions]
+
+
+def test_pose_file_with_another_layout_is_refused(recognizer: Recognizer, tmp_path: Path) -> None:
+    from pose_format.utils.generic import fake_pose
+    from pose_format.utils.openpose import OpenPose_Components
+
+    other = tmp_path / "openpose.pose"
+    with other.open("wb") as file:
+        fake_pose(5, components=OpenPose_Components).write(file)
+    with pytest.raises(PoseFileError, match="not a MediaPipe Holistic pose"):
+        recognizer.predict(other)
+
+
+def test_evaluate_reports_documented_keys(recognizer: Recognizer, keypoints_archive: Path, tmp_path: Path) -> None:
+    spec = f"mp_data:{keypoints_archive}"
+    report, failed = evaluate(recognizer, spec, sequences_per_signer=30, signer="2")
+    assert not failed and report.samples == 16 * 30
+    body = report.to_dict()
+    assert set(body) == {"samples", "loss", "top_k", "mean_class_top_k", "per_class", "confusion_matrix", "labels"}
+    assert list(body["top_k"]) == ["top1", "top2", "top5", "top10"]
+    tops = list(body["top_k"].values())
+    assert tops == sorted(tops) and tops[0] > 0.8
+    assert sum(map(sum, body["confusion_matrix"])) == 480
+    assert {row["label"] for row in body["per_class"]} == set(recognizer.labels)
+    assert all(row["support"] == 30 for row in body["per_class"])
+
+
+def test_evaluate_cli_writes_report_and_confusion(keypoints_archive: Path, tmp_path: Path) -> None:
+    result = _run("evaluate", "--data", f"mp_data:{keypoints_archive}", "--sequences-per-signer", 30, "--signer", 0,
+                  "--report", tmp_path / "report", "--json", tmp_path / "r.json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "r.json").read_text())["samples"] == 480
+
+
+def test_label_mismatch_is_a_clear_error(recognizer: Recognizer, wlasl_dir: Path) -> None:
+    spec = f"wlasl:{wlasl_dir / 'WLASL_v0.3.json'}"
+    with pytest.raises(SignscribeError, match=r"label\(s\) the model does not know"):
+        evaluate(recognizer, spec, videos=wlasl_dir / "clips")
+
+
+def test_recognize_single_clip_prints_a_ranked_table(both_hands_clip: Path) -> None:
+    result = _run("recognize", both_hands_clip, "--top-k", 3)
+    assert result.exit_code == 0, result.output
+    assert "rank" in result.output and "confidence" in result.output and "01586.mp4" in result.output
+
+
+def test_recognize_folder_writes_csv_json_and_top10_text(wlasl_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for clip in ("01586", "01065", "04897"):
+        shutil.copy(wlasl_dir / "clips" / f"{clip}.mp4", folder)
+    (folder / "broken.mp4").write_text("not a video")
+    out = tmp_path / "results" / "r.csv"
+    result = _run("recognize", folder, "--format", "csv", "--out", out, "--workers", 2)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["video", "rank", "gloss", "confidence"]
+    assert len(rows) == 3 * 5 and {r["video"] for r in rows} == {"01586.mp4", "01065.mp4", "04897.mp4"}
+    text = (out.parent / "inference_results.txt").read_text()
+    assert text.count("=== ") == 4 and "10. " in text and "FAILED: " in text
+    assert "broken.mp4: not a readable video" in result.output
+
+    as_json = _run("recognize", folder, "--format", "json", "--top-k", 2, "--out", tmp_path / "r.json")
+    body = json.loads((tmp_path / "r.json").read_text())
+    assert as_json.exit_code == 0 and len(body["results"]) == 3 and len(body["results"][0]["predictions"]) == 2
+    assert body["failed"][0]["video"] == "broken.mp4"
+
+
+def test_recognize_errors(tmp_path: Path, both_hands_clip: Path) -> None:
+    missing = _run("recognize", tmp_path / "none.mp4")
+    assert missing.exit_code == 2 and "none.mp4: file not found" in missing.output
+    empty = _run("recognize", tmp_path)
+    assert empty.exit_code == 2 and "no videos or .pose files" in empty.output
+    (tmp_path / "model").mkdir()
+    bad_model = _run("recognize", both_hands_clip, "--model", tmp_path / "model")
+    assert bad_model.exit_code == 2 and "model folder lacks model.safetensors" in bad_model.output
+
+
+@pytest.mark.slow
+def test_recognize_all_real_wlasl_clips(wlasl_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    result = _run("recognize", wlasl_dir / "clips", "--format", "csv", "--out", out, "--workers", 2)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    assert len({r["video"] for r in rows}) == 138 and len(rows) == 138 * 5

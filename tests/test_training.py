@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from signscribe.data import read_mp_data
+from signscribe.data.dataset import Sample
+from signscribe.errors import InputFileError, SignscribeError
+from signscribe.training import TrainConfig, train
+from signscribe.training.splits import signer_split, stratified_split
+
+LABELS = ("hello", "thank-you", "no", "water", "-", "i")
+TINY = {"dim": 32, "depth": 1, "heads": 2}
+
+
+@pytest.fixture(scope="session")
+def small_real_csv(keypoints_archive: Path, tmp_path_factory) -> Path:
+    """6 real traduttore labels x 20 sequences (10 from each of two signers), as a csv: dataset."""
+    data = read_mp_data(keypoints_archive, sequences_per_signer=30)
+    chosen = [s for s in data.samples if s.label in LABELS and int(s.id.split("/")[1]) % 30 < 10
+              and s.signer in ("0", "1")]  # fmt: skip
+    path = tmp_path_factory.mktemp("small") / "small.csv"
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["path", "label", "signer"])
+        writer.writerows([str(s.path), s.label, s.signer] for s in chosen)
+    return path
+
+
+def _config(table: Path, **changes) -> TrainConfig:
+    options = {"data": f"csv:{table}", "model_config": TINY, "epochs": 4, "batch": 16, "lr": 3e-3, "seed": 3,
+               "warmup_epochs": 0.5, "patience": 0}  # fmt: skip
+    return TrainConfig(**{**options, **changes})
+
+
+def test_training_loss_falls_and_beats_chance(small_real_csv: Path, tmp_path: Path) -> None:
+    result = train(_config(small_real_csv, epochs=6), tmp_path / "run")
+    history = result.history
+    assert len(history) == 6
+    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
+    assert result.best["val_top1"] > 2 / len(LABELS)  # chance is 1/6
+    out = tmp_path / "run"
+    for name in ("model.safetensors", "config.json", "labels.json", "model_card.md", "history.csv", "curves.png"):
+        assert (out / name).is_file(), name
+    rows = list(csv.DictReader((out / "history.csv").open()))
+    assert list(rows[0]) == [
+        "epoch",
+        "lr",
+        "train_loss",
+        "train_top1",
+        "train_top5",
+        "val_loss",
+        "val_top1",
+        "val_top5",
+    ]
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(json.loads((out / "labels.json").read_text())) == sorted(LABELS)
+    # checkpoints hold no pickle: safetensors and JSON only
+    assert sorted(p.name for p in (out / "checkpoint").iterdir()) == [
+        "model.safetensors",
+        "optimizer.safetensors",
+        "state.json",
+    ]
+    assert load_file(out / "checkpoint" / "optimizer.safetensors")
+
+
+def test_training_is_deterministic_and_resume_continues_exactly(small_real_csv: Path, tmp_path: Path) -> None:
+    whole = train(_config(small_real_csv), tmp_path / "whole")
+    again = train(_config(small_real_csv), tmp_path / "again")
+    assert again.history == whole.history
+
+    def interrupt_after_two(row: dict) -> None:
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(small_real_csv), tmp_path / "split", on_epoch=interrupt_after_two)
+    resumed = train(_config(small_real_csv), tmp_path / "split", resume=True)
+    assert resumed.history == whole.history
+    whole_weights = load_file(tmp_path / "whole" / "checkpoint" / "model.safetensors")
+    resumed_weights = load_file(tmp_path / "split" / "checkpoint" / "model.safetensors")
+    assert all((whole_weights[k] == resumed_weights[k]).all() for k in whole_weights)
+
+
+def test_resume_refuses_changed_options_and_overwrite(small_real_csv: Path, tmp_path: Path) -> None:
+    train(_config(small_real_csv, epochs=1), tmp_path / "run")
+    with pytest.raises(SignscribeError, match="holds a previous run"):
+        train(_config(small_real_csv, epochs=1), tmp_path / "run")
+    with pytest.raises(SignscribeError, match=r"cannot resume with changed options \['lr'\]"):
+        train(_config(small_real_csv, lr=1e-2), tmp_path / "run", resume=True)
+    with pytest.raises(SignscribeError, match="no checkpoint to resume from"):
+        train(_config(small_real_csv), tmp_path / "fresh", resume=True)
+
+
+def test_signer_split_for_training(small_real_csv: Path, tmp_path: Path) -> None:
+    result = train(_config(small_real_csv, epochs=1, split_by="signer", holdout_signer="1"), tmp_path / "run")
+    card = (tmp_path / "run" / "model_card.md").read_text()
+    assert "held-out signer 1" in card and "training sequences 60, validation sequences 60" in card
+    assert result.history[0]["val_top1"] >= 0
+
+
+def test_splits() -> None:
+    samples = [Sample(f"{label}{i}", Path("x"), label, signer=str(i % 3)) for label in "abc" for i in range(10)]
+    train_part, val_part = stratified_split(samples, 0.2, seed=0)
+    assert len(val_part) == 6 and {s.label for s in val_part} == {"a", "b", "c"}
+    assert stratified_split(samples, 0.2, seed=0) == (train_part, val_part)
+    train_part, val_part = signer_split(samples, 0.3, seed=0)
+    assert not {s.signer for s in train_part} & {s.signer for s in val_part}
+    train_part, val_part = signer_split(samples, 0.3, seed=0, holdout="2")
+    assert {s.signer for s in val_part} == {"2"}
+    with pytest.raises(ValueError, match="signer '9' is not in the data"):
+        signer_split(samples, 0.3, seed=0, holdout="9")
+    with pytest.raises(ValueError, match="needs a signer for every sample"):
+        signer_split([Sample("x", Path("x"), "a")], 0.3, seed=0)
+
+
+def test_empty_dataset_is_a_clear_error(tmp_path: Path) -> None:
+    table = tmp_path / "empty.csv"
+    table.write_text("path,label\nmissing/a.mp4,hello\n")
+    with pytest.raises(SignscribeError, match=r"empty.csv: the dataset has no samples with media \(1 missing\)"):
+        train(_config(table), tmp_path / "run")
+
+
+def test_config_files(tmp_path: Path, small_real_csv: Path) -> None:
+    toml = tmp_path / "train.toml"
+    toml.write_text(f'data = "csv:{small_real_csv}"\nepochs = 3\n[model_config]\ndim = 32\n')
+    config = TrainConfig.from_file(toml, epochs=5, lr=None)
+    assert (config.epochs, config.model_config, config.lr) == (5, {"dim": 32}, 1e-3)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"epochs": 3, "colour": "red"}')
+    with pytest.raises(InputFileError, match=r"unknown option\(s\) \['colour'\]"):
+        TrainConfig.from_file(bad)
+    bad.write_text("{epochs: 3")
+    with pytest.raises(InputFileError, match="not a valid json config"):
+        TrainConfig.from_file(bad)
+    with pytest.raises(ValueError, match="split_by must be"):
+        TrainConfig(split_by="age")
