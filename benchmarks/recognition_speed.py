@@ -20,9 +20,9 @@ from signscribe.data import load_mp_sequence, read_mp_data
 from signscribe.inference import Recognizer
 from signscribe.io import probe
 from signscribe.models import create_model
-from signscribe.models.features import FeatureConfig
+from signscribe.models.features import FeatureConfig, collate
 from signscribe.pose import Augmenter, HolisticExtractor, PoseCache, normalize
-from signscribe.training.data import SequenceDataset, collate
+from signscribe.training.data import SequenceDataset
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

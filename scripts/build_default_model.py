@@ -8,12 +8,14 @@
 3. The model card: leave-one-signer-out accuracy per fold and per class, the ridge baseline
    (``benchmarks/ridge_baseline.py``), size and speed.
 
-Run from the repository root: ``.venv/bin/python scripts/build_default_model.py`` (about 10
-minutes on 2 CPU cores). Runs are kept in ``runs/default_model``.
+Run from the repository root: ``.venv/bin/python scripts/build_default_model.py`` (about 20
+minutes on 2 CPU cores). Runs are kept in ``runs/default_model``; ``--reuse-runs`` keeps the
+finished ones and only redoes what is missing (then copies the model and rewrites the card).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import runpy
 import shutil
@@ -41,24 +43,15 @@ def signscribe(*arguments: str) -> None:
     subprocess.run(command, check=True, cwd=ROOT)
 
 
-def fold(signer: str, data: str) -> dict:
+def fold(signer: str, data: str, reuse: bool) -> dict:
     out = RUNS / f"loso-{signer}"
+    report = out / "heldout.json"
+    if reuse and report.is_file():
+        return json.loads(report.read_text())
     shutil.rmtree(out, ignore_errors=True)
     signscribe("train", "--config", str(CONFIG), "--split-by", "signer", "--holdout-signer", signer, "--out", str(out))
-    report = out / "heldout.json"
-    signscribe(
-        "evaluate",
-        "--model",
-        str(out),
-        "--data",
-        data,
-        "--sequences-per-signer",
-        str(SEQUENCES_PER_SIGNER),
-        "--signer",
-        signer,
-        "--json",
-        str(report),
-    )
+    held_out = ("--sequences-per-signer", str(SEQUENCES_PER_SIGNER), "--signer", signer)
+    signscribe("evaluate", "--model", str(out), "--data", data, *held_out, "--json", str(report))
     return json.loads(report.read_text())
 
 
@@ -155,12 +148,16 @@ these 16 (use the `-` probability and the confidence to reject).
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reuse-runs", action="store_true", help="keep finished runs in runs/default_model")
+    reuse = parser.parse_args().reuse_runs
     config = json.loads(CONFIG.read_text())
     data = config["data"]
-    folds = {signer: fold(signer, data) for signer in SIGNERS}
+    folds = {signer: fold(signer, data, reuse) for signer in SIGNERS}
     final = RUNS / "final"
-    shutil.rmtree(final, ignore_errors=True)
-    signscribe("train", "--config", str(CONFIG), "--split-by", "random", "--out", str(final))
+    if not (reuse and (final / "model.safetensors").is_file()):
+        shutil.rmtree(final, ignore_errors=True)
+        signscribe("train", "--config", str(CONFIG), "--split-by", "random", "--out", str(final))
     ridge = runpy.run_path(str(ROOT / "benchmarks" / "ridge_baseline.py"))["leave_one_signer_out"]()
     frames = json.loads((final / "config.json").read_text())["input"]["frames"]
     speed = model_speed(final, int(frames))

@@ -139,3 +139,31 @@ def test_config_files(tmp_path: Path, small_real_csv: Path) -> None:
         TrainConfig.from_file(bad)
     with pytest.raises(ValueError, match="split_by must be"):
         TrainConfig(split_by="age")
+
+
+def test_train_cli_on_a_folder_of_pose_files_and_resume(keypoints_archive: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from signscribe.cli import app
+    from signscribe.data import load_mp_sequence
+    from signscribe.pose import save_pose
+
+    data = read_mp_data(keypoints_archive)
+    poses = tmp_path / "poses"
+    for sample in data.samples:
+        label, sequence = sample.id.split("/")
+        if label in LABELS[:4] and int(sequence) % 10 == 0:
+            save_pose(load_mp_sequence(sample.path), poses / label / f"{sequence}.pose")
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({"model": "stgcn", "model_config": {"widths": [16, 16]}, "batch": 8, "patience": 0}))
+    runner = CliRunner()
+    arguments = ["train", "--data", f"poses:{poses}", "--config", str(config), "--out", str(tmp_path / "run")]
+    first = runner.invoke(app, [*arguments, "--epochs", "1"])
+    assert first.exit_code == 0, first.output
+    assert "epoch 1: train loss" in first.output and "model folder" in first.output
+    again = runner.invoke(app, [*arguments, "--epochs", "1"])
+    assert again.exit_code == 2 and "pass --resume" in again.output
+    resumed = runner.invoke(app, [*arguments, "--epochs", "2", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "epoch 2: train loss" in resumed.output and "epoch 1: train loss" not in resumed.output
+    assert len(list(csv.DictReader((tmp_path / "run" / "history.csv").open()))) == 2

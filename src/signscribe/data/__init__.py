@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from signscribe.data.dataset import Dataset, Sample
@@ -10,7 +11,9 @@ from signscribe.data.mp_data import load_mp_sequence, read_mp_data
 from signscribe.data.pose_folder import read_pose_folder
 from signscribe.data.table import read_csv
 from signscribe.data.wlasl import read_wlasl
+from signscribe.errors import SignscribeError
 from signscribe.pose.extract import HolisticExtractor
+from signscribe.pose.normalize import normalize
 from signscribe.pose.posefile import load_pose
 from signscribe.pose.sequence import PoseSequence
 
@@ -65,11 +68,34 @@ def sample_pose(sample: Sample, extractor: HolisticExtractor) -> PoseSequence:
     return extractor.extract(sample.path, **sample.selection())
 
 
+def load_sequences(
+    samples: list[Sample],
+    extractor: HolisticExtractor,
+    hands_relative: bool,
+    on_progress: Callable[[], None] | None = None,
+) -> tuple[list[PoseSequence], list[Sample], list[tuple[Sample, str]]]:
+    """Normalised landmarks of each sample; samples that fail are returned with the reason."""
+    sequences, kept, failed = [], [], []
+    for sample in samples:
+        try:
+            sequence = sample_pose(sample, extractor)
+            if sequence.num_frames == 0:
+                raise SignscribeError(f"{sample.path}: no frames")
+            sequences.append(normalize(sequence.without_face(), hands_relative=hands_relative))
+            kept.append(sample)
+        except SignscribeError as error:
+            failed.append((sample, str(error)))
+        if on_progress is not None:
+            on_progress()
+    return sequences, kept, failed
+
+
 __all__ = [
     "KINDS",
     "Dataset",
     "Sample",
     "load_mp_sequence",
+    "load_sequences",
     "open_dataset",
     "parse_spec",
     "read_csv",

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import torch
 
-from signscribe.data import open_dataset
+from signscribe.data import load_sequences, open_dataset
 from signscribe.data.dataset import Sample
 from signscribe.errors import SignscribeError
 from signscribe.evaluation.metrics import ClassificationReport, classification_report
 from signscribe.evaluation.plots import plot_confusion
 from signscribe.files import write_text_atomic
 from signscribe.inference.recognizer import Recognizer
-from signscribe.training.data import load_sequences
 
 
 def evaluate(

@@ -8,13 +8,12 @@ from pathlib import Path
 import torch
 
 from signscribe.errors import InputFileError
-from signscribe.models.features import sequence_features
+from signscribe.models.features import collate, sequence_features
 from signscribe.models.folder import LoadedModel, load_model_folder
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.posefile import load_pose
 from signscribe.pose.sequence import PoseSequence
-from signscribe.training.data import collate
 
 
 @dataclass(frozen=True)

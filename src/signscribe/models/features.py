@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import torch
 
 from signscribe.pose.augment import resample
 from signscribe.pose.layout import Layout
@@ -57,3 +58,23 @@ def sequence_features(sequence: PoseSequence, config: FeatureConfig) -> tuple[np
     values = sequence.data[:, rows, : config.channels].astype(np.float32)
     present = sequence.confidence[:, rows] > 0
     return values, present
+
+
+@dataclass
+class Batch:
+    points: torch.Tensor  # (batch, frames, points, channels)
+    present: torch.Tensor  # (batch, frames, points) bool
+    frames: torch.Tensor  # (batch, frames) bool, False on padding
+    labels: torch.Tensor  # (batch,) long
+
+
+def collate(items: list[tuple[np.ndarray, np.ndarray, int]]) -> Batch:
+    """Pad to the longest sequence of the batch."""
+    length = max(len(values) for values, _, _ in items)
+    points = np.zeros((len(items), length, *items[0][0].shape[1:]), np.float32)
+    present = np.zeros((len(items), length, items[0][1].shape[1]), bool)
+    frames = np.zeros((len(items), length), bool)
+    for row, (values, mask, _) in enumerate(items):
+        points[row, : len(values)], present[row, : len(values)], frames[row, : len(values)] = values, mask, True
+    labels = torch.tensor([label for _, _, label in items], dtype=torch.long)
+    return Batch(torch.from_numpy(points), torch.from_numpy(present), torch.from_numpy(frames), labels)

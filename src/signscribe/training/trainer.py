@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from signscribe.data import open_dataset
+from signscribe.data import load_sequences, open_dataset
 from signscribe.data.dataset import Dataset, Sample
 from signscribe.errors import SignscribeError
 from signscribe.evaluation.metrics import classification_report, top_k_accuracy
 from signscribe.evaluation.plots import plot_curves
 from signscribe.files import write_text_atomic
-from signscribe.models.features import FeatureConfig
+from signscribe.models.features import FeatureConfig, collate
 from signscribe.models.folder import model_config_json, save_model_folder
 from signscribe.models.registry import create_model
 from signscribe.pose.augment import Augmenter
@@ -31,7 +31,7 @@ from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.sequence import PoseSequence
 from signscribe.training.checkpoint import load_checkpoint, save_checkpoint
 from signscribe.training.config import TrainConfig
-from signscribe.training.data import SequenceDataset, collate, load_sequences
+from signscribe.training.data import SequenceDataset
 from signscribe.training.splits import signer_split, stratified_split
 
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_top1", "train_top5", "val_loss", "val_top1", "val_top5")
