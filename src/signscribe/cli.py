@@ -305,7 +305,7 @@ def recognize(
     For a folder, a consolidated top-10 text file (inference_results.txt) is also written beside
     --out (or in the current folder)."""
     from signscribe.inference import Recognizer
-    from signscribe.inference.batch import clips_in, recognize_all
+    from signscribe.inference.batch import clips_in, format_results, recognize_all, top10_text
 
     if output_format not in ("table", "json", "csv"):
         raise _fail(ValueError(f"--format must be table, json or csv, not {output_format!r}"))
@@ -320,10 +320,18 @@ def recognize(
         raise _fail(error) from None
     depth = max(top_k, 10) if clip.is_dir() else top_k
     with _progress() as progress:
+        extracting = progress.add_task("extracting landmarks", total=len(clips), visible=workers > 1)
         task = progress.add_task("recognising", total=len(clips))
-        results = recognize_all(recognizer, clips, depth, workers, on_result=lambda r: progress.advance(task))
+        results = recognize_all(
+            recognizer,
+            clips,
+            depth,
+            workers,
+            on_result=lambda r: progress.advance(task),
+            on_extracted=lambda: progress.advance(extracting),
+        )
     base = clip if clip.is_dir() else clip.parent
-    text = _format_results(results, top_k, output_format, base)
+    text = format_results(results, top_k, output_format, base)
     if out is not None:
         write_text_atomic(out, text)
         console.print(f"wrote {out}")
@@ -333,7 +341,7 @@ def recognize(
         print(text, end="")
     if clip.is_dir():
         summary = (out.parent if out else Path.cwd()) / "inference_results.txt"
-        write_text_atomic(summary, _top10_text(results, base))
+        write_text_atomic(summary, top10_text(results, base))
         console.print(f"wrote {summary}")
     failed = [r for r in results if r.error]
     for result in failed:
@@ -342,77 +350,19 @@ def recognize(
         raise typer.Exit(code=1)
 
 
-def _name(clip: Path, base: Path) -> str:
-    return clip.relative_to(base).as_posix() if clip.is_relative_to(base) else str(clip)
-
-
-def _format_results(results: list[ClipResult], top_k: int, output_format: str, base: Path) -> str:
-    if output_format == "json":
-        return (
-            json.dumps(
-                {
-                    "results": [
-                        {
-                            "video": _name(r.clip, base),
-                            "predictions": [
-                                {"rank": rank, "gloss": p.gloss, "confidence": round(p.confidence, 6)}
-                                for rank, p in enumerate(r.predictions[:top_k], start=1)
-                            ],
-                        }
-                        for r in results
-                        if not r.error
-                    ],
-                    "failed": [{"video": _name(r.clip, base), "reason": r.error} for r in results if r.error],
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-    if output_format == "csv":
-        rows = ["video,rank,gloss,confidence"]
-        for r in results:
-            rows += [
-                f"{_csv(_name(r.clip, base))},{rank},{_csv(p.gloss)},{p.confidence:.6f}"
-                for rank, p in enumerate(r.predictions[:top_k], start=1)
-            ]
-        return "\n".join(rows) + "\n"
-    return (
-        "\n".join(
-            f"{_name(r.clip, base)}\t{rank}\t{p.gloss}\t{p.confidence:.4f}"
-            for r in results
-            for rank, p in enumerate(r.predictions[:top_k], start=1)
-        )
-        + "\n"
-    )
-
-
-def _csv(value: str) -> str:
-    return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(c in value for c in ',"\n') else value
-
-
 def _print_tables(results: list[ClipResult], top_k: int, base: Path) -> None:
+    from signscribe.inference.batch import clip_name
+
     for result in results:
         if result.error:
             continue
-        table = Table(title=_name(result.clip, base))
+        table = Table(title=clip_name(result.clip, base))
         table.add_column("rank", justify="right")
         table.add_column("gloss")
         table.add_column("confidence", justify="right")
         for rank, prediction in enumerate(result.predictions[:top_k], start=1):
             table.add_row(str(rank), prediction.gloss, f"{prediction.confidence:.1%}")
         console.print(table)
-
-
-def _top10_text(results: list[ClipResult], base: Path) -> str:
-    """The seeds' ``inference_results.txt``: a section of top-10 glosses per video."""
-    sections = []
-    for result in results:
-        lines = [f"=== {_name(result.clip, base)} ==="]
-        if result.error:
-            lines.append(f"FAILED: {result.error}")
-        lines += [f"{rank:>2}. {p.gloss:<24} {p.confidence:7.2%}" for rank, p in enumerate(result.predictions[:10], 1)]
-        sections.append("\n".join(lines))
-    return "\n\n".join(sections) + "\n"
 
 
 @app.command(name="models")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
+import json
 import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from signscribe.data.extraction import VIDEO_SUFFIXES
 from signscribe.errors import SignscribeError
@@ -44,15 +48,21 @@ def recognize_all(
     top_k: int,
     workers: int = 1,
     on_result: Callable[[ClipResult], None] | None = None,
+    on_extracted: Callable[[], None] | None = None,
 ) -> list[ClipResult]:
-    """Predictions for each clip; a clip that fails carries its reason and does not stop the run."""
+    """Predictions for each clip; a clip that fails carries its reason and does not stop the run.
+
+    With ``workers > 1`` and a pose cache, the videos' landmarks are first extracted into the cache
+    in parallel (``on_extracted`` is called after each), then the model runs on each clip."""
     clips = list(clips)
     cache = recognizer.extractor.cache
     videos = [clip for clip in clips if clip.suffix.lower() != ".pose"]
     if workers > 1 and cache is not None and len(videos) > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            list(pool.map(_warm_cache, [(clip, cache.root) for clip in videos]))
+            for _ in pool.map(_warm_cache, [(clip, cache.root) for clip in videos]):
+                if on_extracted:
+                    on_extracted()
     results = []
     for clip in clips:
         try:
@@ -63,3 +73,52 @@ def recognize_all(
         if on_result:
             on_result(result)
     return results
+
+
+def clip_name(clip: Path, base: Path) -> str:
+    """The clip's path relative to the folder it was found in."""
+    return clip.relative_to(base).as_posix() if clip.is_relative_to(base) else str(clip)
+
+
+def results_as_dict(results: list[ClipResult], top_k: int, base: Path) -> dict[str, Any]:
+    """The JSON shape of ``recognize --format json`` (and of the REST API)."""
+    return {
+        "results": [
+            {
+                "video": clip_name(r.clip, base),
+                "predictions": [
+                    {"rank": rank, "gloss": p.gloss, "confidence": round(p.confidence, 6)}
+                    for rank, p in enumerate(r.predictions[:top_k], start=1)
+                ],
+            }
+            for r in results
+            if not r.error
+        ],
+        "failed": [{"video": clip_name(r.clip, base), "reason": r.error} for r in results if r.error],
+    }
+
+
+def format_results(results: list[ClipResult], top_k: int, output_format: str, base: Path) -> str:
+    """JSON, CSV (``video,rank,gloss,confidence``) or tab-separated text for the ``table`` format."""
+    if output_format == "json":
+        return json.dumps(results_as_dict(results, top_k, base), indent=2) + "\n"
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter="," if output_format == "csv" else "\t", lineterminator="\n")
+    if output_format == "csv":
+        writer.writerow(["video", "rank", "gloss", "confidence"])
+    for r in results:
+        for rank, p in enumerate(r.predictions[:top_k], start=1):
+            writer.writerow([clip_name(r.clip, base), rank, p.gloss, f"{p.confidence:.6f}"])
+    return text.getvalue()
+
+
+def top10_text(results: list[ClipResult], base: Path) -> str:
+    """The seeds' ``inference_results.txt``: a section of top-10 glosses per video."""
+    sections = []
+    for result in results:
+        lines = [f"=== {clip_name(result.clip, base)} ==="]
+        if result.error:
+            lines.append(f"FAILED: {result.error}")
+        lines += [f"{rank:>2}. {p.gloss:<24} {p.confidence:7.2%}" for rank, p in enumerate(result.predictions[:10], 1)]
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"

@@ -55,7 +55,7 @@ class STGCN(nn.Module):
         num_classes: int,
         num_points: int = 67,
         channels: int = 2,
-        widths: tuple[int, ...] = (64, 64, 128, 128),
+        widths: tuple[int, ...] = (32, 32, 64, 64),
         kernel_size: int = 9,
         dropout: float = 0.1,
         head_dropout: float = 0.3,
