@@ -372,3 +372,38 @@ def list_model_families() -> None:
 
     for name in list_models():
         console.print(name)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    model: ModelOption = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Jobs database and uploads (default: user data dir).")] = None,
+    max_upload_mb: Annotated[float | None, typer.Option(min=0.01, help="Largest accepted upload.")] = None,
+    rate_limit: Annotated[
+        int | None, typer.Option(min=0, help="Requests a minute per key or address; 0 = off.")
+    ] = None,
+) -> None:
+    """Serve the REST API, the WebSocket stream and the web page (docs at /docs).
+
+    API keys come from SIGNSCRIBE_API_KEYS (comma-separated) or SIGNSCRIBE_API_KEYS_FILE, CORS origins
+    from SIGNSCRIBE_CORS_ORIGINS; the options here win over SIGNSCRIBE_DATA_DIR, SIGNSCRIBE_MAX_UPLOAD_MB
+    and SIGNSCRIBE_RATE_LIMIT."""
+    import uvicorn
+
+    from signscribe.serving import ServerSettings, create_app
+
+    try:
+        settings = ServerSettings.from_env(
+            model=model,
+            data_dir=data_dir,
+            max_upload_bytes=int(max_upload_mb * 1024 * 1024) if max_upload_mb else None,
+            rate_limit_per_minute=rate_limit,
+        )
+        application = create_app(settings)
+    except SignscribeError as error:
+        raise _fail(error) from None
+    keys = f"{len(settings.api_keys)} API key(s) required" if settings.api_keys else "no API key required"
+    console.print(f"signscribe serving on http://{host}:{port} ({keys}; data in {settings.data_dir})")
+    uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -4,7 +4,7 @@ augmentation. See ``signscribe.pose.layout`` for the layout."""
 from signscribe.errors import PoseFileError
 from signscribe.pose.augment import Augmenter, drop_frames, mirror, resample, rotate, scale, shear, time_warp
 from signscribe.pose.cache import PoseCache, default_cache_dir
-from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
+from signscribe.pose.extract import ExtractionSettings, HolisticExtractor, HolisticStream
 from signscribe.pose.layout import Layout
 from signscribe.pose.normalize import fill_gaps, normalize
 from signscribe.pose.posefile import from_pose, load_pose, save_pose, to_pose
@@ -14,6 +14,7 @@ __all__ = [
     "Augmenter",
     "ExtractionSettings",
     "HolisticExtractor",
+    "HolisticStream",
     "Layout",
     "PoseCache",
     "PoseFileError",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,20 +53,40 @@ def _landmarks_to_rows(landmarks: Any, width: int, height: int, visibility: bool
     return values, confidence
 
 
+_silence_lock = threading.Lock()
+_silence_depth = 0
+_saved_stderr = -1
+
+
 @contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
     """MediaPipe's C++ side logs warnings straight to file descriptor 2 as its models load (some on
     the first frame with a hand), past Python's logging and any environment switch; mute it while
-    a graph runs so progress bars and summaries stay readable."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+    a graph starts and runs so progress bars and summaries stay readable. Reference-counted, so
+    threads running graphs side by side (the server's streams) restore the real stderr exactly once."""
+    global _silence_depth, _saved_stderr
+    with _silence_lock:
+        if _silence_depth == 0:
+            sys.stderr.flush()
+            _saved_stderr = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        _silence_depth += 1
     try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
+        yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _silence_lock:
+            _silence_depth -= 1
+            if _silence_depth == 0:
+                os.dup2(_saved_stderr, 2)
+                os.close(_saved_stderr)
+
+
+def _reporting(frames: Iterator[Frame], expected: int, on_frame: Callable[[int, int], None]) -> Iterator[Frame]:
+    for done, frame in enumerate(frames, start=1):
+        yield frame
+        on_frame(done, expected)
 
 
 class HolisticExtractor:
@@ -89,8 +110,12 @@ class HolisticExtractor:
         start_frame: int = 1,
         end_frame: int = -1,
         bbox: BBox | None = None,
+        on_frame: Callable[[int, int], None] | None = None,
     ) -> PoseSequence:
-        """Landmarks of a video, or of a time range (seconds) or frame range (WLASL convention) of it."""
+        """Landmarks of a video, or of a time range (seconds) or frame range (WLASL convention) of it.
+
+        ``on_frame(done, expected)`` is called after each frame (``expected`` is the video's frame
+        count, an estimate for a range); an exception it raises aborts the extraction."""
         video = Path(video)
         selection = {
             "start_time": start_time,
@@ -108,6 +133,8 @@ class HolisticExtractor:
                 return cached
         info = probe(video)
         frames = read_frames(video, max_side=self.settings.max_side, **selection)
+        if on_frame is not None:
+            frames = _reporting(frames, info.frame_count, on_frame)
         sequence = self.extract_frames(frames, fps=info.fps, source=str(video))
         if sequence.num_frames == 0:
             raise VideoReadError(video, "the selected range holds no frames")
@@ -117,25 +144,14 @@ class HolisticExtractor:
 
     def extract_frames(self, frames: Iterable[Frame], fps: float, source: str = "") -> PoseSequence:
         """Landmarks of RGB frames that belong to one video, in order."""
-        from mediapipe.python.solutions.holistic import Holistic
-
         layout = Layout(include_face=self.settings.include_face)
         data: list[np.ndarray] = []
         confidence: list[np.ndarray] = []
         width = height = 0
-        with (
-            _native_stderr_silenced(),
-            Holistic(
-                static_image_mode=False,
-                model_complexity=self.settings.model_complexity,
-                min_detection_confidence=self.settings.min_detection_confidence,
-                min_tracking_confidence=self.settings.min_tracking_confidence,
-            ) as holistic,
-        ):
+        with HolisticStream(self.settings) as stream:
             for frame in frames:
                 height, width = frame.image.shape[:2]
-                result = holistic.process(frame.image)
-                values, conf = self._frame_rows(result, layout, width, height)
+                values, conf = stream.process(frame.image)
                 data.append(values)
                 confidence.append(conf)
         points = layout.num_points
@@ -149,18 +165,46 @@ class HolisticExtractor:
             source=source,
         )
 
-    @staticmethod
-    def _frame_rows(result: Any, layout: Layout, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-        values = np.zeros((layout.num_points, 3), np.float32)
-        confidence = np.zeros(layout.num_points, np.float32)
+
+class HolisticStream:
+    """One MediaPipe Holistic graph fed frame by frame (tracking carries over between frames), for
+    live streams. Use as a context manager; ``process`` gives one frame's rows in our layout."""
+
+    def __init__(self, settings: ExtractionSettings | None = None) -> None:
+        self.settings = settings or ExtractionSettings()
+        self.layout = Layout(include_face=self.settings.include_face)
+        self._holistic: Any = None
+
+    def __enter__(self) -> HolisticStream:
+        from mediapipe.python.solutions.holistic import Holistic
+
+        with _native_stderr_silenced():
+            self._holistic = Holistic(
+                static_image_mode=False,
+                model_complexity=self.settings.model_complexity,
+                min_detection_confidence=self.settings.min_detection_confidence,
+                min_tracking_confidence=self.settings.min_tracking_confidence,
+            )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._holistic.close()
+
+    def process(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(points, 3)`` values and ``(points,)`` confidence of one RGB uint8 frame."""
+        height, width = image.shape[:2]
+        with _native_stderr_silenced():  # models load lazily, some on the first frame with a hand
+            result = self._holistic.process(image)
+        values = np.zeros((self.layout.num_points, 3), np.float32)
+        confidence = np.zeros(self.layout.num_points, np.float32)
         sources = {
             "pose": result.pose_landmarks,
             "left_hand": result.left_hand_landmarks,
             "right_hand": result.right_hand_landmarks,
             "face": result.face_landmarks,
         }
-        for name in layout.components:
+        for name in self.layout.components:
             if (landmarks := sources[name]) is not None:
-                rows = layout.slice(name)
+                rows = self.layout.slice(name)
                 values[rows], confidence[rows] = _landmarks_to_rows(landmarks, width, height, name == "pose")
         return values, confidence

@@ -1,0 +1,178 @@
+"""Recognition jobs for long uploads, kept in SQLite so queued and finished jobs survive a restart.
+
+A job that was running when the server stopped is queued again on the next start (and says so in
+its ``note``); nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from signscribe.errors import SignscribeError
+from signscribe.inference.batch import ClipResult, results_as_dict
+from signscribe.inference.recognizer import Recognizer
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,            -- queued, running, done, failed
+    progress REAL NOT NULL DEFAULT 0,
+    filename TEXT NOT NULL,
+    upload TEXT NOT NULL,
+    top_k INTEGER NOT NULL,
+    result TEXT,
+    error TEXT,
+    note TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+)
+"""
+
+
+@dataclass
+class Job:
+    id: str
+    status: str
+    progress: float
+    filename: str
+    upload: str
+    top_k: int
+    result: dict[str, Any] | None
+    error: str | None
+    note: str | None
+    created: float
+    updated: float
+
+    def public(self) -> dict[str, Any]:
+        """What ``GET /v1/jobs/{id}`` answers (the upload's path on disk stays private)."""
+        body = asdict(self)
+        del body["upload"]
+        return body
+
+
+class JobCancelled(Exception):
+    """Raised inside a running job whose record was deleted."""
+
+
+class JobStore:
+    """The jobs table; safe to use from the request handlers and the worker thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute(SCHEMA)
+        self._lock = threading.Lock()
+
+    def _execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._connection.execute(sql, parameters).fetchall()
+
+    def create(self, filename: str, upload: Path, top_k: int) -> Job:
+        now = time.time()
+        job_id = uuid.uuid4().hex
+        self._execute(
+            "INSERT INTO jobs (id, status, filename, upload, top_k, created, updated) "
+            "VALUES (?, 'queued', ?, ?, ?, ?, ?)",
+            (job_id, filename, str(upload), top_k, now, now),
+        )
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        rows = self._execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
+            return None
+        values = list(rows[0])
+        values[6] = json.loads(values[6]) if values[6] else None
+        return Job(*values)
+
+    def update(self, job_id: str, **fields: Any) -> None:
+        if "result" in fields and fields["result"] is not None:
+            fields["result"] = json.dumps(fields["result"])
+        names = ", ".join(f"{name} = ?" for name in fields)
+        self._execute(f"UPDATE jobs SET {names}, updated = ? WHERE id = ?", (*fields.values(), time.time(), job_id))
+
+    def delete(self, job_id: str) -> Job | None:
+        job = self.get(job_id)
+        if job is not None:
+            self._execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            Path(job.upload).unlink(missing_ok=True)
+        return job
+
+    def claim_next(self) -> Job | None:
+        """Mark the oldest queued job running and return it."""
+        with self._lock:
+            row = self._connection.execute(
+                "UPDATE jobs SET status = 'running', progress = 0, updated = ? WHERE id = "
+                "(SELECT id FROM jobs WHERE status = 'queued' ORDER BY created LIMIT 1) RETURNING id",
+                (time.time(),),
+            ).fetchone()
+        return self.get(row[0]) if row else None
+
+    def recover(self) -> int:
+        """Queue again the jobs a previous server left running; returns how many."""
+        rows = self._execute(
+            "UPDATE jobs SET status = 'queued', progress = 0, note = ?, updated = ? WHERE status = 'running' "
+            "RETURNING id",
+            ("interrupted by a server restart and queued again", time.time()),
+        )
+        return len(rows)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+class JobWorker(threading.Thread):
+    """Runs queued jobs one at a time in the background."""
+
+    def __init__(self, store: JobStore, recognizer: Recognizer, poll_seconds: float = 0.2) -> None:
+        super().__init__(name="signscribe-jobs", daemon=True)
+        self.store, self.recognizer, self.poll_seconds = store, recognizer, poll_seconds
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            job = self.store.claim_next()
+            if job is None:
+                self._stop_event.wait(self.poll_seconds)
+                continue
+            self.process(job)
+
+    def process(self, job: Job) -> None:
+        last = [0.0]
+
+        def on_frame(done: int, expected: int) -> None:
+            if self._stop_event.is_set():
+                raise JobCancelled  # the server is stopping: the job is recovered on the next start
+            now = time.monotonic()
+            if now - last[0] > 0.5:
+                last[0] = now
+                if self.store.get(job.id) is None:
+                    raise JobCancelled
+                self.store.update(job.id, progress=min(0.99, done / max(expected, 1)))
+
+        try:
+            sequence = self.recognizer.extractor.extract(Path(job.upload), on_frame=on_frame)
+            predictions = self.recognizer.predict(sequence, top_k=job.top_k)
+        except JobCancelled:
+            return
+        except SignscribeError as error:
+            if self.store.get(job.id) is not None:
+                self.store.update(job.id, status="failed", error=str(error).replace(job.upload, job.filename))
+            return
+        if self.store.get(job.id) is not None:
+            result = results_as_dict([ClipResult(Path(job.filename), predictions)], job.top_k, Path())
+            self.store.update(job.id, status="done", progress=1.0, result=result)

@@ -1,0 +1,232 @@
+// signscribe web page: upload a clip, or stream the webcam over the WebSocket described in
+// signscribe/serving/stream.py. Plain JavaScript, no build step.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const FPS = 15;
+const HAND_LIMBS = [[0,1],[1,2],[2,3],[3,4],[0,5],[5,6],[6,7],[7,8],[5,9],[9,10],[10,11],[11,12],[9,13],[13,14],
+  [14,15],[15,16],[13,17],[0,17],[17,18],[18,19],[19,20]];
+const BODY_LIMBS = [[11,12],[11,13],[13,15],[12,14],[14,16],[11,23],[12,24],[23,24],[0,11],[0,12]];
+
+const keyInput = $("api-key");
+keyInput.value = localStorage.getItem("signscribe-key") || "";
+keyInput.addEventListener("change", () => localStorage.setItem("signscribe-key", keyInput.value));
+const authHeaders = () => (keyInput.value ? { "X-API-Key": keyInput.value } : {});
+
+function renderBars(list, predictions, threshold = 0) {
+  list.replaceChildren(...predictions.map((p) => {
+    const item = document.createElement("li");
+    item.className = "bar" + (p.confidence < threshold ? " low" : "");
+    const gloss = document.createElement("span");
+    gloss.className = "gloss";
+    gloss.textContent = p.gloss;
+    const track = document.createElement("span");
+    const fill = document.createElement("span");
+    fill.className = "fill";
+    fill.style.display = "block";
+    fill.style.width = `${Math.round(p.confidence * 100)}%`;
+    track.append(fill);
+    const value = document.createElement("span");
+    value.className = "value";
+    value.textContent = `${(p.confidence * 100).toFixed(1)}%`;
+    item.append(gloss, track, value);
+    return item;
+  }));
+}
+
+function downloadCsv(name, header, rows) {
+  const escape = (v) => (/[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+  const text = [header, ...rows].map((row) => row.map(escape).join(",")).join("\n") + "\n";
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+  link.download = name;
+  link.click();
+}
+
+async function loadModelInfo() {
+  try {
+    const response = await fetch("/v1/models", { headers: authHeaders() });
+    const body = await response.json();
+    $("model-info").textContent = response.ok
+      ? `model: ${body.models[0].id} (${body.models[0].num_labels} signs)`
+      : body.error.message;
+  } catch (error) {
+    $("model-info").textContent = `server unreachable: ${error}`;
+  }
+}
+loadModelInfo();
+keyInput.addEventListener("change", loadModelInfo);
+
+// ---- upload ---------------------------------------------------------------------------------
+let uploadRows = [];
+$("upload-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const file = $("file-input").files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("file", file);
+  const request = new XMLHttpRequest();
+  const progress = $("upload-progress");
+  const status = $("upload-status");
+  request.open("POST", `/v1/recognize?top_k=${encodeURIComponent($("upload-top-k").value)}`);
+  for (const [name, value] of Object.entries(authHeaders())) request.setRequestHeader(name, value);
+  progress.hidden = false;
+  progress.value = 0;
+  status.className = "";
+  status.textContent = "uploading…";
+  $("upload-button").disabled = true;
+  request.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = e.loaded / e.total; };
+  request.upload.onload = () => { status.textContent = "recognising…"; progress.removeAttribute("value"); };
+  request.onloadend = () => {
+    $("upload-button").disabled = false;
+    progress.hidden = true;
+    let body;
+    try { body = JSON.parse(request.responseText); } catch { body = null; }
+    if (request.status !== 200 || !body) {
+      status.className = "error";
+      status.textContent = body && body.error ? body.error.message : `request failed (${request.status})`;
+      return;
+    }
+    const result = body.results[0];
+    status.textContent = `${result.video}: top ${result.predictions.length}`;
+    renderBars($("upload-results"), result.predictions);
+    uploadRows = result.predictions.map((p) => [result.video, p.rank, p.gloss, p.confidence]);
+    $("upload-export").disabled = false;
+  };
+  request.send(form);
+});
+$("upload-export").addEventListener("click", () =>
+  downloadCsv("signscribe-upload.csv", ["video", "rank", "gloss", "confidence"], uploadRows));
+
+// ---- live webcam ----------------------------------------------------------------------------
+const live = { socket: null, stream: null, timer: null, log: [], history: [], started: 0 };
+const threshold = () => Number($("threshold").value);
+$("threshold").addEventListener("input", () => { $("threshold-value").value = threshold().toFixed(2); drawTimeline(); });
+
+function drawOverlay(message) {
+  const canvas = $("overlay");
+  const video = $("camera");
+  canvas.width = video.videoWidth || 640;
+  canvas.height = video.videoHeight || 480;
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  const draw = (points, limbs, colour) => {
+    if (!points) return;
+    context.strokeStyle = colour;
+    context.fillStyle = colour;
+    context.lineWidth = 2;
+    for (const [a, b] of limbs) {
+      if (!points[a] || !points[b]) continue;
+      context.beginPath();
+      context.moveTo(points[a][0] * canvas.width, points[a][1] * canvas.height);
+      context.lineTo(points[b][0] * canvas.width, points[b][1] * canvas.height);
+      context.stroke();
+    }
+    for (const [x, y] of points) context.fillRect(x * canvas.width - 2, y * canvas.height - 2, 4, 4);
+  };
+  draw(message.pose, BODY_LIMBS, "#f4b400");
+  draw(message.left_hand, HAND_LIMBS, "#34a853");
+  draw(message.right_hand, HAND_LIMBS, "#4285f4");
+}
+
+function drawTimeline() {
+  const canvas = $("timeline");
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  const span = 30;
+  const now = live.history.length ? live.history[live.history.length - 1].t : 0;
+  const x = (t) => canvas.width * (1 - (now - t) / span);
+  const y = (c) => canvas.height * (1 - c);
+  context.strokeStyle = "#b3261e";
+  context.setLineDash([4, 4]);
+  context.beginPath();
+  context.moveTo(0, y(threshold()));
+  context.lineTo(canvas.width, y(threshold()));
+  context.stroke();
+  context.setLineDash([]);
+  context.strokeStyle = "#3b7dd8";
+  context.beginPath();
+  live.history.filter((h) => now - h.t <= span).forEach((h, i) => {
+    if (i === 0) context.moveTo(x(h.t), y(h.confidence)); else context.lineTo(x(h.t), y(h.confidence));
+  });
+  context.stroke();
+}
+
+function onMessage(event) {
+  const message = JSON.parse(event.data);
+  if (message.type === "landmarks") drawOverlay(message);
+  else if (message.type === "prediction") {
+    const best = message.top_k[0];
+    live.history.push({ t: message.t, confidence: best.confidence });
+    if (live.history.length > 2000) live.history.shift();
+    for (const [rank, p] of message.top_k.entries()) live.log.push([message.t.toFixed(3), rank + 1, p.gloss, p.confidence]);
+    $("live-export").disabled = false;
+    const shown = best.confidence >= threshold() ? message.top_k : [];
+    renderBars($("live-predictions"), shown, threshold());
+    const frames = message.frames;
+    $("live-status").textContent = best.confidence >= threshold()
+      ? `${best.gloss} (${(best.confidence * 100).toFixed(0)}%) · frames ${frames.processed} processed, ${frames.dropped} dropped`
+      : `below threshold · frames ${frames.processed} processed, ${frames.dropped} dropped`;
+    drawTimeline();
+  } else if (message.type === "error") {
+    $("live-status").textContent = `server: ${message.message}`;
+  }
+}
+
+async function startLive() {
+  $("live-start").disabled = true;
+  try {
+    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  } catch (error) {
+    $("live-status").textContent = `no camera: ${error.message}`;
+    $("live-start").disabled = false;
+    return;
+  }
+  const video = $("camera");
+  video.srcObject = live.stream;
+  await video.play();
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const key = keyInput.value ? `?api_key=${encodeURIComponent(keyInput.value)}` : "";
+  live.socket = new WebSocket(`${scheme}://${location.host}/v1/stream${key}`);
+  live.socket.binaryType = "arraybuffer";
+  live.socket.onmessage = onMessage;
+  live.socket.onclose = (event) => { if (live.socket) $("live-status").textContent = `closed ${event.reason || ""}`; stopLive(); };
+  live.socket.onopen = () => {
+    $("live-status").textContent = "streaming…";
+    $("live-stop").disabled = false;
+    live.started = performance.now();
+    const capture = document.createElement("canvas");
+    live.timer = setInterval(() => {
+      if (!live.socket || live.socket.readyState !== WebSocket.OPEN || !video.videoWidth) return;
+      if (live.socket.bufferedAmount > 1 << 20) return; // the network is behind: skip this frame
+      capture.width = video.videoWidth;
+      capture.height = video.videoHeight;
+      capture.getContext("2d").drawImage(video, 0, 0);
+      const t = (performance.now() - live.started) / 1000;
+      capture.toBlob(async (blob) => {
+        if (!blob || !live.socket || live.socket.readyState !== WebSocket.OPEN) return;
+        const jpeg = new Uint8Array(await blob.arrayBuffer());
+        const message = new Uint8Array(8 + jpeg.length);
+        new DataView(message.buffer).setFloat64(0, t, true);
+        message.set(jpeg, 8);
+        live.socket.send(message);
+      }, "image/jpeg", 0.75);
+    }, 1000 / FPS);
+  };
+}
+
+function stopLive() {
+  clearInterval(live.timer);
+  const socket = live.socket;
+  live.socket = null;
+  if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
+  if (live.stream) live.stream.getTracks().forEach((track) => track.stop());
+  live.stream = null;
+  $("live-start").disabled = false;
+  $("live-stop").disabled = true;
+}
+
+$("live-start").addEventListener("click", startLive);
+$("live-stop").addEventListener("click", () => { stopLive(); $("live-status").textContent = "stopped"; });
+$("live-export").addEventListener("click", () =>
+  downloadCsv("signscribe-live.csv", ["t", "rank", "gloss", "confidence"], live.log));

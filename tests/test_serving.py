@@ -1,0 +1,295 @@
+from __future__ import annotations
+
+import io
+import json
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from signscribe.data import load_mp_sequence, read_mp_data
+from signscribe.inference import Recognizer
+from signscribe.io import read_frames
+from signscribe.serving import ServerSettings, create_app
+from signscribe.serving.jobs import JobStore
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer.from_pretrained()
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, recognizer: Recognizer):
+    clients = []
+
+    def make(**settings) -> TestClient:
+        app = create_app(ServerSettings(data_dir=tmp_path / "data", **settings), recognizer=recognizer)
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def clip_bytes(wlasl_dir: Path) -> bytes:
+    return (wlasl_dir / "clips" / "01586.mp4").read_bytes()
+
+
+def _upload(client: TestClient, data: bytes, name: str = "clip.mp4", path: str = "/v1/recognize", **headers):
+    return client.post(path, files={"file": (name, data, "video/mp4")}, headers=headers)
+
+
+def test_status_endpoints_and_docs(make_client) -> None:
+    client = make_client()
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"model": True, "worker": True, "database": True}
+    model = client.get("/v1/models").json()["models"][0]
+    assert model["num_labels"] == 16 and "hello" in model["labels"]
+    assert client.get("/docs").status_code == 200
+    assert {"/v1/recognize", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/models"} <= set(
+        client.get("/openapi.json").json()["paths"]
+    )
+    page = client.get("/")
+    assert page.status_code == 200 and "Live webcam" in page.text and client.get("/static/app.js").status_code == 200
+
+
+def test_recognize_real_clip_like_the_cli(make_client, clip_bytes: bytes, recognizer: Recognizer, wlasl_dir) -> None:
+    response = _upload(make_client(), clip_bytes, name="../../etc/passwd/clip.mp4")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["failed"] == [] and body["results"][0]["video"] == "clip.mp4"  # no client path survives
+    predictions = body["results"][0]["predictions"]
+    expected = recognizer.predict(wlasl_dir / "clips" / "01586.mp4", top_k=5)
+    assert [p["rank"] for p in predictions] == [1, 2, 3, 4, 5]
+    assert [p["gloss"] for p in predictions] == [p.gloss for p in expected]
+    top3 = _upload(make_client(), clip_bytes).request.url  # same server, other top_k below
+    assert top3.path == "/v1/recognize"
+
+
+def test_bad_uploads_are_clear_4xx_json(make_client, clip_bytes: bytes, tmp_path: Path) -> None:
+    client = make_client(max_upload_bytes=len(clip_bytes) - 1)
+    cases = [
+        (_upload(client, b"just some notes\n" * 20, name="notes.mp4"), 415, "not_a_video"),
+        (_upload(client, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100), 415, "not_a_video"),
+        (_upload(client, b""), 400, "empty_upload"),
+        (_upload(client, clip_bytes), 413, "upload_too_large"),
+        (client.post("/v1/recognize"), 422, "invalid_request"),
+        (client.post("/v1/recognize?top_k=0", files={"file": ("a.mp4", b"x")}), 422, "invalid_request"),
+        (client.get("/v1/jobs/nope"), 404, "job_not_found"),
+        (client.get("/v2/whatever"), 404, "not_found"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code and response.json()["error"]["message"]
+    assert "not a readable video" in cases[1][0].json()["error"]["message"]
+    assert not list((tmp_path / "data" / "uploads").glob("*"))  # rejected uploads are not kept
+
+
+def test_api_keys(make_client, clip_bytes: bytes, tmp_path: Path) -> None:
+    client = make_client(api_keys=frozenset({"s3cret"}))
+    assert client.get("/healthz").status_code == 200  # probes stay open
+    missing = client.get("/v1/models")
+    assert missing.status_code == 401 and missing.json()["error"]["code"] == "missing_api_key"
+    assert client.get("/v1/models", headers={"X-API-Key": "nope"}).json()["error"]["code"] == "invalid_api_key"
+    assert client.get("/v1/models", headers={"X-API-Key": "s3cret"}).status_code == 200
+    assert client.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert _upload(client, clip_bytes).status_code == 401
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/v1/stream") as ws:
+        ws.receive_json()
+    assert closed.value.code == 4401
+    with client.websocket_connect("/v1/stream?api_key=s3cret") as ws:
+        assert ws.receive_json()["type"] == "ready"
+
+
+def test_api_keys_from_environment(monkeypatch, tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# team keys\nalpha\n\nbeta\n")
+    monkeypatch.setenv("SIGNSCRIBE_API_KEYS", "gamma, delta")
+    monkeypatch.setenv("SIGNSCRIBE_API_KEYS_FILE", str(keys))
+    monkeypatch.setenv("SIGNSCRIBE_MAX_UPLOAD_MB", "2")
+    monkeypatch.setenv("SIGNSCRIBE_CORS_ORIGINS", "https://a.example, https://b.example")
+    settings = ServerSettings.from_env(data_dir=tmp_path)
+    assert settings.api_keys == {"alpha", "beta", "gamma", "delta"}
+    assert settings.max_upload_bytes == 2 * 1024 * 1024 and settings.cors_origins == (
+        "https://a.example",
+        "https://b.example",
+    )
+
+
+def test_rate_limit_per_key(make_client) -> None:
+    client = make_client(rate_limit_per_minute=2, api_keys=frozenset({"k1", "k2"}))
+    statuses = [client.get("/v1/models", headers={"X-API-Key": "k1"}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    limited = client.get("/v1/models", headers={"X-API-Key": "k1"})
+    assert limited.json()["error"]["code"] == "rate_limited" and int(limited.headers["retry-after"]) >= 1
+    assert client.get("/v1/models", headers={"X-API-Key": "k2"}).status_code == 200
+
+
+def test_cors_is_configurable(make_client) -> None:
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    allowed = make_client(cors_origins=("https://app.example",)).options("/v1/recognize", headers=preflight)
+    assert allowed.headers.get("access-control-allow-origin") == "https://app.example"
+    closed = make_client().options("/v1/recognize", headers=preflight)
+    assert "access-control-allow-origin" not in closed.headers
+
+
+def _wait_for(client: TestClient, job_id: str, seconds: float = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_job_lifecycle(make_client, clip_bytes: bytes) -> None:
+    client = make_client()
+    created = _upload(client, clip_bytes, path="/v1/jobs?top_k=3")
+    assert created.status_code == 202 and created.json()["status"] == "queued" and "upload" not in created.json()
+    job = _wait_for(client, created.json()["id"])
+    assert job["status"] == "done" and job["progress"] == 1.0
+    assert len(job["result"]["results"][0]["predictions"]) == 3
+    assert client.delete(f"/v1/jobs/{job['id']}").json() == {"deleted": job["id"]}
+    assert client.get(f"/v1/jobs/{job['id']}").status_code == 404
+
+
+def test_jobs_survive_a_restart(tmp_path: Path, clip_bytes: bytes, recognizer: Recognizer) -> None:
+    settings = ServerSettings(data_dir=tmp_path / "data")
+    # a server accepted two jobs and died: one still queued, one half way through
+    store = JobStore(settings.jobs_database)
+    uploads = []
+    for name in ("queued.mp4", "running.mp4"):
+        path = settings.uploads_dir / f"{name}.upload"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(clip_bytes)
+        uploads.append(store.create(name, path, 5))
+    store.claim_next()
+    store.update(uploads[1].id, status="running", progress=0.4)
+    store.close()
+
+    with TestClient(create_app(settings, recognizer=recognizer)) as client:
+        queued, running = (_wait_for(client, job.id) for job in uploads)
+    assert queued["status"] == running["status"] == "done"
+    notes = {queued["note"], running["note"]}
+    assert "interrupted by a server restart and queued again" in notes
+    with TestClient(create_app(settings, recognizer=recognizer)) as client:  # and results outlive the server
+        assert client.get(f"/v1/jobs/{uploads[0].id}").json()["result"] == queued["result"]
+
+
+def _jpeg(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def test_stream_real_frames_gives_predictions_and_overlay(make_client, both_hands_clip: Path) -> None:
+    client = make_client()
+    frames = list(read_frames(both_hands_clip))
+    with client.websocket_connect("/v1/stream") as ws:
+        ready = ws.receive_json()
+        assert ready["type"] == "ready" and ready["schema"] == 1 and ready["window_frames"] == 20
+        ws.send_text(json.dumps({"type": "config", "top_k": 3}))
+        for frame in frames:
+            ws.send_bytes(struct.pack("<d", frame.time) + _jpeg(frame.image))
+            time.sleep(1 / 15)
+        messages = []
+        while not any(m["type"] == "prediction" and m["frames"]["processed"] >= 20 for m in messages):
+            messages.append(ws.receive_json())
+    overlays = [m for m in messages if m["type"] == "landmarks"]
+    assert overlays and len(overlays[-1]["pose"]) == 33 and all(0 <= v <= 1.5 for v in overlays[-1]["pose"][0])
+    predictions = [m for m in messages if m["type"] == "prediction"]
+    last = predictions[-1]
+    assert len(last["top_k"]) == 3 and last["window"]["frames"] <= 20
+    assert last["window"]["start"] < last["window"]["end"] == last["t"]
+    counts = last["frames"]
+    assert counts["processed"] + counts["dropped"] <= counts["received"] <= len(frames)
+
+
+def test_stream_landmarks_from_a_client_running_mediapipe(make_client, keypoints_archive: Path) -> None:
+    """A client sends MediaPipe's normalised landmarks (here: a real traduttore 'hello')."""
+    sample = next(s for s in read_mp_data(keypoints_archive).samples if s.id == "hello/75")
+    sequence = load_mp_sequence(sample.path)
+    client = make_client()
+    last_t = (sequence.num_frames - 1) / 30
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.receive_json()
+        for index in range(sequence.num_frames):
+            pose = np.c_[
+                sequence.data[index, :33, :2] / [640, 480],
+                sequence.data[index, :33, 2:],
+                sequence.confidence[index, :33],
+            ]
+            hands = {}
+            for name, rows in (("left_hand", slice(33, 54)), ("right_hand", slice(54, 75))):
+                present = sequence.confidence[index, rows].any()
+                hands[name] = (sequence.data[index, rows] / [640, 480, 1]).tolist() if present else None
+            ws.send_text(
+                json.dumps(
+                    {"type": "landmarks", "t": index / 30, "width": 640, "height": 480, "pose": pose.tolist(), **hands}
+                )
+            )
+            time.sleep(0.02)
+        message = ws.receive_json()
+        while not (message["type"] == "prediction" and message["t"] == last_t):
+            message = ws.receive_json()
+    assert message["top_k"][0]["gloss"] == "hello"
+    assert message["window"]["frames"] == min(20, message["frames"]["processed"])
+
+
+def test_stream_reports_bad_messages_and_goes_on(make_client) -> None:
+    client = make_client()
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.receive_json()
+        ws.send_text("{not json")
+        assert ws.receive_json()["code"] == "bad_json"
+        ws.send_text(json.dumps({"type": "dance", "t": 1}))
+        assert ws.receive_json()["code"] == "bad_message"
+        ws.send_text(json.dumps({"type": "frame", "jpeg": "aGVsbG8="}))
+        assert "timestamp" in ws.receive_json()["message"]
+        ws.send_bytes(struct.pack("<d", 0.5) + b"definitely not a jpeg")
+        assert ws.receive_json()["code"] == "bad_frame"
+        ws.send_text(json.dumps({"type": "landmarks", "t": 1, "pose": [[0, 0, 0]] * 5}))
+        assert ws.receive_json()["code"] == "bad_landmarks"
+        ws.send_bytes(b"x" * (3 * 1024 * 1024))
+        assert ws.receive_json()["code"] == "too_large"
+        ws.send_text(json.dumps({"type": "landmarks", "t": 2, "pose": None, "left_hand": None, "right_hand": None}))
+        assert ws.receive_json()["type"] == "landmarks"
+
+
+def test_stream_drops_frames_when_behind(make_client, both_hands_clip: Path) -> None:
+    client = make_client()
+    frames = [_jpeg(frame.image) for frame in read_frames(both_hands_clip)]
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.receive_json()
+        sent = 0
+        for _ in range(12):  # bursts of 8 frames at once, far faster than MediaPipe runs
+            for _ in range(8):
+                ws.send_bytes(struct.pack("<d", sent / 15) + frames[sent % len(frames)])
+                sent += 1
+            time.sleep(0.25)
+        time.sleep(0.5)
+        ws.send_text(json.dumps({"type": "landmarks", "t": 99.0, "pose": None, "left_hand": None, "right_hand": None}))
+        last = None
+        while True:
+            message = ws.receive_json()
+            if message["type"] == "prediction":
+                last = message
+            if message.get("t") == 99.0 and message["type"] == "landmarks":
+                break
+    assert last is not None and last["frames"]["dropped"] > 0
+    assert last["frames"]["processed"] + last["frames"]["dropped"] <= last["frames"]["received"] == sent
