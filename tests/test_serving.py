@@ -293,3 +293,16 @@ def test_stream_drops_frames_when_behind(make_client, both_hands_clip: Path) -> 
                 break
     assert last is not None and last["frames"]["dropped"] > 0
     assert last["frames"]["processed"] + last["frames"]["dropped"] <= last["frames"]["received"] == sent
+
+
+def test_live_streams_are_capped(make_client) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    client = make_client(stream_max_connections=1)
+    with client.websocket_connect("/v1/stream") as first:
+        assert first.receive_json()["type"] == "ready"
+        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/v1/stream") as second:
+            second.receive_json()
+        assert refused.value.code == 1013
+    with client.websocket_connect("/v1/stream") as again:  # the slot is free once the first closes
+        assert again.receive_json()["type"] == "ready"

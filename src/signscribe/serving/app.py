@@ -43,6 +43,7 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
     store = JobStore(settings.jobs_database)
     limiter = RateLimiter(settings.rate_limit_per_minute)
     worker_box: dict[str, JobWorker] = {}
+    open_streams = [0]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -176,6 +177,16 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
         except ApiError as error:
             await websocket.close(code=4401, reason=error.message)
             return
+        if open_streams[0] >= settings.stream_max_connections:
+            await websocket.close(code=1013, reason=f"at most {settings.stream_max_connections} live streams")
+            return
+        open_streams[0] += 1
+        try:
+            await run_stream(websocket)
+        finally:
+            open_streams[0] -= 1
+
+    async def run_stream(websocket: WebSocket) -> None:
         await websocket.accept()
         window = settings.stream_window_frames or int(recognizer.loaded.config.get("input", {}).get("frames", 20))
         session = StreamSession(

@@ -44,6 +44,7 @@ class ServerSettings:
     stream_min_frames: int = 8
     stream_prediction_rate: float = 15.0  # predictions a second at most, per stream
     stream_max_message_bytes: int = 2 * 1024 * 1024
+    stream_max_connections: int = 8  # each live stream holds a MediaPipe graph (about 150-300 MB)
 
     @property
     def jobs_database(self) -> Path:

@@ -1,0 +1,173 @@
+"""Load on the live stream and the REST API, over loopback, with real footage.
+
+Starts ``signscribe serve`` in its own process, then runs 1, 2 and 4 concurrent WebSocket streams,
+each sending JPEG frames of a real How2Sign clip (640x360) at 15 fps. For every frame that a
+prediction includes (the prediction's ``t``), latency is the time from sending that frame to
+receiving the prediction. Prints p50/p95 latency, frames processed and dropped, the server's
+memory (RSS) at the start and its peak, then REST requests/s for a short real WLASL clip.
+Run: ``.venv/bin/python benchmarks/serve_load.py [--seconds 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import websockets
+from PIL import Image
+
+from signscribe.io import read_frames
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+FPS = 15
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def jpeg_frames(clip: Path, seconds: float) -> list[bytes]:
+    frames, next_time = [], 0.0
+    for frame in read_frames(clip, end_time=seconds, max_side=640):
+        if frame.time + 1e-6 >= next_time:
+            next_time += 1 / FPS
+            buffer = io.BytesIO()
+            Image.fromarray(frame.image).save(buffer, format="JPEG", quality=80)
+            frames.append(buffer.getvalue())
+    return frames
+
+
+async def one_stream(url: str, frames: list[bytes], seconds: float) -> tuple[list[float], dict[str, int]]:
+    sent: dict[float, float] = {}
+    latencies: list[float] = []
+    counts: dict[str, int] = {}
+    async with websockets.connect(url, max_size=None) as socket_:
+        await socket_.recv()  # ready
+
+        async def receive() -> None:
+            async for text in socket_:
+                message = json.loads(text)
+                if message["type"] == "prediction":
+                    latencies.append(time.perf_counter() - sent[message["t"]])
+                    counts.update(message["frames"])
+
+        receiver = asyncio.create_task(receive())
+        start = time.perf_counter()
+        for index in range(int(seconds * FPS)):
+            await asyncio.sleep(max(0.0, start + index / FPS - time.perf_counter()))
+            t = index / FPS
+            sent[t] = time.perf_counter()
+            await socket_.send(struct.pack("<d", t) + frames[index % len(frames)])
+        await asyncio.sleep(1.0)
+        receiver.cancel()
+    return latencies, counts
+
+
+async def streams(url: str, frames: list[bytes], count: int, seconds: float, pid: int) -> None:
+    peak = [rss_mb(pid)]
+
+    async def watch() -> None:
+        while True:
+            peak.append(rss_mb(pid))
+            await asyncio.sleep(0.25)
+
+    watcher = asyncio.create_task(watch())
+    results = await asyncio.gather(*(one_stream(url, frames, seconds) for _ in range(count)))
+    watcher.cancel()
+    latencies = np.array([value for result in results for value in result[0]]) * 1000
+    processed = sum(result[1].get("processed", 0) for result in results)
+    dropped = sum(result[1].get("dropped", 0) for result in results)
+    received = sum(result[1].get("received", 0) for result in results)
+    print(
+        f"{count} stream(s) x {FPS} fps x {seconds:g} s: latency p50 {np.percentile(latencies, 50):6.1f} ms, "
+        f"p95 {np.percentile(latencies, 95):6.1f} ms; frames received {received}, processed {processed}, "
+        f"dropped {dropped} ({dropped / max(received, 1):.0%}); server RSS peak {max(peak):.0f} MB"
+    )
+
+
+def rest(base: str, clip: Path, requests: int) -> None:
+    data = clip.read_bytes()
+    with httpx.Client(base_url=base, timeout=120) as client:
+        start = time.perf_counter()
+        first = client.post("/v1/recognize", files={"file": ("clip.mp4", data, "video/mp4")})
+        cold = time.perf_counter() - start
+        first.raise_for_status()
+        start = time.perf_counter()
+        for _ in range(requests):
+            client.post("/v1/recognize", files={"file": ("clip.mp4", data, "video/mp4")}).raise_for_status()
+        warm = requests / (time.perf_counter() - start)
+    print(
+        f"REST /v1/recognize, real {clip.name} ({len(data) / 1024:.0f} kB): first request {cold * 1000:.0f} ms "
+        f"(pose extraction), then {warm:.1f} requests/s (pose cache warm)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each stream")
+    parser.add_argument("--requests", type=int, default=30, help="REST requests after the first")
+    args = parser.parse_args()
+    clip = DATA / "how2sign" / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"
+    if not clip.is_file():
+        raise SystemExit(f"{clip} is missing: the benchmark needs ../shared/data")
+    frames = jpeg_frames(clip, args.seconds)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {**os.environ, "SIGNSCRIBE_CACHE_DIR": str(Path(data_dir) / "cache")}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "signscribe",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                data_dir,
+                "--rate-limit",
+                "0",
+            ],
+            env=env,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.5)
+            print(f"server RSS at start: {rss_mb(server.pid):.0f} MB")
+            for count in (1, 2, 4, 4):  # 4 twice: memory must not keep growing from round to round
+                asyncio.run(streams(f"ws://127.0.0.1:{port}/v1/stream", frames, count, args.seconds, server.pid))
+                time.sleep(1.0)
+                print(f"  server RSS after the streams closed: {rss_mb(server.pid):.0f} MB")
+            rest(base, DATA / "wlasl" / "clips" / "01586.mp4", args.requests)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The web page in a real headless Chromium (Debian's, driven by Playwright), with a real clip from
+../shared/data as the fake webcam."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import av
+import pytest
+import uvicorn
+
+from signscribe.io import read_frames
+from signscribe.serving import ServerSettings, create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
+]
+
+
+def write_y4m(clip: Path, path: Path, seconds: float = 4.0, fps: int = 15) -> Path:
+    """A Y4M file (what Chromium's fake camera reads) from the first seconds of a real clip at 640x360."""
+    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        next_time = 0.0
+        for frame in read_frames(clip, end_time=seconds, max_side=640):
+            if frame.time + 1e-6 < next_time:
+                continue
+            next_time += 1 / fps
+            video_frame = av.VideoFrame.from_ndarray(frame.image, format="rgb24").reformat(640, 360, "yuv420p")
+            container.mux(stream.encode(video_frame))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(ServerSettings(data_dir=tmp_path_factory.mktemp("server")))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not instance.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def camera_file(how2sign_dir: Path, tmp_path_factory) -> Path:
+    clip = how2sign_dir / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"
+    return write_y4m(clip, tmp_path_factory.mktemp("camera") / "camera.y4m")
+
+
+@pytest.fixture(scope="module")
+def browser(camera_file: Path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={camera_file}",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def test_live_webcam_predictions_appear(server: str, browser, tmp_path: Path) -> None:
+    page = browser.new_page()
+    page.goto(server)
+    page.wait_for_selector("#model-info:has-text('16 signs')")
+    page.fill("#threshold", "0")
+    page.dispatch_event("#threshold", "input")
+    page.click("#live-start")
+    page.wait_for_selector("#live-predictions .bar", timeout=60_000)
+    page.wait_for_function("document.querySelector('#live-status').textContent.includes('processed')")
+    assert page.locator("#live-predictions .bar").count() == 5
+    status = page.inner_text("#live-status")
+    assert "dropped" in status
+    assert not page.locator("#live-export").is_disabled()
+    # landmarks were drawn on the overlay: some of its pixels are not transparent
+    drawn = page.evaluate(
+        "() => { const c = document.querySelector('#overlay');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"
+    )
+    assert drawn > 100
+    page.screenshot(path=str(tmp_path / "live.png"))
+    page.click("#live-stop")
+    assert page.inner_text("#live-status") == "stopped"
+
+
+def test_upload_through_the_page(server: str, browser, wlasl_dir: Path, tmp_path: Path) -> None:
+    page = browser.new_page()
+    page.goto(server)
+    clip = Path(shutil.copy(wlasl_dir / "clips" / "01586.mp4", tmp_path / "my clip.mp4"))
+    page.set_input_files("#file-input", str(clip))
+    page.fill("#upload-top-k", "3")
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-results .bar", timeout=60_000)
+    assert page.locator("#upload-results .bar").count() == 3
+    assert "my clip.mp4" in page.inner_text("#upload-status")
+    with page.expect_download() as download:
+        page.click("#upload-export")
+    saved = tmp_path / "export.csv"
+    download.value.save_as(saved)
+    lines = saved.read_text().splitlines()
+    assert lines[0] == "video,rank,gloss,confidence" and len(lines) == 4
+
+
+def test_upload_of_a_non_video_shows_the_error(server: str, browser, tmp_path: Path) -> None:
+    page = browser.new_page()
+    page.goto(server)
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video\n" * 10)
+    page.set_input_files("#file-input", str(notes))
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-status.error")
+    assert "not a video container" in page.inner_text("#upload-status")
