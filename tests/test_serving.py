@@ -157,12 +157,13 @@ def _wait_for(client: TestClient, job_id: str, seconds: float = 60) -> dict:
     raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
-def test_job_lifecycle(make_client, clip_bytes: bytes) -> None:
+def test_job_lifecycle(make_client, clip_bytes: bytes, tmp_path: Path) -> None:
     client = make_client()
     created = _upload(client, clip_bytes, path="/v1/jobs?top_k=3")
     assert created.status_code == 202 and created.json()["status"] == "queued" and "upload" not in created.json()
     job = _wait_for(client, created.json()["id"])
     assert job["status"] == "done" and job["progress"] == 1.0
+    assert not list((tmp_path / "data" / "uploads").glob("*"))  # the video goes once the result is stored
     assert len(job["result"]["results"][0]["predictions"]) == 3
     assert client.delete(f"/v1/jobs/{job['id']}").json() == {"deleted": job["id"]}
     assert client.get(f"/v1/jobs/{job['id']}").status_code == 404
@@ -306,3 +307,21 @@ def test_live_streams_are_capped(make_client) -> None:
         assert refused.value.code == 1013
     with client.websocket_connect("/v1/stream") as again:  # the slot is free once the first closes
         assert again.receive_json()["type"] == "ready"
+
+
+def test_rate_limiter_window_and_idle_clients(monkeypatch) -> None:
+    from signscribe.serving import security
+    from signscribe.serving.security import ApiError, RateLimiter
+
+    clock = [1000.0]
+    monkeypatch.setattr(security.time, "monotonic", lambda: clock[0])
+    limiter = RateLimiter(2)
+    limiter.check("a")
+    limiter.check("b")
+    limiter.check("a")
+    with pytest.raises(ApiError, match="more than 2 requests a minute"):
+        limiter.check("a")
+    clock[0] += 61  # a minute later the window is free again and idle clients are forgotten
+    limiter.check("c")
+    assert set(limiter._seen) == {"c"}
+    limiter.check("c")

@@ -168,11 +168,12 @@ class JobWorker(threading.Thread):
             sequence = self.recognizer.extractor.extract(Path(job.upload), on_frame=on_frame)
             predictions = self.recognizer.predict(sequence, top_k=job.top_k)
         except JobCancelled:
-            return
+            return  # the upload stays: the job is deleted (and its upload with it) or recovered
         except SignscribeError as error:
             if self.store.get(job.id) is not None:
                 self.store.update(job.id, status="failed", error=str(error).replace(job.upload, job.filename))
-            return
-        if self.store.get(job.id) is not None:
-            result = results_as_dict([ClipResult(Path(job.filename), predictions)], job.top_k, Path())
-            self.store.update(job.id, status="done", progress=1.0, result=result)
+        else:
+            if self.store.get(job.id) is not None:
+                result = results_as_dict([ClipResult(Path(job.filename), predictions)], job.top_k, Path())
+                self.store.update(job.id, status="done", progress=1.0, result=result)
+        Path(job.upload).unlink(missing_ok=True)  # a finished job keeps its result, not the video

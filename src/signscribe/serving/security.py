@@ -64,6 +64,7 @@ class RateLimiter:
         self.limit = limit
         self._seen: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._pruned = time.monotonic()
 
     def check(self, identity: str) -> None:
         if self.limit <= 0:
@@ -73,6 +74,11 @@ class RateLimiter:
             seen = self._seen[identity]
             while seen and now - seen[0] >= 60:
                 seen.popleft()
+            if now - self._pruned >= 60:  # forget clients idle for a minute, so the table stays small
+                self._pruned = now
+                for idle in [name for name, times in self._seen.items() if not times or now - times[-1] >= 60]:
+                    del self._seen[idle]
+                seen = self._seen[identity]
             if len(seen) >= self.limit:
                 retry = max(1, int(60 - (now - seen[0])) + 1)
                 raise ApiError(429, "rate_limited", f"more than {self.limit} requests a minute",
