@@ -24,7 +24,7 @@ import numpy as np
 from signscribe.data.dataset import Dataset, Sample, partition
 from signscribe.errors import DatasetError, PoseFileError
 from signscribe.pose.cache import content_hash, default_cache_dir
-from signscribe.pose.layout import COMPONENT_SIZES, Layout
+from signscribe.pose.layout import COMPONENT_SIZES, Layout, from_normalized
 from signscribe.pose.sequence import PoseSequence
 
 POSE_VALUES = COMPONENT_SIZES["pose"] * 4
@@ -151,11 +151,8 @@ def load_mp_sequence(
             continue
         detected = np.abs(block).sum(axis=(1, 2)) > 0
         rows = layout.slice(name)
-        data[:, rows] = block[..., :3] * np.array([width, height, 1.0])
-        if name == "pose":
-            confidence[:, rows] = np.clip(block[..., 3], 1e-3, 1.0) * detected[:, None]
-        else:
-            confidence[:, rows] = detected[:, None]
+        data[:, rows], found = from_normalized(block, width, height)
+        confidence[:, rows] = found * detected[:, None]
     data = np.where(confidence[..., None] > 0, data, 0.0).astype(np.float32)
     return PoseSequence(
         data=data,

@@ -17,7 +17,7 @@ from signscribe.data.extraction import VIDEO_SUFFIXES
 from signscribe.errors import SignscribeError
 from signscribe.inference.recognizer import Prediction, Recognizer
 from signscribe.pose.cache import PoseCache
-from signscribe.pose.extract import HolisticExtractor
+from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
 
 CLIP_SUFFIXES = (*VIDEO_SUFFIXES, ".pose")
 
@@ -36,10 +36,10 @@ def clips_in(path: Path) -> list[Path]:
     return [path]
 
 
-def _warm_cache(arguments: tuple[Path, Path]) -> None:
-    clip, cache = arguments
+def _warm_cache(arguments: tuple[Path, ExtractionSettings, Path]) -> None:
+    clip, settings, cache = arguments
     with contextlib.suppress(SignscribeError):  # reported when the clip is recognised
-        HolisticExtractor(cache=PoseCache(cache)).extract(clip)
+        HolisticExtractor(settings, PoseCache(cache)).extract(clip)
 
 
 def recognize_all(
@@ -60,7 +60,9 @@ def recognize_all(
     if workers > 1 and cache is not None and len(videos) > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            for _ in pool.map(_warm_cache, [(clip, cache.root) for clip in videos]):
+            # the recognizer's own settings, or the cache key would differ and the warm-up be wasted
+            settings = recognizer.extractor.settings
+            for _ in pool.map(_warm_cache, [(clip, settings, cache.root) for clip in videos]):
                 if on_extracted:
                     on_extracted()
     results = []

@@ -17,7 +17,7 @@ import numpy as np
 from signscribe.errors import VideoReadError
 from signscribe.io import BBox, Frame, probe, read_frames
 from signscribe.pose.cache import PoseCache
-from signscribe.pose.layout import Layout
+from signscribe.pose.layout import Layout, from_normalized
 from signscribe.pose.sequence import PoseSequence
 
 # Only model_complexity=1 ships inside the mediapipe wheel; 0 and 2 are downloaded on first use.
@@ -44,13 +44,9 @@ class ExtractionSettings:
 
 def _landmarks_to_rows(landmarks: Any, width: int, height: int, visibility: bool) -> tuple[np.ndarray, np.ndarray]:
     points = landmarks.landmark
-    values = np.array([(p.x * width, p.y * height, p.z) for p in points], dtype=np.float32)
     if visibility:
-        confidence = np.array([p.visibility for p in points], dtype=np.float32)
-        confidence = np.clip(confidence, 1e-3, 1.0)  # a detected point is never "missing"
-    else:
-        confidence = np.ones(len(points), dtype=np.float32)
-    return values, confidence
+        return from_normalized(np.array([(p.x, p.y, p.z, p.visibility) for p in points]), width, height)
+    return from_normalized(np.array([(p.x, p.y, p.z) for p in points]), width, height)
 
 
 _silence_lock = threading.Lock()

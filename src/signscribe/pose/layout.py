@@ -100,5 +100,16 @@ class Layout:
         return np.asarray(order)
 
 
+def from_normalized(points: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """MediaPipe's normalised landmarks, ``(..., n, 3)`` or with visibility ``(..., n, 4)``, in our
+    convention: x and y in pixels of a ``width`` x ``height`` frame, z as is; the confidence is the
+    visibility, never below 1e-3 (a detected point is never "missing"), or 1 without visibility."""
+    points = np.asarray(points, dtype=np.float32)
+    values = points[..., :3] * np.array([width, height, 1.0], np.float32)
+    if points.shape[-1] > 3:
+        return values, np.clip(points[..., 3], 1e-3, 1.0)
+    return values, np.ones(points.shape[:-1], np.float32)
+
+
 def _swap_sides(name: str) -> str:
     return name.replace("LEFT", "\0").replace("RIGHT", "LEFT").replace("\0", "RIGHT")

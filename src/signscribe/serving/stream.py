@@ -44,7 +44,7 @@ from PIL import Image, UnidentifiedImageError
 
 from signscribe.inference.recognizer import Recognizer
 from signscribe.pose.extract import HolisticStream
-from signscribe.pose.layout import Layout
+from signscribe.pose.layout import Layout, from_normalized
 from signscribe.pose.sequence import PoseSequence
 
 SCHEMA_VERSION = 1
@@ -90,8 +90,9 @@ def _landmark_rows(message: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int
         expected = rows.stop - rows.start
         if array.ndim != 2 or array.shape[0] != expected or array.shape[1] < 3:
             raise StreamMessageError("bad_landmarks", f"{name} must be {expected} points of [x, y, z, ...]")
-        values[rows] = array[:, :3] * np.array([width, height, 1.0], np.float32)
-        confidence[rows] = np.clip(array[:, 3], 1e-3, 1) if name == "pose" and array.shape[1] > 3 else 1.0
+        values[rows], confidence[rows] = from_normalized(
+            array[:, :4] if name == "pose" else array[:, :3], width, height
+        )
     return values, confidence, width, height
 
 
