@@ -365,6 +365,71 @@ def _print_tables(results: list[ClipResult], top_k: int, base: Path) -> None:
         console.print(table)
 
 
+@app.command()
+def transcribe(
+    video: Annotated[Path, typer.Argument(help="A video (or a .pose file) of continuous signing.")],
+    model: ModelOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, json, srt or vtt.")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the transcript here, not to stdout.")] = None,
+    annotate: Annotated[
+        Path | None, typer.Option(help="Also write a copy of the video with landmarks and captions (MP4).")
+    ] = None,
+    window: Annotated[int | None, typer.Option(min=2, help="Frames per window (default: the model's clips).")] = None,
+    stride: Annotated[int | None, typer.Option(min=1, help="Frames between windows (default: window / 4).")] = None,
+    min_confidence: Annotated[float, typer.Option(min=0.0, max=1.0, help="Drop segments below this.")] = 0.5,
+    min_hand_presence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of a window's frames with a hand to count as signing.")
+    ] = 0.5,
+    min_motion: Annotated[
+        float, typer.Option(min=0.0, help="Hand motion (shoulder widths per frame) to count as signing.")
+    ] = 0.01,
+) -> None:
+    """A timed gloss transcript of continuous signing: sliding-window recognition, sign/no-sign
+    segmentation, and segments with start, end, gloss and confidence."""
+    from signscribe.inference.annotate import LandmarkSpool, annotate_video
+    from signscribe.inference.subtitles import TRANSCRIPT_FORMATS, format_transcript
+    from signscribe.inference.transcribe import LandmarkFrame, Transcriber, TranscriptionSettings
+    from signscribe.io import probe as probe_video
+
+    if output_format not in TRANSCRIPT_FORMATS:
+        raise _fail(ValueError(f"--format must be one of {', '.join(TRANSCRIPT_FORMATS)}, not {output_format!r}"))
+    if annotate is not None and video.suffix == ".pose":
+        raise _fail(ValueError("--annotate draws on the video; give a video, not a .pose file"))
+    try:
+        settings = TranscriptionSettings(window, stride, min_confidence, min_hand_presence, min_motion)
+        transcriber = Transcriber.from_pretrained(model, settings)
+        expected = probe_video(video).frame_count if video.suffix != ".pose" else None
+        with LandmarkSpool() as spool, _progress() as progress:
+            task = progress.add_task("transcribing", total=expected)
+
+            def on_frame(frame: LandmarkFrame) -> None:
+                progress.advance(task)
+                if annotate is not None:
+                    spool.add(frame)
+
+            transcript = transcriber.transcribe(video, on_frame=on_frame)
+            if annotate is not None:
+                drawing = progress.add_task("drawing", total=transcript.frames)
+                annotate_video(video, transcript, spool.read(), annotate, lambda: progress.advance(drawing))
+    except (SignscribeError, ValueError) as error:
+        raise _fail(error) from None
+    if out is not None:
+        text = format_transcript(transcript, "json" if output_format == "table" else output_format)
+        write_text_atomic(out, text)
+        console.print(f"wrote {out}")
+    elif output_format == "table":
+        table = Table(title=f"{video.name}: {len(transcript.segments)} segments in {transcript.duration:.2f} s")
+        for column in ("start", "end", "gloss", "confidence"):
+            table.add_column(column, justify="left" if column == "gloss" else "right")
+        for segment in transcript.segments:
+            table.add_row(f"{segment.start:.2f}", f"{segment.end:.2f}", segment.gloss, f"{segment.confidence:.1%}")
+        console.print(table)
+    else:
+        print(format_transcript(transcript, output_format), end="")
+    if annotate is not None:
+        console.print(f"wrote {annotate}")
+
+
 @app.command(name="models")
 def list_model_families() -> None:
     """List the model families that `signscribe train --model` accepts."""

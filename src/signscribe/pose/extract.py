@@ -184,7 +184,8 @@ class HolisticStream:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._holistic.close()
+        with _native_stderr_silenced():
+            self._holistic.close()
 
     def process(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(points, 3)`` values and ``(points,)`` confidence of one RGB uint8 frame."""

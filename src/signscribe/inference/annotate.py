@@ -1,0 +1,115 @@
+"""``transcribe --annotate``: a copy of the video with the landmarks and the current caption drawn.
+
+The landmarks found while transcribing are spooled to a temporary file (never held in memory),
+then the video is decoded a second time, drawn on and encoded frame by frame, so the copy has
+exactly the source's frames.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from bisect import bisect_right
+from collections.abc import Callable
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from signscribe.inference.transcribe import LandmarkFrame, Segment, Transcript
+from signscribe.io import read_frames
+from signscribe.io.encode import video_writer
+from signscribe.pose.layout import HAND_LIMBS, UPPER_BODY_LIMBS, Layout
+
+BODY_COLOUR, LEFT_COLOUR, RIGHT_COLOUR = (255, 255, 255), (255, 140, 0), (0, 200, 255)
+
+
+class LandmarkSpool:
+    """Each frame's landmarks appended to a temporary file, read back as a memory map."""
+
+    def __init__(self) -> None:
+        self.points = Layout().num_points
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the spool; see close)
+        self.frames = 0
+
+    def __enter__(self) -> LandmarkSpool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def add(self, frame: LandmarkFrame) -> None:
+        record = np.concatenate([frame.values, frame.confidence[:, None]], axis=1).astype(np.float32)
+        self._file.write(record.tobytes())
+        self.frames += 1
+
+    def read(self) -> np.ndarray:
+        """``(frames, points, 4)``: x, y, z, confidence per point, in frame order."""
+        self._file.flush()
+        if not self.frames:
+            return np.zeros((0, self.points, 4), np.float32)
+        return np.memmap(self._file, dtype=np.float32, mode="r", shape=(self.frames, self.points, 4))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _draw_landmarks(draw: ImageDraw.ImageDraw, points: np.ndarray, scale: float) -> None:
+    layout = Layout()
+    parts = [
+        (0, UPPER_BODY_LIMBS, BODY_COLOUR),
+        (layout.slice("left_hand").start, HAND_LIMBS, LEFT_COLOUR),
+        (layout.slice("right_hand").start, HAND_LIMBS, RIGHT_COLOUR),
+    ]
+    width = max(1, round(2 * scale))
+    for offset, limbs, colour in parts:
+        for a, b in limbs:
+            first, second = points[offset + a], points[offset + b]
+            if first[3] > 0 and second[3] > 0:
+                draw.line([(first[0], first[1]), (second[0], second[1])], fill=colour, width=width)
+        radius = 2 * scale
+        for x, y, _, confidence in points[offset : offset + max(max(limb) for limb in limbs) + 1]:
+            if confidence > 0:
+                draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour)
+
+
+def _caption_at(segments: list[Segment], starts: list[float], time: float) -> Segment | None:
+    position = bisect_right(starts, time) - 1
+    if position >= 0 and time < segments[position].end:
+        return segments[position]
+    return None
+
+
+def annotate_video(
+    video: str | Path,
+    transcript: Transcript,
+    landmarks: np.ndarray,
+    out: str | Path,
+    on_frame: Callable[[], None] | None = None,
+) -> int:
+    """Write the annotated copy of ``video`` to ``out``; returns the number of frames written."""
+    starts = [segment.start for segment in transcript.segments]
+    written = 0
+    frames = read_frames(video)
+    first = next(frames)
+    height, width = (size - size % 2 for size in first.image.shape[:2])  # yuv420p needs even sizes
+    scale = max(1.0, max(width, height) / 640)
+    font = ImageFont.load_default(size=round(22 * scale))
+    with video_writer(out, transcript.fps, width, height) as write:
+        for frame in chain([first], frames):
+            image = Image.fromarray(frame.image[:height, :width])
+            draw = ImageDraw.Draw(image)
+            if frame.index < len(landmarks):
+                _draw_landmarks(draw, np.asarray(landmarks[frame.index]), scale)
+            if (segment := _caption_at(transcript.segments, starts, frame.time)) is not None:
+                text = f"{segment.gloss}  {segment.confidence:.0%}"
+                left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+                x, y = (width - right - left) / 2, height - bottom - 16 * scale
+                pad = 6 * scale
+                draw.rectangle([x + left - pad, y + top - pad, x + right + pad, y + bottom + pad], fill=(0, 0, 0))
+                draw.text((x, y), text, font=font, fill=(255, 255, 255))
+            write(np.asarray(image))
+            written += 1
+            if on_frame is not None:
+                on_frame()
+    return written

@@ -1,0 +1,274 @@
+"""Continuous signing to a timed gloss transcript: sliding-window recognition over a whole video.
+
+The video is read frame by frame and only one window of landmarks is held at a time, so a long
+video costs no more memory than a short one. Each window is
+
+1. **segmented**: it counts as signing when a hand is visible in enough of its frames and the hands
+   move enough (motion energy: mean hand-point speed in shoulder widths per frame); otherwise it
+   is "no sign";
+2. **recognised** by the isolated-sign model when it is signing; a window whose best label is the
+   model's idle label (``-`` in the default model) is "no sign" too.
+
+Each window owns the stretch of time closest to its centre (the boundaries are the midpoints
+between consecutive window centres), so the stretches tile the video without overlapping.
+Consecutive stretches with the same gloss merge into one segment whose confidence is the mean of
+its windows' probabilities; segments below ``min_confidence`` are dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from signscribe.inference.recognizer import Recognizer
+from signscribe.io import probe, read_frames
+from signscribe.pose.extract import HolisticStream
+from signscribe.pose.layout import LEFT_SHOULDER, RIGHT_SHOULDER, Layout
+from signscribe.pose.posefile import load_pose
+from signscribe.pose.sequence import PoseSequence
+
+IDLE_LABEL = "-"
+_HANDS = np.r_[Layout().slice("left_hand"), Layout().slice("right_hand")]
+
+
+@dataclass(frozen=True)
+class LandmarkFrame:
+    """One frame's landmarks in the layout without the face, with its time in the video."""
+
+    index: int
+    time: float
+    values: np.ndarray  # (points, 3), pixels
+    confidence: np.ndarray  # (points,)
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float  # seconds
+    end: float
+    gloss: str
+    confidence: float  # mean top-1 probability of the windows merged into the segment
+
+
+@dataclass
+class Transcript:
+    source: str
+    duration: float  # seconds of video read
+    frames: int
+    fps: float
+    window: int  # frames per window
+    stride: int  # frames between window starts
+    segments: list[Segment] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TranscriptionSettings:
+    """``window``/``stride`` in video frames; ``None`` derives them from the model's training clips
+    (the same duration as a training clip, and a quarter of it)."""
+
+    window: int | None = None
+    stride: int | None = None
+    min_confidence: float = 0.5
+    min_hand_presence: float = 0.5  # share of a window's frames with at least one hand
+    min_motion: float = 0.01  # mean hand-point speed, shoulder widths per frame
+    batch: int = 32  # windows recognised together
+
+    def __post_init__(self) -> None:
+        if self.window is not None and self.window < 2:
+            raise ValueError(f"window must be at least 2 frames, got {self.window}")
+        if self.stride is not None and self.stride < 1:
+            raise ValueError(f"stride must be at least 1 frame, got {self.stride}")
+        if not 0 <= self.min_confidence <= 1 or not 0 <= self.min_hand_presence <= 1:
+            raise ValueError("min_confidence and min_hand_presence must lie between 0 and 1")
+
+
+def hand_motion(previous: LandmarkFrame | None, current: LandmarkFrame) -> float:
+    """Mean displacement of the hand points seen in both frames, in shoulder widths (0 when none)."""
+    if previous is None:
+        return 0.0
+    both = (previous.confidence[_HANDS] > 0) & (current.confidence[_HANDS] > 0)
+    shoulders = current.values[[LEFT_SHOULDER, RIGHT_SHOULDER], :2]
+    width = float(np.linalg.norm(shoulders[0] - shoulders[1]))
+    if not both.any() or width <= 1e-6 or (current.confidence[[LEFT_SHOULDER, RIGHT_SHOULDER]] <= 0).any():
+        return 0.0
+    moved = current.values[_HANDS][both, :2] - previous.values[_HANDS][both, :2]
+    return float(np.linalg.norm(moved, axis=1).mean() / width)
+
+
+@dataclass
+class _Window:
+    start: float
+    end: float
+    sequence: PoseSequence
+    signing: bool
+    gloss: str | None = None
+    confidence: float = 0.0
+
+    @property
+    def centre(self) -> float:
+        return (self.start + self.end) / 2
+
+
+class _Merger:
+    """Turns windows, in order, into segments; a segment is yielded as soon as it is closed."""
+
+    def __init__(self, min_confidence: float) -> None:
+        self.min_confidence = min_confidence
+        self.previous: _Window | None = None
+        self.boundary = 0.0  # where the previous window's stretch begins
+        self.open: tuple[float, str, list[float]] | None = None  # start, gloss, window confidences
+
+    def add(self, window: _Window | None, end_of_video: float | None = None) -> Iterator[Segment]:
+        """Feed the next window, or ``None`` with ``end_of_video`` to close everything."""
+        if self.previous is not None:
+            start = self.boundary
+            end = (self.previous.centre + window.centre) / 2 if window else end_of_video or self.previous.end
+            yield from self._stretch(start, end, self.previous)
+            self.boundary = end
+        self.previous = window
+        if window is None:
+            yield from self._close(self.boundary)
+
+    def _stretch(self, start: float, end: float, window: _Window) -> Iterator[Segment]:
+        if self.open is not None and self.open[1] != window.gloss:
+            yield from self._close(start)
+        if window.gloss is not None:
+            if self.open is None:
+                self.open = (start, window.gloss, [])
+            self.open[2].append(window.confidence)
+
+    def _close(self, end: float) -> Iterator[Segment]:
+        if self.open is not None:
+            start, gloss, confidences = self.open
+            self.open = None
+            confidence = float(np.mean(confidences))
+            if confidence >= self.min_confidence and end > start:
+                yield Segment(round(start, 3), round(end, 3), gloss, confidence)
+
+
+class Transcriber:
+    """Timed gloss transcripts of long videos with an isolated-sign model.
+
+    >>> transcriber = Transcriber.from_pretrained("default")
+    >>> transcript = transcriber.transcribe("long_video.mp4")
+    >>> for segment in transcriber.segments("long_video.mp4"):   # streamed as they close
+    ...     print(segment.start, segment.end, segment.gloss)
+    """
+
+    def __init__(self, recognizer: Recognizer, settings: TranscriptionSettings | None = None) -> None:
+        self.recognizer = recognizer
+        self.settings = settings or TranscriptionSettings()
+        self.idle_label = IDLE_LABEL if IDLE_LABEL in recognizer.labels else None
+
+    @classmethod
+    def from_pretrained(
+        cls, path_or_name: str | Path | None = None, settings: TranscriptionSettings | None = None
+    ) -> Transcriber:
+        return cls(Recognizer.from_pretrained(path_or_name), settings)
+
+    def window_and_stride(self, fps: float) -> tuple[int, int]:
+        """Window and stride in frames of a video at ``fps``."""
+        trained = self.recognizer.loaded.config.get("input", {})
+        seconds = float(trained.get("frames", 32)) / float(trained.get("fps", 30))
+        window = self.settings.window or max(2, round(seconds * fps))
+        return window, self.settings.stride or max(1, window // 4)
+
+    def transcribe(
+        self, clip: str | Path | PoseSequence, on_frame: Callable[[LandmarkFrame], None] | None = None
+    ) -> Transcript:
+        """The whole transcript of a video, a ``.pose`` file or a ``PoseSequence``."""
+        frames, fps, source = self._frames(clip)
+        window, stride = self.window_and_stride(fps)
+        transcript = Transcript(source, 0.0, 0, fps, window, stride)
+
+        def counted(items: Iterable[LandmarkFrame]) -> Iterator[LandmarkFrame]:
+            for item in items:
+                transcript.frames += 1
+                transcript.duration = item.time + 1 / fps
+                if on_frame is not None:
+                    on_frame(item)
+                yield item
+
+        transcript.segments = list(self._segments(counted(frames), fps, window, stride))
+        return transcript
+
+    def segments(self, clip: str | Path | PoseSequence) -> Iterator[Segment]:
+        """Segments one by one as the video is read."""
+        frames, fps, _ = self._frames(clip)
+        yield from self._segments(frames, fps, *self.window_and_stride(fps))
+
+    def _frames(self, clip: str | Path | PoseSequence) -> tuple[Iterator[LandmarkFrame], float, str]:
+        if isinstance(clip, PoseSequence) or Path(clip).suffix == ".pose":
+            sequence = clip if isinstance(clip, PoseSequence) else load_pose(clip, include_face=False)
+            return _sequence_frames(sequence.without_face()), sequence.fps, sequence.source or str(clip)
+        path = Path(clip)
+        info = probe(path)
+        return self._video_frames(path), info.fps, str(path)
+
+    def _video_frames(self, path: Path) -> Iterator[LandmarkFrame]:
+        settings = dataclasses.replace(self.recognizer.extractor.settings, include_face=False)
+        with HolisticStream(settings) as stream:
+            for frame in read_frames(path, max_side=settings.max_side):
+                values, confidence = stream.process(frame.image)
+                yield LandmarkFrame(frame.index, frame.time, values, confidence)
+
+    def _segments(self, frames: Iterator[LandmarkFrame], fps: float, window: int, stride: int) -> Iterator[Segment]:
+        merger = _Merger(self.settings.min_confidence)
+        pending: list[_Window] = []
+        last_end = 0.0
+        for item in self._windows(frames, fps, window, stride):
+            pending.append(item)
+            last_end = item.end
+            if len(pending) >= self.settings.batch:
+                yield from self._flush(pending, merger)
+        yield from self._flush(pending, merger)
+        yield from merger.add(None, end_of_video=last_end)
+
+    def _flush(self, pending: list[_Window], merger: _Merger) -> Iterator[Segment]:
+        signing = [item for item in pending if item.signing]
+        if signing:
+            probabilities = self.recognizer.scores([item.sequence for item in signing])
+            best, indices = probabilities.max(dim=-1)
+            for item, confidence, index in zip(signing, best.tolist(), indices.tolist(), strict=True):
+                gloss = self.recognizer.labels[index]
+                if gloss != self.idle_label:
+                    item.gloss, item.confidence = gloss, confidence
+        for item in pending:
+            yield from merger.add(item)
+        pending.clear()
+
+    def _windows(self, frames: Iterator[LandmarkFrame], fps: float, window: int, stride: int) -> Iterator[_Window]:
+        buffer: deque[LandmarkFrame] = deque(maxlen=window)
+        motion: deque[float] = deque(maxlen=window)
+        previous: LandmarkFrame | None = None
+        seen, emitted_at = 0, -1
+        for item in frames:
+            motion.append(hand_motion(previous, item))
+            buffer.append(item)
+            previous, seen = item, seen + 1
+            if seen >= window and (seen - window) % stride == 0:
+                emitted_at = seen
+                yield self._window(buffer, motion, fps)
+        if buffer and emitted_at != seen:  # the tail after the last full stride, or a short video
+            yield self._window(buffer, motion, fps)
+
+    def _window(self, buffer: deque[LandmarkFrame], motion: deque[float], fps: float) -> _Window:
+        frames = list(buffer)
+        data = np.stack([item.values for item in frames])
+        confidence = np.stack([item.confidence for item in frames])
+        hands = (confidence[:, _HANDS] > 0).any(axis=1)
+        signing = hands.mean() >= self.settings.min_hand_presence and float(np.mean(motion)) >= self.settings.min_motion
+        sequence = PoseSequence(data, confidence, fps, width=0, height=0)
+        return _Window(frames[0].time, frames[-1].time + 1 / fps, sequence, bool(signing))
+
+
+def _sequence_frames(sequence: PoseSequence) -> Iterator[LandmarkFrame]:
+    for index in range(sequence.num_frames):
+        yield LandmarkFrame(index, index / sequence.fps, sequence.data[index], sequence.confidence[index])
