@@ -13,8 +13,10 @@ from signscribe.data import load_mp_sequence, read_mp_data
 from signscribe.inference import Recognizer
 from signscribe.models import FeatureConfig, create_model, list_models, sequence_features
 from signscribe.models.folder import (
+    LABELS,
     ModelFolderError,
     default_model_path,
+    labels_json,
     load_model_folder,
     model_config_json,
     resolve_model_path,
@@ -32,8 +34,9 @@ def _inputs(batch: int, frames: int, seed: int = 0) -> tuple[torch.Tensor, torch
 
 
 def test_registry_lists_and_builds_both_families() -> None:
-    assert {"pose_transformer", "stgcn"} <= set(list_models())
-    with pytest.raises(ValueError, match="unknown model 'i3d'; available: pose_transformer, stgcn"):
+    assert {"pose_transformer", "stgcn"} <= set(list_models("recognition"))
+    assert "pose_to_text" in list_models("translation") and "pose_to_text" not in list_models("recognition")
+    with pytest.raises(ValueError, match="unknown model 'i3d'; available: pose_to_text, pose_transformer, stgcn"):
         create_model("i3d", 10)
     with pytest.raises(ValueError, match="bad configuration for model 'stgcn'"):
         create_model("stgcn", 10, colour="red")
@@ -55,8 +58,8 @@ def test_models_take_any_length_and_ignore_padding(name: str) -> None:
 def test_model_folder_round_trip_and_errors(tmp_path: Path) -> None:
     model = create_model("stgcn", 3, **TINY["stgcn"]).eval()
     features = FeatureConfig()
-    config = model_config_json("stgcn", TINY["stgcn"], features, ["a", "b", "c"], {"fps": 30, "frames": 20})
-    folder = save_model_folder(model, tmp_path / "m", config, ["a", "b", "c"], "# card\n")
+    config = model_config_json("stgcn", TINY["stgcn"], features, 3, {"fps": 30, "frames": 20})
+    folder = save_model_folder(model, tmp_path / "m", config, {LABELS: labels_json(["a", "b", "c"])}, "# card\n")
     assert sorted(p.name for p in folder.iterdir()) == [
         "config.json",
         "labels.json",

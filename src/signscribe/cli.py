@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -88,6 +89,16 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
     )
     return Progress(*columns, console=errors)
+
+
+def _step_hook(progress: Progress) -> Callable[[str, int], Callable[[], None]]:
+    """``hook(description, total)`` adds a bar and returns the function that advances it by one."""
+
+    def hook(description: str, total: int) -> Callable[[], None]:
+        task = progress.add_task(description, total=total)
+        return lambda: progress.advance(task)
+
+    return hook
 
 
 @app.command()
@@ -223,10 +234,7 @@ def train(
         if not settings.data:
             raise ValueError("give --data KIND:PATH (or data in --config)")
         with _progress() as progress:
-
-            def hook(description: str, total: int):
-                task = progress.add_task(description, total=total)
-                return lambda: progress.advance(task)
+            hook = _step_hook(progress)
 
             def report(row: dict[str, float]) -> None:
                 progress.console.print(
@@ -243,6 +251,148 @@ def train(
         f"best epoch {result.best_epoch}{stop}: val top-1 {result.best['val_top1']:.1%}, "
         f"top-5 {result.best['val_top5']:.1%}; model folder {out} holds {kept}"
     )
+
+
+@app.command(name="train-translation")
+def train_translation(
+    data: DataOption = None,
+    val: Annotated[str | None, typer.Option(help="Validation data as KIND:PATH (default: a split of --data).")] = None,
+    config: Annotated[Path | None, typer.Option(help="JSON or TOML file with any of these options.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model family (see `signscribe models`).")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1)] = None,
+    batch: Annotated[int | None, typer.Option(min=1)] = None,
+    lr: Annotated[float | None, typer.Option(min=0.0)] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    vocab_size: Annotated[int | None, typer.Option(min=16, help="Largest subword vocabulary.")] = None,
+    beam_size: Annotated[int | None, typer.Option(min=1, help="The saved model's default beam.")] = None,
+    videos: VideosOption = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes extracting landmarks in parallel first.")] = 1,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the model and the training logs.")] = Path(
+        "translation-model"
+    ),
+    resume: Annotated[bool, typer.Option(help="Continue the run whose checkpoint is in --out.")] = False,
+) -> None:
+    """Train a landmarks-to-English model on sentences (how2sign:, csv: with a sentence label, poses:).
+
+    Each epoch writes generated_texts.csv, validation_scores.csv, history.csv and curves.png into --out."""
+    from signscribe.pose import HolisticExtractor, PoseCache
+    from signscribe.training.translation import TranslationConfig
+    from signscribe.training.translation import train_translation as run_training
+
+    options = {
+        "data": data,
+        "val": val,
+        "model": model,
+        "epochs": epochs,
+        "batch": batch,
+        "lr": lr,
+        "seed": seed,
+        "vocab_size": vocab_size,
+        "beam_size": beam_size,
+        "videos": str(videos) if videos else None,
+    }
+    try:
+        if config is not None:
+            settings = TranslationConfig.from_file(config, **options)
+        else:
+            settings = TranslationConfig(**{k: v for k, v in options.items() if v is not None})
+        if not settings.data:
+            raise ValueError("give --data KIND:PATH (or data in --config)")
+        with _progress() as progress:
+
+            def report(row: dict[str, float]) -> None:
+                progress.console.print(
+                    f"epoch {row['epoch']}: train loss {row['train_loss']:.3f} | val loss {row['val_loss']:.3f} "
+                    f"BLEU {row['bleu']:.2f} chrF {row['chrf']:.2f} ROUGE-L {row['rougeL']:.3f}"
+                )
+
+            result = run_training(
+                settings,
+                out,
+                resume=resume,
+                hook=_step_hook(progress),
+                extractor=HolisticExtractor(cache=PoseCache()),
+                on_epoch=report,
+                workers=workers,
+            )
+    except (SignscribeError, ValueError) as error:
+        raise _fail(error) from None
+    stop = " (stopped early)" if result.stopped_early else ""
+    console.print(
+        f"best epoch {result.best_epoch}{stop}: val BLEU {result.best['bleu']:.2f}, "
+        f"ROUGE-L {result.best['rougeL']:.3f}; model folder {out}"
+    )
+
+
+@app.command()
+def translate(
+    clips: Annotated[list[Path], typer.Argument(help="Videos or .pose files, one sentence each.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Translation model folder or hub id.")],
+    beam_size: Annotated[int | None, typer.Option(min=1, help="1 = greedy (default: the model's).")] = None,
+    max_length: Annotated[int | None, typer.Option(min=1, help="Most tokens to generate.")] = None,
+    length_penalty: Annotated[float | None, typer.Option(help="Above 0 favours longer sentences.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write one sentence per line here.")] = None,
+) -> None:
+    """Translate signing clips to English sentences with a model from train-translation."""
+    from signscribe.inference.translator import Translator
+
+    try:
+        translator = Translator.from_pretrained(model)
+        sentences = []
+        with _progress() as progress:
+            task = progress.add_task("translating", total=len(clips))
+            for clip in clips:
+                sentences.append(translator.translate(clip, beam_size, max_length, length_penalty))
+                progress.advance(task)
+    except (SignscribeError, ValueError) as error:
+        raise _fail(error) from None
+    if out is not None:
+        write_text_atomic(out, "".join(f"{sentence}\n" for sentence in sentences))
+        console.print(f"wrote {out}")
+    else:
+        for clip, sentence in zip(clips, sentences, strict=True):
+            print(f"{clip}\t{sentence}" if len(clips) > 1 else sentence)
+
+
+@app.command(name="evaluate-translation")
+def evaluate_translation(
+    hyp: Annotated[Path, typer.Option(help="Hypotheses, one per line, or a generated_texts.csv.")],
+    ref: Annotated[Path | None, typer.Option(help="References, one per line (not with a CSV).")] = None,
+    epoch: Annotated[int | None, typer.Option(help="With a generated_texts.csv: this epoch (default: last).")] = None,
+    lowercase: Annotated[bool, typer.Option(help="Case-insensitive BLEU and chrF.")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the scores as JSON here.")] = None,
+) -> None:
+    """Corpus BLEU (sacrebleu, 13a) with its signature, chrF, and ROUGE-1/2/L F1 (rouge-score, mean)."""
+    from signscribe.evaluation.translation import read_generated_texts, read_lines, translation_scores
+
+    try:
+        if hyp.suffix == ".csv":
+            if ref is not None:
+                raise ValueError("a generated_texts.csv holds its references; leave out --ref")
+            hypotheses, references, chosen = read_generated_texts(hyp, epoch)
+            console.print(f"{hyp}: epoch {chosen}")
+        else:
+            if ref is None:
+                raise ValueError("give --ref with the reference sentences")
+            hypotheses, references = read_lines(hyp), read_lines(ref)
+            if len(hypotheses) != len(references):
+                raise SignscribeError(f"{hyp}: {len(hypotheses)} lines but {ref} has {len(references)}")
+        scores = translation_scores(hypotheses, references, lowercase)
+    except (SignscribeError, ValueError) as error:
+        raise _fail(error) from None
+    table = Table(title=f"{scores.sentences} sentences")
+    table.add_column("metric")
+    table.add_column("score", justify="right")
+    for name, value in (("BLEU", scores.bleu), ("chrF", scores.chrf)):
+        table.add_row(name, f"{value:.2f}")
+    for name in ("rouge1", "rouge2", "rougeL"):
+        table.add_row(f"{name} F1", f"{getattr(scores, name):.4f}")
+    console.print(table)
+    console.print(scores.bleu_signature, highlight=False)
+    console.print(scores.chrf_signature, highlight=False)
+    if json_out is not None:
+        write_text_atomic(json_out, json.dumps(scores.to_dict(), indent=2) + "\n")
+        console.print(f"wrote {json_out}")
 
 
 @app.command()
@@ -432,11 +582,12 @@ def transcribe(
 
 @app.command(name="models")
 def list_model_families() -> None:
-    """List the model families that `signscribe train --model` accepts."""
-    from signscribe.models import list_models
+    """List the model families: recognition ones for `train --model`, translation ones for
+    `train-translation --model`."""
+    from signscribe.models import list_models, model_task
 
     for name in list_models():
-        console.print(name)
+        console.print(f"{name}\t{model_task(name)}")
 
 
 @app.command()

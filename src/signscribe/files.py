@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -38,3 +40,12 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """Write a UTF-8 text file atomically."""
     with atomic_write(path) as file:
         file.write(text.encode("utf-8"))
+
+
+def write_csv_atomic(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
+    """Write rows (dicts holding at least ``columns``) as a CSV file with a header, atomically."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, text.getvalue())

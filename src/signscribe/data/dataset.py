@@ -9,6 +9,7 @@ from pathlib import Path
 from signscribe.io import BBox
 
 POSE_SUFFIX = ".pose"
+LABEL_SUFFIX = ".txt"  # beside a .pose file: its label or sentence
 
 
 @dataclass(frozen=True)

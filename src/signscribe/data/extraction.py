@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -9,8 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from signscribe.data import sample_pose
-from signscribe.data.dataset import Sample
+from signscribe.data.dataset import LABEL_SUFFIX, Sample
 from signscribe.errors import SignscribeError
+from signscribe.files import write_text_atomic
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
 from signscribe.pose.posefile import save_pose
@@ -106,7 +108,32 @@ def _run_job(job: ExtractJob) -> JobResult:
         reason = f"{job.sample.path}: no person detected in any of {sequence.num_frames} frames"
         return JobResult(job.sample.id, "failed", reason, frames=sequence.num_frames)
     save_pose(sequence, job.output)
+    if job.sample.label is not None:  # so the folder reads back as a poses: dataset, sentences included
+        write_text_atomic(job.output.with_suffix(LABEL_SUFFIX), job.sample.label + "\n")
     return JobResult(job.sample.id, "done", frames=sequence.num_frames, detected=detected)
+
+
+def _extract_into_cache(arguments: tuple[Sample, ExtractionSettings, Path]) -> None:
+    sample, settings, cache = arguments
+    with contextlib.suppress(SignscribeError):  # reported when the landmarks are used
+        sample_pose(sample, HolisticExtractor(settings, PoseCache(cache)))
+
+
+def warm_cache(
+    samples: list[Sample], extractor: HolisticExtractor, workers: int, on_done: Callable[[], None] | None = None
+) -> None:
+    """Extract the landmarks of video samples into ``extractor``'s cache with ``workers`` processes,
+    so the sequential pass that follows reads them back. Uses the extractor's own settings, or the
+    cache keys would differ and the work be wasted; does nothing without a cache or with one worker."""
+    videos = [sample for sample in samples if sample.media == "video"]
+    if workers < 2 or extractor.cache is None or len(videos) < 2:
+        return
+    context = multiprocessing.get_context("spawn")
+    arguments = [(sample, extractor.settings, extractor.cache.root) for sample in videos]
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for _ in pool.map(_extract_into_cache, arguments):
+            if on_done:
+                on_done()
 
 
 def run_extraction(

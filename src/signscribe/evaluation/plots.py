@@ -23,17 +23,25 @@ def _save(figure: plt.Figure, path: Path) -> Path:
     return path
 
 
-def plot_curves(history: list[dict[str, float]], path: Path) -> Path:
-    """Loss and top-1/top-5 accuracy per epoch, training and validation."""
+Panel = tuple[str, str, tuple[str, ...], "tuple[float, float] | None"]
+"""One plot of ``plot_curves``: title, y-axis label, history keys drawn, y limits (or ``None``)."""
+CLASSIFIER_PANELS: tuple[Panel, ...] = (
+    ("Loss", "cross-entropy", ("train_loss", "val_loss"), None),
+    ("Accuracy", "accuracy", ("train_top1", "val_top1", "val_top5"), (0, 1.02)),
+)
+STYLES = ("-", "--", ":", "-.")
+
+
+def plot_curves(history: list[dict[str, float]], path: Path, panels: tuple[Panel, ...] = CLASSIFIER_PANELS) -> Path:
+    """Per-epoch curves side by side; by default loss and top-1/top-5 accuracy, training and validation."""
     epochs = [row["epoch"] for row in history]
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, style in (("train_loss", "-"), ("val_loss", "--")):
-        loss_axis.plot(epochs, [row[key] for row in history], style, label=key.replace("_", " "))
-    for key, style in (("train_top1", "-"), ("val_top1", "--"), ("val_top5", ":")):
-        accuracy_axis.plot(epochs, [row[key] for row in history], style, label=key.replace("_", " "))
-    loss_axis.set(xlabel="epoch", ylabel="cross-entropy", title="Loss")
-    accuracy_axis.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
-    for axis in (loss_axis, accuracy_axis):
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for axis, (title, label, keys, limits) in zip(axes[0], panels, strict=True):
+        for key, style in zip(keys, STYLES * len(keys), strict=False):
+            axis.plot(epochs, [row[key] for row in history], style, label=key.replace("_", " "))
+        axis.set(xlabel="epoch", ylabel=label, title=title)
+        if limits is not None:
+            axis.set_ylim(*limits)
         axis.legend()
         axis.grid(alpha=0.3)
     return _save(figure, path)

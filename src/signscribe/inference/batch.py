@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import multiprocessing
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signscribe.data.extraction import VIDEO_SUFFIXES
+from signscribe.data.dataset import Sample
+from signscribe.data.extraction import VIDEO_SUFFIXES, warm_cache
 from signscribe.errors import SignscribeError
 from signscribe.inference.recognizer import Prediction, Recognizer
-from signscribe.pose.cache import PoseCache
-from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
 
 CLIP_SUFFIXES = (*VIDEO_SUFFIXES, ".pose")
 
@@ -36,12 +32,6 @@ def clips_in(path: Path) -> list[Path]:
     return [path]
 
 
-def _warm_cache(arguments: tuple[Path, ExtractionSettings, Path]) -> None:
-    clip, settings, cache = arguments
-    with contextlib.suppress(SignscribeError):  # reported when the clip is recognised
-        HolisticExtractor(settings, PoseCache(cache)).extract(clip)
-
-
 def recognize_all(
     recognizer: Recognizer,
     clips: Iterable[Path],
@@ -55,16 +45,7 @@ def recognize_all(
     With ``workers > 1`` and a pose cache, the videos' landmarks are first extracted into the cache
     in parallel (``on_extracted`` is called after each), then the model runs on each clip."""
     clips = list(clips)
-    cache = recognizer.extractor.cache
-    videos = [clip for clip in clips if clip.suffix.lower() != ".pose"]
-    if workers > 1 and cache is not None and len(videos) > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            # the recognizer's own settings, or the cache key would differ and the warm-up be wasted
-            settings = recognizer.extractor.settings
-            for _ in pool.map(_warm_cache, [(clip, settings, cache.root) for clip in videos]):
-                if on_extracted:
-                    on_extracted()
+    warm_cache([Sample(clip.stem, clip, None) for clip in clips], recognizer.extractor, workers, on_extracted)
     results = []
     for clip in clips:
         try:

@@ -7,13 +7,22 @@ from pathlib import Path
 
 import torch
 
-from signscribe.errors import InputFileError
-from signscribe.models.features import collate, sequence_features
+from signscribe.models.features import model_input
 from signscribe.models.folder import LoadedModel, load_model_folder
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.posefile import load_pose
 from signscribe.pose.sequence import PoseSequence
+
+
+def clip_landmarks(clip: str | Path | PoseSequence, extractor: HolisticExtractor) -> PoseSequence:
+    """The landmarks of a video file (through ``extractor``), a ``.pose`` file, or a ``PoseSequence`` as given."""
+    if isinstance(clip, PoseSequence):
+        return clip
+    path = Path(clip)
+    if path.suffix == ".pose":
+        return load_pose(path, include_face=False)
+    return extractor.extract(path)
 
 
 @dataclass(frozen=True)
@@ -42,23 +51,11 @@ class Recognizer:
         return self.loaded.labels
 
     def landmarks(self, clip: str | Path | PoseSequence) -> PoseSequence:
-        """The landmarks of a video file, a ``.pose`` file, or a ``PoseSequence`` as given."""
-        if isinstance(clip, PoseSequence):
-            return clip
-        path = Path(clip)
-        if path.suffix == ".pose":
-            return load_pose(path, include_face=False)
-        return self.extractor.extract(path)
+        return clip_landmarks(clip, self.extractor)
 
     def scores(self, sequences: list[PoseSequence]) -> torch.Tensor:
         """Class probabilities ``(clips, labels)`` for landmark sequences."""
-        items = []
-        for sequence in sequences:
-            if sequence.num_frames == 0:
-                raise InputFileError(sequence.source or "<landmarks>", "no frames to recognise")
-            values, present = sequence_features(sequence, self.loaded.features)
-            items.append((values, present, 0))
-        batch = collate(items)
+        batch = model_input(sequences, self.loaded.features)
         with torch.no_grad():
             return self.loaded.model(batch.points, batch.present, batch.frames).softmax(dim=-1)
 

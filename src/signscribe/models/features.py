@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from signscribe.errors import InputFileError
 from signscribe.pose.augment import resample
 from signscribe.pose.layout import Layout
 from signscribe.pose.normalize import normalize
@@ -78,3 +79,14 @@ def collate(items: list[tuple[np.ndarray, np.ndarray, int]]) -> Batch:
         points[row, : len(values)], present[row, : len(values)], frames[row, : len(values)] = values, mask, True
     labels = torch.tensor([label for _, _, label in items], dtype=torch.long)
     return Batch(torch.from_numpy(points), torch.from_numpy(present), torch.from_numpy(frames), labels)
+
+
+def model_input(sequences: list[PoseSequence], config: FeatureConfig) -> Batch:
+    """One padded batch of model input for landmark sequences (labels all 0)."""
+    items = []
+    for sequence in sequences:
+        if sequence.num_frames == 0:
+            raise InputFileError(sequence.source or "<landmarks>", "no frames in the landmarks")
+        values, present = sequence_features(sequence, config)
+        items.append((values, present, 0))
+    return collate(items)

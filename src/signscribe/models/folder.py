@@ -20,10 +20,12 @@ from torch import nn
 from signscribe import __version__
 from signscribe.errors import InputFileError
 from signscribe.models.features import FeatureConfig
-from signscribe.models.registry import create_model
+from signscribe.models.registry import create_model, model_task
 
 WEIGHTS, CONFIG, LABELS, CARD = "model.safetensors", "config.json", "labels.json", "model_card.md"
-REQUIRED = (WEIGHTS, CONFIG, LABELS)
+TOKENIZER = "tokenizer.json"
+# What each task's folder must hold besides the card.
+REQUIRED = {"recognition": (WEIGHTS, CONFIG, LABELS), "translation": (WEIGHTS, CONFIG, TOKENIZER)}
 DEFAULT_MODEL = "default"
 FORMAT = "signscribe-model"
 
@@ -51,17 +53,21 @@ def model_config_json(
     architecture: str,
     model_config: dict[str, Any],
     features: FeatureConfig,
-    labels: list[str],
+    num_classes: int,
     input_info: dict[str, Any],
+    **task_info: Any,
 ) -> dict[str, Any]:
-    """The ``config.json`` of a model: architecture, layout, normalisation and input expectations."""
+    """The ``config.json`` of a model: task, architecture, layout, normalisation and input
+    expectations (``num_classes`` counts labels, or tokens for translation); ``task_info`` adds
+    task-specific entries (the tokenizer and generation settings of a translation model)."""
     return {
         "format": FORMAT,
         "format_version": 1,
         "signscribe_version": __version__,
+        "task": model_task(architecture),
         "architecture": architecture,
         "model_config": model_config,
-        "num_classes": len(labels),
+        "num_classes": num_classes,
         "features": features.to_dict(),
         "layout": {
             "components": ["pose", "left_hand", "right_hand"],
@@ -74,17 +80,23 @@ def model_config_json(
             "hands": "relative to their wrist" if features.hands_relative else "body-normalised",
         },
         "input": input_info,
+        **task_info,
     }
+
+
+def labels_json(labels: list[str]) -> str:
+    return json.dumps(labels, indent=1, ensure_ascii=False) + "\n"
 
 
 def save_model_folder(
     model: nn.Module,
     folder: str | Path,
     config: dict[str, Any],
-    labels: list[str],
+    files: dict[str, str],
     card: str,
 ) -> Path:
-    """Write the four files into a fresh temporary folder, then swap it into place."""
+    """Write the weights, ``config.json``, the task's ``files`` (``labels.json`` or ``tokenizer.json``,
+    name to text) and the card into a fresh temporary folder, then swap them into place."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
@@ -92,10 +104,10 @@ def save_model_folder(
         state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
         save_file(state, staging / WEIGHTS, metadata={"format": FORMAT, "architecture": config["architecture"]})
         (staging / CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        (staging / LABELS).write_text(json.dumps(labels, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        (staging / CARD).write_text(card, encoding="utf-8")
+        for name, text in {**files, CARD: card}.items():
+            (staging / name).write_text(text, encoding="utf-8")
         folder.mkdir(exist_ok=True)
-        for name in (WEIGHTS, CONFIG, LABELS, CARD):
+        for name in (WEIGHTS, CONFIG, *files, CARD):
             os.replace(staging / name, folder / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -117,7 +129,7 @@ def resolve_model_path(path_or_name: str | Path | None) -> Path:
         except ImportError:
             raise ModelFolderError(path, "no such folder, and huggingface_hub is not installed to fetch it") from None
         try:
-            return Path(snapshot_download(repo_id=text, allow_patterns=[*REQUIRED, CARD]))
+            return Path(snapshot_download(repo_id=text, allow_patterns=[WEIGHTS, CONFIG, LABELS, TOKENIZER, CARD]))
         except Exception as error:  # the hub client raises many types (offline, not found, auth)
             raise ModelFolderError(path, f"no such folder, and the hub could not provide it ({error})") from error
     raise ModelFolderError(path, "no such model folder")
@@ -130,33 +142,49 @@ def _read_json(path: Path) -> Any:
         raise ModelFolderError(path, f"not valid JSON ({error})") from error
 
 
-def load_model_folder(path_or_name: str | Path | None = None) -> LoadedModel:
-    """Load a model folder (see ``resolve_model_path``) ready for inference (eval mode)."""
+def read_model_folder(path_or_name: str | Path | None, task: str) -> tuple[Path, dict[str, Any]]:
+    """The folder (see ``resolve_model_path``) and its ``config.json``, checked to hold a ``task`` model."""
     folder = resolve_model_path(path_or_name)
     if not folder.is_dir():
         raise ModelFolderError(folder, "not a folder")
-    missing = [name for name in REQUIRED if not (folder / name).is_file()]
+    config = _read_json(folder / CONFIG) if (folder / CONFIG).is_file() else None
+    if config is not None and (not isinstance(config, dict) or config.get("format") != FORMAT):
+        raise ModelFolderError(folder / CONFIG, f"not a {FORMAT} config")
+    found = (config or {}).get("task", "recognition")
+    if found != task:
+        command = "signscribe translate" if found == "translation" else "signscribe recognize or transcribe"
+        raise ModelFolderError(folder, f"holds a {found} model, not a {task} model; use it with {command}")
+    missing = [name for name in REQUIRED[task] if not (folder / name).is_file()]
     if missing:
         raise ModelFolderError(folder, f"model folder lacks {', '.join(missing)}")
-    config = _read_json(folder / CONFIG)
+    assert config is not None
+    return folder, config
+
+
+def build_model(folder: Path, config: dict[str, Any]) -> tuple[nn.Module, FeatureConfig]:
+    """The model of a folder with its weights loaded, in eval mode, and its feature settings."""
+    try:
+        features = FeatureConfig(**config["features"])
+        model = create_model(config["architecture"], config["num_classes"], **config["model_config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFolderError(folder / CONFIG, f"cannot build the model ({error})") from error
+    try:
+        model.load_state_dict(load_file(folder / WEIGHTS))
+    except Exception as error:  # safetensors and torch raise several types for corrupt or mismatched weights
+        raise ModelFolderError(folder / WEIGHTS, f"weights do not load ({error})") from error
+    model.eval()
+    return model, features
+
+
+def load_model_folder(path_or_name: str | Path | None = None) -> LoadedModel:
+    """Load a recognition model folder (see ``resolve_model_path``) ready for inference (eval mode)."""
+    folder, config = read_model_folder(path_or_name, "recognition")
     labels = _read_json(folder / LABELS)
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelFolderError(folder / CONFIG, f"not a {FORMAT} config")
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         raise ModelFolderError(folder / LABELS, "must be a JSON list of label strings")
     if len(labels) != config.get("num_classes"):
         raise ModelFolderError(
             folder, f"{LABELS} has {len(labels)} labels but {CONFIG} says {config.get('num_classes')}"
         )
-    try:
-        features = FeatureConfig(**config["features"])
-        model = create_model(config["architecture"], len(labels), **config["model_config"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelFolderError(folder / CONFIG, f"cannot build the model ({error})") from error
-    try:
-        state = load_file(folder / WEIGHTS)
-        model.load_state_dict(state)
-    except Exception as error:  # safetensors and torch raise several types for corrupt or mismatched weights
-        raise ModelFolderError(folder / WEIGHTS, f"weights do not load ({error})") from error
-    model.eval()
+    model, features = build_model(folder, config)
     return LoadedModel(model, config["architecture"], config["model_config"], features, labels, config, folder)

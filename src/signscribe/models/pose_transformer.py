@@ -5,6 +5,7 @@ masked mean pooling over time and a linear classifier."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -41,14 +42,11 @@ class ConvBlock(nn.Module):
         return x + self.dropout(self.project(nn.functional.silu(hidden))) * keep
 
 
-@register_model("pose_transformer")
-class PoseTransformer(nn.Module):
-    """Input ``points`` ``(batch, frames, points, channels)``, ``present`` ``(batch, frames, points)``
-    and ``frames`` ``(batch, frames)`` (False on padding); output logits ``(batch, num_classes)``."""
+class PoseEncoder(nn.Module):
+    """Landmark frames to contextual frame vectors: ``encode`` gives ``(batch, frames, dim)``."""
 
     def __init__(
         self,
-        num_classes: int,
         num_points: int = 67,
         channels: int = 2,
         dim: int = 192,
@@ -57,7 +55,6 @@ class PoseTransformer(nn.Module):
         kernel_size: int = 11,
         expand: int = 2,
         dropout: float = 0.1,
-        head_dropout: float = 0.3,
     ) -> None:
         super().__init__()
         self.embed = nn.Sequential(
@@ -72,15 +69,29 @@ class PoseTransformer(nn.Module):
                 )
             )
         self.norm = nn.LayerNorm(dim)
-        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(dim, num_classes))
 
-    def forward(self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    def encode(self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """``points`` ``(batch, frames, points, channels)``, ``present`` ``(batch, frames, points)``,
+        ``frames`` ``(batch, frames)`` False on padding; padded frames of the output are zero."""
         batch, length = points.shape[:2]
         flags = present.to(points.dtype)
         x = torch.cat([points * flags[..., None], flags[..., None]], dim=-1).reshape(batch, length, -1)
         x = self.embed(x) + sinusoidal_positions(length, self.norm.normalized_shape[0], points.device)
         for block in self.blocks:
             x = block(x, frames) if isinstance(block, ConvBlock) else block(x, src_key_padding_mask=~frames)
-        keep = frames[..., None].to(x.dtype)
-        pooled = (self.norm(x) * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1)
+        return self.norm(x) * frames[..., None].to(x.dtype)
+
+
+@register_model("pose_transformer")
+class PoseTransformer(PoseEncoder):
+    """A ``PoseEncoder``, masked mean pooling over time and a linear classifier: logits
+    ``(batch, num_classes)``."""
+
+    def __init__(self, num_classes: int, head_dropout: float = 0.3, **encoder: Any) -> None:
+        super().__init__(**encoder)
+        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(self.norm.normalized_shape[0], num_classes))
+
+    def forward(self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        keep = frames[..., None].to(points.dtype)
+        pooled = self.encode(points, present, frames).sum(dim=1) / keep.sum(dim=1).clamp(min=1)
         return self.head(pooled)

@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from signscribe.errors import InputFileError
+from signscribe.errors import InputFileError, SignscribeError
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -62,3 +62,22 @@ def load_checkpoint(folder: Path, model: nn.Module, optimizer: torch.optim.Optim
         per_param.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": per_param, "param_groups": saved["param_groups"]})
     return state
+
+
+def resumable_state(folder: Path, config: dict[str, Any], resume: bool, may_change: set[str]) -> dict[str, Any] | None:
+    """The saved state to resume from (``None`` for a fresh run), after checking that a fresh run
+    would not overwrite a previous one and that a resumed run keeps its options (but ``may_change``)."""
+    out = folder.parent
+    if not resume:
+        if folder.exists():
+            raise SignscribeError(f"{out}: holds a previous run; pass --resume to continue it or choose another --out")
+        return None
+    if not (folder / "state.json").is_file():
+        raise SignscribeError(f"{folder}: no checkpoint to resume from")
+    saved = json.loads((folder / "state.json").read_text())
+    before = {k: v for k, v in saved["config"].items() if k not in may_change}
+    now = {k: v for k, v in config.items() if k not in may_change}
+    if before != now:
+        changed = sorted(k for k in now if before.get(k) != now[k])
+        raise SignscribeError(f"{folder}: cannot resume with changed options {changed}")
+    return saved

@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from signscribe.errors import InputFileError
 
@@ -16,8 +16,39 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 
+ConfigType = TypeVar("ConfigType", bound="ConfigFile")
+
+
+class ConfigFile:
+    """Options of a dataclass that can also come from a JSON or TOML file holding the same names."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_file(cls: type[ConfigType], path: str | Path, **overrides: Any) -> ConfigType:
+        """Read a ``.json`` or ``.toml`` file; ``overrides`` that are not ``None`` win over the file."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputFileError(path, "config file not found")
+        try:
+            text = path.read_text(encoding="utf-8")
+            values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise InputFileError(path, f"not a valid {path.suffix.lstrip('.') or 'JSON'} config ({error})") from error
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputFileError(path, f"unknown option(s) {unknown}; known: {sorted(known)}")
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as error:
+            raise InputFileError(path, str(error)) from error
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(ConfigFile):
     data: str = ""
     val: str | None = None
     videos: str | None = None
@@ -53,27 +84,3 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
             raise ValueError("epochs and batch must be at least 1 and lr positive")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_file(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        """Read a ``.json`` or ``.toml`` file; ``overrides`` that are not ``None`` win over the file."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputFileError(path, "config file not found")
-        try:
-            text = path.read_text(encoding="utf-8")
-            values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise InputFileError(path, f"not a valid {path.suffix.lstrip('.') or 'JSON'} config ({error})") from error
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InputFileError(path, f"unknown option(s) {unknown}; known: {sorted(known)}")
-        values.update({key: value for key, value in overrides.items() if value is not None})
-        try:
-            return cls(**values)
-        except (TypeError, ValueError) as error:
-            raise InputFileError(path, str(error)) from error

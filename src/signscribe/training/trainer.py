@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import statistics
@@ -11,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -22,14 +19,14 @@ from signscribe.data.dataset import Dataset, Sample
 from signscribe.errors import SignscribeError
 from signscribe.evaluation.metrics import classification_report, top_k_accuracy
 from signscribe.evaluation.plots import plot_curves
-from signscribe.files import write_text_atomic
+from signscribe.files import write_csv_atomic, write_text_atomic
 from signscribe.models.features import FeatureConfig, collate
-from signscribe.models.folder import model_config_json, save_model_folder
-from signscribe.models.registry import create_model
+from signscribe.models.folder import LABELS, labels_json, model_config_json, save_model_folder
+from signscribe.models.registry import create_model, model_task
 from signscribe.pose.augment import Augmenter
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.sequence import PoseSequence
-from signscribe.training.checkpoint import load_checkpoint, save_checkpoint
+from signscribe.training.checkpoint import load_checkpoint, resumable_state, save_checkpoint
 from signscribe.training.config import TrainConfig
 from signscribe.training.data import SequenceDataset
 from signscribe.training.splits import signer_split, stratified_split
@@ -137,14 +134,6 @@ def predict_logits(model: torch.nn.Module, dataset: SequenceDataset, batch: int)
     return torch.cat(outputs)
 
 
-def _write_history(history: list[dict[str, float]], path: Path) -> None:
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    write_text_atomic(path, text.getvalue())
-
-
 def model_card(config: TrainConfig, data: SplitData, epoch: int, metrics: dict[str, float], params: int) -> str:
     return f"""# {config.model} trained with signscribe
 
@@ -169,20 +158,11 @@ def train(
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainResult:
     """Train a model on ``config.data`` and write a model folder (the best epoch) plus logs into ``out``."""
+    if model_task(config.model) != "recognition":
+        raise SignscribeError(f"{config.model} is a {model_task(config.model)} model; train it with train-translation")
     torch.use_deterministic_algorithms(True)
     checkpoint_dir = out / CHECKPOINT
-    if not resume and checkpoint_dir.exists():
-        raise SignscribeError(f"{out}: holds a previous run; pass --resume to continue it or choose another --out")
-    saved_state: dict[str, Any] | None = None
-    if resume:
-        if not (checkpoint_dir / "state.json").is_file():
-            raise SignscribeError(f"{checkpoint_dir}: no checkpoint to resume from")
-        saved_state = json.loads((checkpoint_dir / "state.json").read_text())
-        before = {k: v for k, v in saved_state["config"].items() if k not in RESUMABLE_CHANGES}
-        now = {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES}
-        if before != now:
-            changed = sorted(k for k in now if before.get(k) != now[k])
-            raise SignscribeError(f"{checkpoint_dir}: cannot resume with changed options {changed}")
+    saved_state = resumable_state(checkpoint_dir, config.to_dict(), resume, RESUMABLE_CHANGES)
 
     features = FeatureConfig(config.channels, config.hands_relative, config.max_frames)
     data = prepare(config, extractor or HolisticExtractor(), hook)
@@ -199,7 +179,7 @@ def train(
         config.model,
         model_config,
         features,
-        data.labels,
+        len(data.labels),
         {
             "fps": statistics.median(s.fps for s in data.train),
             "frames": statistics.median(s.num_frames for s in data.train),
@@ -267,8 +247,8 @@ def train(
             stale += 1
         if improved or not config.select_best:
             card = model_card(config, data, epoch, row, params)
-            save_model_folder(model, out, folder_config, data.labels, card)
-        _write_history(history, out / "history.csv")
+            save_model_folder(model, out, folder_config, {LABELS: labels_json(data.labels)}, card)
+        write_csv_atomic(out / "history.csv", HISTORY_COLUMNS, history)
         plot_curves(history, out / "curves.png")
         save_checkpoint(
             checkpoint_dir,
