@@ -150,7 +150,7 @@ class _Merger:
             self.open = None
             confidence = float(np.mean(confidences))
             if confidence >= self.min_confidence and end > start:
-                yield Segment(round(start, 3), round(end, 3), gloss, confidence)
+                yield Segment(start, end, gloss, confidence)
 
 
 class Transcriber:
