@@ -13,6 +13,7 @@ from signscribe.data import (
     read_csv,
     read_how2sign,
     read_mp_data,
+    read_pose_folder,
     read_wlasl,
 )
 from signscribe.errors import DatasetError, PoseFileError
@@ -197,3 +198,23 @@ def test_dataset_specs(wlasl_dir: Path) -> None:
         open_dataset("csv:x.csv", subset=100)
     data = open_dataset(f"wlasl:{wlasl_dir / 'WLASL_v0.3.json'}", videos=wlasl_dir / "clips", subset=300)
     assert len(data.labels) == 300
+
+
+def test_pose_folder_labels_from_text_files_or_sub_folders(both_hands_pose, tmp_path: Path) -> None:
+    """Sentences (How2Sign) sit in a .txt beside each .pose file; glosses may be sub-folders."""
+    from signscribe.pose import save_pose
+
+    save_pose(both_hands_pose, tmp_path / "a.pose")
+    (tmp_path / "a.txt").write_text("And just let those fingers relax.\n", encoding="utf-8")
+    save_pose(both_hands_pose, tmp_path / "agreement" / "b.pose")
+    data = read_pose_folder(tmp_path)
+    assert [(s.id, s.label) for s in data.samples] == [
+        ("a", "And just let those fingers relax."),
+        ("agreement/b", "agreement"),
+    ]
+    save_pose(both_hands_pose, tmp_path / "c.pose")
+    with pytest.raises(DatasetError, match=r"c\.pose: no \.txt label beside it and no label sub-folder"):
+        read_pose_folder(tmp_path)
+    (tmp_path / "c.txt").write_text("  \n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"c\.txt: empty label"):
+        read_pose_folder(tmp_path)
