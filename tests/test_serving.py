@@ -325,3 +325,68 @@ def test_rate_limiter_window_and_idle_clients(monkeypatch) -> None:
     limiter.check("c")
     assert set(limiter._seen) == {"c"}
     limiter.check("c")
+
+
+@pytest.fixture(scope="module")
+def sentence_bytes(how2sign_dir: Path) -> bytes:
+    """A real How2Sign sentence clip (continuous signing, 189 frames)."""
+    return (how2sign_dir / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4").read_bytes()
+
+
+def test_transcribe_endpoint_matches_the_transcriber(make_client, sentence_bytes: bytes, tmp_path: Path) -> None:
+    from signscribe.inference import Transcriber
+
+    client = make_client()
+    response = _upload(client, sentence_bytes, name="../sentence.mp4", path="/v1/transcribe")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    video = tmp_path / "sentence.mp4"
+    video.write_bytes(sentence_bytes)
+    expected = Transcriber.from_pretrained("default").transcribe(video)
+    assert body["source"] == "sentence.mp4" and body["frames"] == 189
+    assert [(s["start"], s["end"], s["gloss"]) for s in body["segments"]] == [
+        (s.start, s.end, s.gloss) for s in expected.segments
+    ]
+    vtt = _upload(client, sentence_bytes, path="/v1/transcribe?format=vtt&min_confidence=0.7")
+    assert vtt.status_code == 200 and vtt.headers["content-type"].startswith("text/vtt")
+    assert vtt.text.startswith("WEBVTT\n\n1\n") and vtt.text.count(" --> ") == sum(
+        s.confidence >= 0.7 for s in expected.segments
+    )
+    bad = _upload(client, sentence_bytes, path="/v1/transcribe?format=docx")
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+    assert not list((tmp_path / "data" / "uploads").glob("*"))
+
+
+def test_transcribe_job(make_client, sentence_bytes: bytes) -> None:
+    client = make_client()
+    created = _upload(client, sentence_bytes, name="talk.mp4", path="/v1/jobs?kind=transcribe&min_confidence=0.6")
+    assert created.status_code == 202 and created.json()["kind"] == "transcribe"
+    job = _wait_for(client, created.json()["id"])
+    assert job["status"] == "done", job
+    result = job["result"]
+    assert result["source"] == "talk.mp4" and result["frames"] == 189 and result["segments"]
+    assert all(segment["confidence"] >= 0.6 for segment in result["segments"])
+    assert job["options"] == {"min_confidence": 0.6}
+
+
+def test_a_jobs_database_from_before_job_kinds_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "jobs.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, "
+        "filename TEXT NOT NULL, upload TEXT NOT NULL, top_k INTEGER NOT NULL, result TEXT, error TEXT, "
+        "note TEXT, created REAL NOT NULL, updated REAL NOT NULL)"
+    )
+    connection.execute(
+        "INSERT INTO jobs VALUES ('old', 'done', 1, 'a.mp4', 'x', 5, '{\"results\": []}', NULL, NULL, 1, 1)"
+    )
+    connection.commit()
+    connection.close()
+    store = JobStore(path)
+    old = store.get("old")
+    assert old is not None and (old.kind, old.result, old.options) == ("recognize", {"results": []}, None)
+    new = store.create("b.mp4", tmp_path / "b", 5, "transcribe", {"min_confidence": 0.4})
+    assert (new.kind, new.options) == ("transcribe", {"min_confidence": 0.4})
+    store.close()

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, File, Query, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,6 +21,8 @@ from signscribe import __version__
 from signscribe.errors import SignscribeError
 from signscribe.inference.batch import ClipResult, results_as_dict
 from signscribe.inference.recognizer import Recognizer
+from signscribe.inference.subtitles import format_transcript
+from signscribe.inference.transcribe import Transcriber, TranscriptionSettings
 from signscribe.serving.jobs import JobStore, JobWorker
 from signscribe.serving.security import ApiError, RateLimiter, check_key, identity, presented_key, save_upload
 from signscribe.serving.settings import ServerSettings
@@ -97,6 +99,9 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
     Guarded = Annotated[None, Depends(guard)]
     TopK = Annotated[int, Query(ge=1, le=MAX_TOP_K, description="How many glosses to return.")]
     Video = Annotated[UploadFile, File(description="A video file (MP4, MOV, WebM, MKV, AVI).")]
+    MinConfidence = Annotated[
+        float, Query(ge=0.0, le=1.0, description="Transcription: drop segments whose confidence is below this.")
+    ]
 
     @app.get("/healthz", tags=["status"])
     async def healthz() -> dict[str, str]:
@@ -145,11 +150,44 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
             path.unlink(missing_ok=True)
         return results_as_dict([ClipResult(Path(name), predictions)], top_k, Path())
 
-    @app.post("/v1/jobs", status_code=202, tags=["jobs"])
-    async def create_job(_: Guarded, file: Video, top_k: TopK = settings.top_k) -> dict[str, Any]:
-        """Queue a long video; poll `GET /v1/jobs/{id}` for status, progress and result."""
+    @app.post("/v1/transcribe", tags=["transcription"], response_model=None)
+    async def transcribe(
+        _: Guarded,
+        file: Video,
+        format: Annotated[str, Query(pattern="^(json|srt|vtt)$", description="json, srt or vtt.")] = "json",
+        min_confidence: MinConfidence = 0.5,
+    ) -> dict[str, Any] | PlainTextResponse:
+        """A timed gloss transcript of continuous signing, as `signscribe transcribe` gives it: JSON
+        (`segments` with `start`, `end`, `gloss`, `confidence`), SubRip or WebVTT. Long videos are
+        better sent as a `transcribe` job."""
         path = await save_upload(file, settings.uploads_dir, settings.max_upload_bytes)
-        return store.create(display_name(file.filename), path, top_k).public()
+        name = display_name(file.filename)
+        transcriber = Transcriber(recognizer, TranscriptionSettings(min_confidence=min_confidence))
+        try:
+            transcript = await asyncio.to_thread(transcriber.transcribe, path)
+        except SignscribeError as error:
+            raise ApiError(422, "unprocessable_video", str(error).replace(str(path), name)) from error
+        finally:
+            path.unlink(missing_ok=True)
+        transcript.source = name
+        if format == "json":
+            return transcript.to_dict()
+        media_type = "application/x-subrip" if format == "srt" else "text/vtt"
+        return PlainTextResponse(format_transcript(transcript, format), media_type=media_type)
+
+    @app.post("/v1/jobs", status_code=202, tags=["jobs"])
+    async def create_job(
+        _: Guarded,
+        file: Video,
+        top_k: TopK = settings.top_k,
+        kind: Annotated[str, Query(pattern="^(recognize|transcribe)$", description="What the job does.")] = "recognize",
+        min_confidence: MinConfidence = 0.5,
+    ) -> dict[str, Any]:
+        """Queue a long video to recognise as one sign or to transcribe; poll `GET /v1/jobs/{id}` for
+        status, progress and result (a transcribe job's result is the JSON of `POST /v1/transcribe`)."""
+        path = await save_upload(file, settings.uploads_dir, settings.max_upload_bytes)
+        options = {"min_confidence": min_confidence} if kind == "transcribe" else None
+        return store.create(display_name(file.filename), path, top_k, kind, options).public()
 
     def find(job_id: str) -> Any:
         job = store.get(job_id)

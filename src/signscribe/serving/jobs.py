@@ -1,4 +1,6 @@
-"""Recognition jobs for long uploads, kept in SQLite so queued and finished jobs survive a restart.
+"""Jobs for long uploads, kept in SQLite so queued and finished jobs survive a restart. A job
+either recognises the clip as one sign (``recognize``) or transcribes it into timed glosses
+(``transcribe``, with its transcription options).
 
 A job that was running when the server stopped is queued again on the next start (and says so in
 its ``note``); nothing is lost silently.
@@ -11,13 +13,16 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from signscribe.errors import SignscribeError
 from signscribe.inference.batch import ClipResult, results_as_dict
 from signscribe.inference.recognizer import Recognizer
+from signscribe.inference.transcribe import Transcriber, TranscriptionSettings
+from signscribe.io import probe
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -31,9 +36,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     note TEXT,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'recognize',
+    options TEXT
 )
 """
+# Columns added after the first release, for databases created before them.
+ADDED_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'recognize'", "options": "TEXT"}
+KINDS = ("recognize", "transcribe")
 
 
 @dataclass
@@ -49,6 +59,8 @@ class Job:
     note: str | None
     created: float
     updated: float
+    kind: str = "recognize"
+    options: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
         """What ``GET /v1/jobs/{id}`` answers (the upload's path on disk stays private)."""
@@ -69,31 +81,41 @@ class JobStore:
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute(SCHEMA)
+        present = {row[1] for row in self._connection.execute("PRAGMA table_info(jobs)")}
+        for name, definition in ADDED_COLUMNS.items():
+            if name not in present:
+                self._connection.execute(f"ALTER TABLE jobs ADD COLUMN {name} {definition}")
         self._lock = threading.Lock()
 
     def _execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._connection.execute(sql, parameters).fetchall()
 
-    def create(self, filename: str, upload: Path, top_k: int) -> Job:
+    def create(
+        self, filename: str, upload: Path, top_k: int, kind: str = "recognize", options: dict[str, Any] | None = None
+    ) -> Job:
+        if kind not in KINDS:
+            raise ValueError(f"job kind must be one of {KINDS}, got {kind!r}")
         now = time.time()
         job_id = uuid.uuid4().hex
         self._execute(
-            "INSERT INTO jobs (id, status, filename, upload, top_k, created, updated) "
-            "VALUES (?, 'queued', ?, ?, ?, ?, ?)",
-            (job_id, filename, str(upload), top_k, now, now),
+            "INSERT INTO jobs (id, status, filename, upload, top_k, created, updated, kind, options) "
+            "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, filename, str(upload), top_k, now, now, kind, json.dumps(options) if options else None),
         )
         job = self.get(job_id)
         assert job is not None
         return job
 
     def get(self, job_id: str) -> Job | None:
-        rows = self._execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        names = [item.name for item in fields(Job)]
+        rows = self._execute(f"SELECT {', '.join(names)} FROM jobs WHERE id = ?", (job_id,))
         if not rows:
             return None
-        values = list(rows[0])
-        values[6] = json.loads(values[6]) if values[6] else None
-        return Job(*values)
+        values = dict(zip(names, rows[0], strict=True))
+        for name in ("result", "options"):
+            values[name] = json.loads(values[name]) if values[name] else None
+        return Job(**values)
 
     def update(self, job_id: str, **fields: Any) -> None:
         if "result" in fields and fields["result"] is not None:
@@ -165,8 +187,7 @@ class JobWorker(threading.Thread):
                 self.store.update(job.id, progress=min(0.99, done / max(expected, 1)))
 
         try:
-            sequence = self.recognizer.extractor.extract(Path(job.upload), on_frame=on_frame)
-            predictions = self.recognizer.predict(sequence, top_k=job.top_k)
+            result = self._run(job, on_frame)
         except JobCancelled:
             return  # the upload stays: the job is deleted (and its upload with it) or recovered
         except SignscribeError as error:
@@ -174,6 +195,17 @@ class JobWorker(threading.Thread):
                 self.store.update(job.id, status="failed", error=str(error).replace(job.upload, job.filename))
         else:
             if self.store.get(job.id) is not None:
-                result = results_as_dict([ClipResult(Path(job.filename), predictions)], job.top_k, Path())
                 self.store.update(job.id, status="done", progress=1.0, result=result)
         Path(job.upload).unlink(missing_ok=True)  # a finished job keeps its result, not the video
+
+    def _run(self, job: Job, on_frame: Callable[[int, int], None]) -> dict[str, Any]:
+        upload = Path(job.upload)
+        if job.kind == "transcribe":
+            expected = probe(upload).frame_count
+            transcriber = Transcriber(self.recognizer, TranscriptionSettings(**(job.options or {})))
+            transcript = transcriber.transcribe(upload, on_frame=lambda frame: on_frame(frame.index + 1, expected))
+            transcript.source = job.filename
+            return transcript.to_dict()
+        sequence = self.recognizer.extractor.extract(upload, on_frame=on_frame)
+        predictions = self.recognizer.predict(sequence, top_k=job.top_k)
+        return results_as_dict([ClipResult(Path(job.filename), predictions)], job.top_k, Path())
