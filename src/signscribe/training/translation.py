@@ -123,9 +123,10 @@ def _targets(sentences: list[list[int]], tokenizer: TextTokenizer) -> tuple[torc
     return inputs, targets
 
 
-def _loss(
+def translation_loss(
     model: torch.nn.Module, batch: Batch, ids: list[list[int]], tokenizer: TextTokenizer, smoothing: float
 ) -> torch.Tensor:
+    """Teacher-forced cross-entropy per target token (padding ignored) for sentences ``ids``."""
     inputs, targets = _targets(ids, tokenizer)
     logits = model(batch.points, batch.present, batch.frames, inputs)
     return functional.cross_entropy(
@@ -148,7 +149,7 @@ def validate(
         for start in range(0, len(dataset), config.batch):
             rows = range(start, min(start + config.batch, len(dataset)))
             batch = collate([dataset[i] for i in rows])
-            loss_sum += float(_loss(model, batch, [ids[i] for i in rows], tokenizer, 0.0)) * len(rows)
+            loss_sum += float(translation_loss(model, batch, [ids[i] for i in rows], tokenizer, 0.0)) * len(rows)
             generated = generate(
                 model, batch.points, batch.present, batch.frames, tokenizer.bos_id, tokenizer.eos_id, greedy
             )
@@ -266,7 +267,7 @@ def train_translation(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = collate([train_set[i] for i in indices])
-            loss = _loss(model, batch, [train_ids[i] for i in indices], tokenizer, config.label_smoothing)
+            loss = translation_loss(model, batch, [train_ids[i] for i in indices], tokenizer, config.label_smoothing)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
