@@ -166,6 +166,12 @@ def test_csv_reader(tmp_path: Path, wlasl_dir: Path) -> None:
         "7",
     )
     assert data.missing[0].path == tmp_path / "lost.mp4"
+    sentences = tmp_path / "sentences.csv"
+    sentences.write_text(f'path,sentence\n{clip},"Hello, how are you?"\n')
+    assert [s.label for s in read_csv(sentences).samples] == ["Hello, how are you?"]
+    sentences.write_text(f"path,sentence\n{clip},\n")
+    with pytest.raises(DatasetError, match="line 2: empty sentence"):
+        read_csv(sentences)
 
 
 @pytest.mark.parametrize(

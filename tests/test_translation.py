@@ -296,3 +296,16 @@ def test_train_translation_refuses_a_recognition_model_and_bad_options(tmp_path:
         TranslationConfig(max_length=1)
     result = CliRunner().invoke(app, ["train-translation", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "give --data" in result.output
+
+
+def test_sentence_split_follows_val_then_the_data(how2sign_dir: Path, few_sentences: Path) -> None:
+    from signscribe.training.translation import sentence_split
+
+    h2s = f"how2sign:{how2sign_dir / 'how2sign_realigned_val.csv'}"
+    clips = str(how2sign_dir / "clips")
+    train, val = sentence_split(TranslationConfig(data=h2s, videos=clips, val=f"csv:{few_sentences}"))
+    assert len(train) == 24 and len(val) == 4
+    train, val = sentence_split(TranslationConfig(data=f"csv:{few_sentences}", val=h2s, val_videos=clips))
+    assert len(train) == 4 and len(val) == 24
+    train, val = sentence_split(TranslationConfig(data=h2s, videos=clips, val_fraction=0.25, seed=3))
+    assert (len(train), len(val)) == (18, 6) and not {s.id for s in train} & {s.id for s in val}

@@ -266,6 +266,7 @@ def train_translation(
     vocab_size: Annotated[int | None, typer.Option(min=16, help="Largest subword vocabulary.")] = None,
     beam_size: Annotated[int | None, typer.Option(min=1, help="The saved model's default beam.")] = None,
     videos: VideosOption = None,
+    val_videos: Annotated[Path | None, typer.Option(help="Video folder of --val, if not --videos.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes extracting landmarks in parallel first.")] = 1,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the model and the training logs.")] = Path(
         "translation-model"
@@ -290,6 +291,7 @@ def train_translation(
         "vocab_size": vocab_size,
         "beam_size": beam_size,
         "videos": str(videos) if videos else None,
+        "val_videos": str(val_videos) if val_videos else None,
     }
     try:
         if config is not None:

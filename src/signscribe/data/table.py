@@ -1,4 +1,5 @@
-"""A user's own data as a CSV file: ``path,label`` and optional ``start,end,split,signer`` columns."""
+"""A user's own data as a CSV file: ``path,label`` (or ``path,sentence`` for translation data) and
+optional ``start,end,split,signer`` columns."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from signscribe.data.dataset import Dataset, Sample, partition
 from signscribe.errors import DatasetError
 
 REQUIRED = ("path", "label")
+SENTENCE = "sentence"  # accepted instead of "label": the sample's label is then its sentence
 OPTIONAL = ("start", "end", "split", "signer")
 
 
@@ -34,10 +36,12 @@ def read_csv(csv_path: str | Path) -> Dataset:
     try:
         with csv_path.open(encoding="utf-8-sig", newline="") as file:
             reader = csv.DictReader(file)
-            columns = [name.strip() for name in reader.fieldnames or []]
+            header = [name.strip() for name in reader.fieldnames or []]
+            label_column = SENTENCE if SENTENCE in header and "label" not in header else "label"
+            columns = [("label" if name == label_column else name) for name in header]
             missing = [name for name in REQUIRED if name not in columns]
             if missing:
-                raise DatasetError(csv_path, f"line 1: header {columns} lacks column(s) {missing}")
+                raise DatasetError(csv_path, f"line 1: header {header} lacks column(s) {missing}")
             unknown = [name for name in columns if name not in REQUIRED + OPTIONAL]
             if unknown:
                 raise DatasetError(csv_path, f"line 1: unknown column(s) {unknown}; allowed: {REQUIRED + OPTIONAL}")
@@ -46,10 +50,11 @@ def read_csv(csv_path: str | Path) -> Dataset:
                 if None in raw or None in raw.values():
                     raise DatasetError(csv_path, f"line {line}: expected {len(columns)} fields")
                 row = {key.strip(): value.strip() for key, value in raw.items()}
+                row["label"] = row.pop(label_column)
                 if not row["path"]:
                     raise DatasetError(csv_path, f"line {line}: empty path")
                 if not row["label"]:
-                    raise DatasetError(csv_path, f"line {line}: empty label")
+                    raise DatasetError(csv_path, f"line {line}: empty {label_column}")
                 start = _optional_seconds(csv_path, line, "start", row.get("start"))
                 end = _optional_seconds(csv_path, line, "end", row.get("end"))
                 if start is not None and end is not None and end <= start:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from signscribe.data import load_sequences, open_dataset
+from signscribe.data import load_sequences, open_dataset, parse_spec
 from signscribe.data.dataset import Sample
 from signscribe.data.extraction import warm_cache
 from signscribe.errors import SignscribeError
@@ -54,6 +54,7 @@ class TranslationConfig(ConfigFile):
     data: str = ""
     val: str | None = None
     videos: str | None = None
+    val_videos: str | None = None  # the --val dataset's videos, when they are not in --videos
     model: str = "pose_to_text"
     model_config: dict[str, Any] = field(default_factory=dict)
     channels: int = 2
@@ -98,7 +99,9 @@ def sentence_split(config: TranslationConfig) -> tuple[list[Sample], list[Sample
     if not dataset.samples:
         raise SignscribeError(f"{config.data}: the dataset has no samples with media ({len(dataset.missing)} missing)")
     if config.val:
-        return dataset.samples, open_dataset(config.val, videos=config.videos).samples
+        own_videos = parse_spec(config.val)[0] in ("wlasl", "how2sign")
+        videos = config.val_videos or (config.videos if own_videos else None)
+        return dataset.samples, open_dataset(config.val, videos=videos).samples
     splits = dataset.split_counts()
     if "train" in splits and ("val" in splits or "test" in splits):
         return dataset.select("train").samples, dataset.select("val" if "val" in splits else "test").samples
