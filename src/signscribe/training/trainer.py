@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,18 +25,15 @@ from signscribe.models.registry import create_model, model_task
 from signscribe.pose.augment import Augmenter
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.sequence import PoseSequence
-from signscribe.training.checkpoint import load_checkpoint, resumable_state, save_checkpoint
+from signscribe.training.checkpoint import resumable_state
 from signscribe.training.config import TrainConfig
 from signscribe.training.data import SequenceDataset
+from signscribe.training.loop import CHECKPOINT, EpochHandlers, Hook, run_epochs
 from signscribe.training.splits import signer_split, stratified_split
 
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_top1", "train_top5", "val_loss", "val_top1", "val_top5")
-CHECKPOINT = "checkpoint"
 # Options that may change between a run and its resumption.
 RESUMABLE_CHANGES = {"epochs", "patience"}
-
-Hook = Callable[[str, int], Callable[[], None]]
-"""``hook(description, total)`` returns a function to call once per unit of work (progress bars)."""
 
 
 @dataclass
@@ -109,15 +105,6 @@ def prepare(config: TrainConfig, extractor: HolisticExtractor, hook: Hook | None
     )
 
 
-def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
-    """Linear warm-up, then cosine decay to zero at the last epoch."""
-    warmup = max(1, round(config.warmup_epochs * steps_per_epoch))
-    total = max(config.epochs * steps_per_epoch, warmup + 1)
-    if step < warmup:
-        return config.lr * (step + 1) / warmup
-    return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
-
-
 def _class_weights(labels: list[int], classes: int) -> torch.Tensor:
     counts = np.bincount(labels, minlength=classes).astype(np.float32)
     weights = np.where(counts > 0, len(labels) / (classes * np.maximum(counts, 1)), 0.0)
@@ -174,7 +161,6 @@ def train(
     train_set = SequenceDataset(data.train, data.train_labels, features, augmenter, config.seed)
     val_set = SequenceDataset(data.val, data.val_labels, features)
     weights = _class_weights(data.train_labels, len(data.labels)) if config.class_weighting else None
-    steps_per_epoch = math.ceil(len(train_set) / config.batch)
     folder_config = model_config_json(
         config.model,
         model_config,
@@ -187,82 +173,30 @@ def train(
     )
     params = sum(p.numel() for p in model.parameters())
 
-    history: list[dict[str, float]] = []
-    best: dict[str, float] = {"val_top1": -1.0, "val_loss": math.inf}
-    best_epoch, start_epoch, stale = 0, 1, 0
-    if saved_state is not None:
-        state = load_checkpoint(checkpoint_dir, model, optimizer)
-        history, best, best_epoch, stale = state["history"], state["best"], state["best_epoch"], state["stale"]
-        start_epoch = state["epoch"] + 1
-    write_text_atomic(out / "train_config.json", json.dumps(config.to_dict(), indent=2))
+    def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
+        batch = collate([train_set[i] for i in indices])
+        logits = model(batch.points, batch.present, batch.frames)
+        loss = functional.cross_entropy(logits, batch.labels, weight=weights, label_smoothing=config.label_smoothing)
+        accuracy = {f"train_top{k}": top_k_accuracy(logits.detach(), batch.labels, k) for k in (1, 5)}
+        return loss, accuracy
 
-    stopped_early = False
-    for epoch in range(start_epoch, config.epochs + 1):
-        if config.patience and stale >= config.patience:
-            stopped_early = True
-            break
-        torch.manual_seed(config.seed * 100_003 + epoch)
-        train_set.set_epoch(epoch)
-        order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(config.seed * 7919 + epoch))
-        model.train()
-        advance = hook(f"epoch {epoch}/{config.epochs}", steps_per_epoch) if hook else None
-        loss_sum, top1, top5 = 0.0, 0.0, 0.0
-        for step in range(steps_per_epoch):
-            indices = order[step * config.batch : (step + 1) * config.batch].tolist()
-            batch = collate([train_set[i] for i in indices])
-            lr = learning_rate(config, (epoch - 1) * steps_per_epoch + step, steps_per_epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            logits = model(batch.points, batch.present, batch.frames)
-            loss = functional.cross_entropy(
-                logits, batch.labels, weight=weights, label_smoothing=config.label_smoothing
-            )
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            loss_sum += float(loss.detach()) * len(indices)
-            top1 += top_k_accuracy(logits.detach(), batch.labels, 1) * len(indices)
-            top5 += top_k_accuracy(logits.detach(), batch.labels, 5) * len(indices)
-            if advance:
-                advance()
+    def evaluate(epoch: int) -> dict[str, float]:
         report = classification_report(
             predict_logits(model, val_set, config.batch), torch.tensor(data.val_labels), data.labels
         )
-        row = {
-            "epoch": epoch,
-            "lr": lr,
-            "train_loss": loss_sum / len(train_set),
-            "train_top1": top1 / len(train_set),
-            "train_top5": top5 / len(train_set),
-            "val_loss": report.loss,
-            "val_top1": report.top_k[1],
-            "val_top5": report.top_k.get(5, report.top_k[max(report.top_k)]),
-        }
-        history.append(row)
-        improved = (row["val_top1"], -row["val_loss"]) > (best["val_top1"], -best["val_loss"])
-        if improved:
-            best, best_epoch, stale = dict(row), epoch, 0
-        else:
-            stale += 1
+        top5 = report.top_k.get(5, report.top_k[max(report.top_k)])
+        return {"val_loss": report.loss, "val_top1": report.top_k[1], "val_top5": top5}
+
+    def publish(epoch: int, row: dict[str, float], improved: bool, history: list[dict[str, float]]) -> None:
         if improved or not config.select_best:
             card = model_card(config, data, epoch, row, params)
             save_model_folder(model, out, folder_config, {LABELS: labels_json(data.labels)}, card)
         write_csv_atomic(out / "history.csv", HISTORY_COLUMNS, history)
         plot_curves(history, out / "curves.png")
-        save_checkpoint(
-            checkpoint_dir,
-            model,
-            optimizer,
-            {
-                "epoch": epoch,
-                "config": config.to_dict(),
-                "history": history,
-                "best": best,
-                "best_epoch": best_epoch,
-                "stale": stale,
-            },
-        )
-        if on_epoch:
-            on_epoch(row)
-    return TrainResult(out, best_epoch, best, history, stopped_early)
+
+    write_text_atomic(out / "train_config.json", json.dumps(config.to_dict(), indent=2))
+    handlers = EpochHandlers(step, evaluate, lambda row: (row["val_top1"], -row["val_loss"]), publish)
+    result = run_epochs(
+        config, model, optimizer, len(train_set), train_set.set_epoch, out, saved_state, handlers, hook, on_epoch
+    )
+    return TrainResult(out, result.best_epoch, result.best, result.history, result.stopped_early)

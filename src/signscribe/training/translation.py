@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -36,10 +35,10 @@ from signscribe.models.text import TextTokenizer
 from signscribe.models.translation import GenerationConfig, generate
 from signscribe.pose.augment import Augmenter
 from signscribe.pose.extract import HolisticExtractor
-from signscribe.training.checkpoint import load_checkpoint, resumable_state, save_checkpoint
+from signscribe.training.checkpoint import resumable_state
 from signscribe.training.config import ConfigFile
 from signscribe.training.data import SequenceDataset
-from signscribe.training.trainer import CHECKPOINT, Hook, learning_rate
+from signscribe.training.loop import CHECKPOINT, EpochHandlers, Hook, run_epochs
 
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "val_loss", "bleu", "chrf", "rouge1", "rouge2", "rougeL")
 PANELS = (
@@ -231,7 +230,6 @@ def train_translation(
     augmenter = Augmenter() if config.augment else None
     train_set = SequenceDataset(train, list(range(len(train))), features, augmenter, config.seed)
     val_set = SequenceDataset(val, list(range(len(val))), features)
-    steps_per_epoch = math.ceil(len(train_set) / config.batch)
     folder_config = model_config_json(
         config.model,
         model_config,
@@ -242,86 +240,41 @@ def train_translation(
         generation=asdict(GenerationConfig(config.max_length, config.beam_size, config.length_penalty)),
     )
     params = sum(p.numel() for p in model.parameters())
-
-    history: list[dict[str, float]] = []
-    best: dict[str, float] = {"bleu": -1.0, "val_loss": math.inf}
-    best_epoch, start_epoch, stale = 0, 1, 0
-    if saved_state is not None:
-        state = load_checkpoint(checkpoint_dir, model, optimizer)
-        history, best, best_epoch, stale = state["history"], state["best"], state["best_epoch"], state["stale"]
-        start_epoch = state["epoch"] + 1
+    start_epoch = saved_state["epoch"] + 1 if saved_state is not None else 1
     generated_rows = _previous_generated(out / "generated_texts.csv", start_epoch - 1)
-    write_text_atomic(out / "train_config.json", json.dumps(config.to_dict(), indent=2))
+    references = [s.label or "" for s in val_kept]
 
-    stopped_early = False
-    for epoch in range(start_epoch, config.epochs + 1):
-        if config.patience and stale >= config.patience:
-            stopped_early = True
-            break
-        torch.manual_seed(config.seed * 100_003 + epoch)
-        train_set.set_epoch(epoch)
-        order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(config.seed * 7919 + epoch))
-        model.train()
-        advance = hook(f"epoch {epoch}/{config.epochs}", steps_per_epoch) if hook else None
-        loss_sum = 0.0
-        for step in range(steps_per_epoch):
-            indices = order[step * config.batch : (step + 1) * config.batch].tolist()
-            lr = learning_rate(config, (epoch - 1) * steps_per_epoch + step, steps_per_epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            batch = collate([train_set[i] for i in indices])
-            loss = translation_loss(model, batch, [train_ids[i] for i in indices], tokenizer, config.label_smoothing)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            loss_sum += float(loss.detach()) * len(indices)
-            if advance:
-                advance()
+    def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
+        batch = collate([train_set[i] for i in indices])
+        return translation_loss(model, batch, [train_ids[i] for i in indices], tokenizer, config.label_smoothing), {}
+
+    def evaluate(epoch: int) -> dict[str, float]:
         val_loss, texts = validate(model, val_set, val_ids, tokenizer, config)
-        references = [s.label or "" for s in val_kept]
-        scores = translation_scores(texts, references)
-        row = {
-            "epoch": epoch,
-            "lr": lr,
-            "train_loss": loss_sum / len(train_set),
-            "val_loss": val_loss,
-            "bleu": scores.bleu,
-            "chrf": scores.chrf,
-            "rouge1": scores.rouge1,
-            "rouge2": scores.rouge2,
-            "rougeL": scores.rougeL,
-        }
-        history.append(row)
         for sample, text, reference in zip(val_kept, texts, references, strict=True):
             generated_rows.append(
                 {"id": len(generated_rows), "video_id": sample.id, "generated": text, "true": reference, "epoch": epoch}
             )
-        improved = (row["bleu"], -row["val_loss"]) > (best["bleu"], -best["val_loss"])
+        scores = translation_scores(texts, references)
+        return {"val_loss": val_loss, **{name: getattr(scores, name) for name in SCORE_COLUMNS[1:]}}
+
+    def publish(epoch: int, row: dict[str, float], improved: bool, history: list[dict[str, float]]) -> None:
         if improved:
-            best, best_epoch, stale = dict(row), epoch, 0
             card = _card(config, len(train), len(val), epoch, row, params)
             save_model_folder(model, out, folder_config, {TOKENIZER: tokenizer.to_json()}, card)
-        else:
-            stale += 1
         write_csv_atomic(out / "generated_texts.csv", GENERATED_COLUMNS, generated_rows)
         write_csv_atomic(out / "validation_scores.csv", SCORE_COLUMNS, history)
         write_csv_atomic(out / "history.csv", HISTORY_COLUMNS, history)
         plot_curves([{**r, "rougeL_100": 100 * r["rougeL"]} for r in history], out / "curves.png", PANELS)
-        save_checkpoint(
-            checkpoint_dir,
-            model,
-            optimizer,
-            {
-                "epoch": epoch,
-                "config": config.to_dict(),
-                "history": history,
-                "best": best,
-                "best_epoch": best_epoch,
-                "stale": stale,
-                "tokenizer": tokenizer.to_json(),
-            },
-        )
-        if on_epoch:
-            on_epoch(row)
-    return TranslationResult(out, best_epoch, best, history, stopped_early)
+
+    write_text_atomic(out / "train_config.json", json.dumps(config.to_dict(), indent=2))
+    handlers = EpochHandlers(
+        step,
+        evaluate,
+        lambda row: (row["bleu"], -row["val_loss"]),
+        publish,
+        lambda: {"tokenizer": tokenizer.to_json()},
+    )
+    result = run_epochs(
+        config, model, optimizer, len(train_set), train_set.set_epoch, out, saved_state, handlers, hook, on_epoch
+    )
+    return TranslationResult(out, result.best_epoch, result.best, result.history, result.stopped_early)

@@ -1,0 +1,142 @@
+"""The epoch loop every trainer shares (plain PyTorch): a seeded order and seeded augmentation per
+epoch, linear warm-up then cosine learning rate, gradient clipping, early stopping, an atomic
+checkpoint after every epoch and exact resumption from it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from signscribe.training.checkpoint import load_checkpoint, save_checkpoint
+
+CHECKPOINT = "checkpoint"
+
+Hook = Callable[[str, int], Callable[[], None]]
+"""``hook(description, total)`` returns a function to call once per unit of work (progress bars)."""
+
+
+class LoopOptions(Protocol):
+    epochs: int
+    batch: int
+    lr: float
+    warmup_epochs: float
+    seed: int
+    patience: int
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class EpochHandlers:
+    """What a trainer adds to the loop.
+
+    ``step(indices)`` computes the loss of a batch of training samples and metric values (batch
+    means) for the history row; ``evaluate(epoch)`` gives the validation entries of the row;
+    ``rank(row)`` orders epochs (higher is better); ``publish(epoch, row, improved, history)``
+    writes the model folder and the logs; ``extra_state()`` adds JSON to the checkpoint.
+    """
+
+    step: Callable[[list[int]], tuple[torch.Tensor, dict[str, float]]]
+    evaluate: Callable[[int], dict[str, float]]
+    rank: Callable[[dict[str, float]], tuple[float, ...]]
+    publish: Callable[[int, dict[str, float], bool, list[dict[str, float]]], None]
+    extra_state: Callable[[], dict[str, Any]] = dict
+
+
+@dataclass
+class LoopResult:
+    best_epoch: int
+    best: dict[str, float]
+    history: list[dict[str, float]]
+    stopped_early: bool
+
+
+def learning_rate(config: LoopOptions, step: int, steps_per_epoch: int) -> float:
+    """Linear warm-up, then cosine decay to zero at the last epoch."""
+    warmup = max(1, round(config.warmup_epochs * steps_per_epoch))
+    total = max(config.epochs * steps_per_epoch, warmup + 1)
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
+
+
+def run_epochs(
+    config: LoopOptions,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_size: int,
+    set_epoch: Callable[[int], None],
+    out: Path,
+    saved_state: dict[str, Any] | None,
+    handlers: EpochHandlers,
+    hook: Hook | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> LoopResult:
+    """Train from epoch 1, or from after the checkpoint in ``out`` when ``saved_state`` is given."""
+    checkpoint_dir = out / CHECKPOINT
+    steps_per_epoch = math.ceil(train_size / config.batch)
+    history: list[dict[str, float]] = []
+    best: dict[str, float] = {}
+    best_epoch, start_epoch, stale = 0, 1, 0
+    if saved_state is not None:
+        state = load_checkpoint(checkpoint_dir, model, optimizer)
+        history, best, best_epoch, stale = state["history"], state["best"], state["best_epoch"], state["stale"]
+        start_epoch = state["epoch"] + 1
+
+    stopped_early = False
+    for epoch in range(start_epoch, config.epochs + 1):
+        if config.patience and stale >= config.patience:
+            stopped_early = True
+            break
+        torch.manual_seed(config.seed * 100_003 + epoch)
+        set_epoch(epoch)
+        order = torch.randperm(train_size, generator=torch.Generator().manual_seed(config.seed * 7919 + epoch))
+        model.train()
+        advance = hook(f"epoch {epoch}/{config.epochs}", steps_per_epoch) if hook else None
+        sums: dict[str, float] = {"train_loss": 0.0}
+        lr = config.lr
+        for step in range(steps_per_epoch):
+            indices = order[step * config.batch : (step + 1) * config.batch].tolist()
+            lr = learning_rate(config, (epoch - 1) * steps_per_epoch + step, steps_per_epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss, metrics = handlers.step(indices)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            for name, value in {"train_loss": float(loss.detach()), **metrics}.items():
+                sums[name] = sums.get(name, 0.0) + value * len(indices)
+            if advance:
+                advance()
+        row = {"epoch": epoch, "lr": lr, **{name: total / train_size for name, total in sums.items()}}
+        row.update(handlers.evaluate(epoch))
+        history.append(row)
+        improved = not best or handlers.rank(row) > handlers.rank(best)
+        if improved:
+            best, best_epoch, stale = dict(row), epoch, 0
+        else:
+            stale += 1
+        handlers.publish(epoch, row, improved, history)
+        save_checkpoint(
+            checkpoint_dir,
+            model,
+            optimizer,
+            {
+                "epoch": epoch,
+                "config": config.to_dict(),
+                "history": history,
+                "best": best,
+                "best_epoch": best_epoch,
+                "stale": stale,
+                **handlers.extra_state(),
+            },
+        )
+        if on_epoch:
+            on_epoch(row)
+    return LoopResult(best_epoch, best, history, stopped_early)
