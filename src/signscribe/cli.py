@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from signscribe.files import write_text_atomic
 if TYPE_CHECKING:
     from signscribe.data.extraction import ExtractionSummary
     from signscribe.inference.batch import ClipResult
+    from signscribe.training.config import ConfigFile
+
+OptionsType = TypeVar("OptionsType", bound="ConfigFile")
 
 app = typer.Typer(
     name="signscribe",
@@ -74,6 +77,14 @@ SubsetOption = Annotated[int | None, typer.Option(help="WLASL subset: 100, 300, 
 SignerBlockOption = Annotated[
     int | None, typer.Option(help="mp_data: each signer recorded this many consecutive sequence numbers.")
 ]
+ValOption = Annotated[str | None, typer.Option(help="Validation data as KIND:PATH (default: a split of --data).")]
+ConfigOption = Annotated[Path | None, typer.Option(help="JSON or TOML file with any of these options.")]
+FamilyOption = Annotated[str | None, typer.Option(help="Model family (see `signscribe models`).")]
+EpochsOption = Annotated[int | None, typer.Option(min=1)]
+BatchOption = Annotated[int | None, typer.Option(min=1)]
+LrOption = Annotated[float | None, typer.Option(min=0.0)]
+SeedOption = Annotated[int | None, typer.Option()]
+ResumeOption = Annotated[bool, typer.Option(help="Continue the run whose checkpoint is in --out.")]
 ModelOption = Annotated[
     str | None,
     typer.Option("--model", "-m", help="Model folder or hub id (default: the model shipped in the package)."),
@@ -188,16 +199,27 @@ def _print_summary(summary: ExtractionSummary) -> None:
         console.print(f"  [red]failed[/red] {identifier}: {reason}", highlight=False)
 
 
+def _training_options(kind: type[OptionsType], config: Path | None, options: dict[str, Any]) -> OptionsType:
+    """The options of a training command: ``--config`` (if any) with the command line's over it."""
+    if config is not None:
+        settings = kind.from_file(config, **options)
+    else:
+        settings = kind(**{k: v for k, v in options.items() if v is not None})
+    if not settings.data:
+        raise ValueError("give --data KIND:PATH (or data in --config)")
+    return settings
+
+
 @app.command()
 def train(
     data: DataOption = None,
-    val: Annotated[str | None, typer.Option(help="Validation data as KIND:PATH (default: a split of --data).")] = None,
-    config: Annotated[Path | None, typer.Option(help="JSON or TOML file with any of these options.")] = None,
-    model: Annotated[str | None, typer.Option(help="Model family (see `signscribe models`).")] = None,
-    epochs: Annotated[int | None, typer.Option(min=1)] = None,
-    batch: Annotated[int | None, typer.Option(min=1)] = None,
-    lr: Annotated[float | None, typer.Option(min=0.0)] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
+    val: ValOption = None,
+    config: ConfigOption = None,
+    model: FamilyOption = None,
+    epochs: EpochsOption = None,
+    batch: BatchOption = None,
+    lr: LrOption = None,
+    seed: SeedOption = None,
     split_by: Annotated[str | None, typer.Option(help="random (stratified by label) or signer.")] = None,
     holdout_signer: Annotated[str | None, typer.Option(help="With --split-by signer: validate on this signer.")] = None,
     videos: VideosOption = None,
@@ -206,7 +228,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the model and the training logs.")] = Path(
         "model"
     ),
-    resume: Annotated[bool, typer.Option(help="Continue the run whose checkpoint is in --out.")] = False,
+    resume: ResumeOption = False,
 ) -> None:
     """Train a sign classifier on landmarks; writes a model folder, history.csv and curves.png into --out."""
     from signscribe.training import TrainConfig
@@ -227,12 +249,7 @@ def train(
         "sequences_per_signer": sequences_per_signer,
     }
     try:
-        if config is not None:
-            settings = TrainConfig.from_file(config, **options)
-        else:
-            settings = TrainConfig(**{k: v for k, v in options.items() if v is not None})
-        if not settings.data:
-            raise ValueError("give --data KIND:PATH (or data in --config)")
+        settings = _training_options(TrainConfig, config, options)
         with _progress() as progress:
             hook = _step_hook(progress)
 
@@ -256,13 +273,13 @@ def train(
 @app.command(name="train-translation")
 def train_translation(
     data: DataOption = None,
-    val: Annotated[str | None, typer.Option(help="Validation data as KIND:PATH (default: a split of --data).")] = None,
-    config: Annotated[Path | None, typer.Option(help="JSON or TOML file with any of these options.")] = None,
-    model: Annotated[str | None, typer.Option(help="Model family (see `signscribe models`).")] = None,
-    epochs: Annotated[int | None, typer.Option(min=1)] = None,
-    batch: Annotated[int | None, typer.Option(min=1)] = None,
-    lr: Annotated[float | None, typer.Option(min=0.0)] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
+    val: ValOption = None,
+    config: ConfigOption = None,
+    model: FamilyOption = None,
+    epochs: EpochsOption = None,
+    batch: BatchOption = None,
+    lr: LrOption = None,
+    seed: SeedOption = None,
     vocab_size: Annotated[int | None, typer.Option(min=16, help="Largest subword vocabulary.")] = None,
     beam_size: Annotated[int | None, typer.Option(min=1, help="The saved model's default beam.")] = None,
     videos: VideosOption = None,
@@ -271,7 +288,7 @@ def train_translation(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the model and the training logs.")] = Path(
         "translation-model"
     ),
-    resume: Annotated[bool, typer.Option(help="Continue the run whose checkpoint is in --out.")] = False,
+    resume: ResumeOption = False,
 ) -> None:
     """Train a landmarks-to-English model on sentences (how2sign:, csv: with a sentence label, poses:).
 
@@ -294,12 +311,7 @@ def train_translation(
         "val_videos": str(val_videos) if val_videos else None,
     }
     try:
-        if config is not None:
-            settings = TranslationConfig.from_file(config, **options)
-        else:
-            settings = TranslationConfig(**{k: v for k, v in options.items() if v is not None})
-        if not settings.data:
-            raise ValueError("give --data KIND:PATH (or data in --config)")
+        settings = _training_options(TranslationConfig, config, options)
         with _progress() as progress:
 
             def report(row: dict[str, float]) -> None:

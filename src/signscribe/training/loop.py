@@ -49,7 +49,11 @@ class EpochHandlers:
 
 
 @dataclass
-class LoopResult:
+class TrainResult:
+    """A finished run: its folder, the best epoch and its history row, every row, and whether
+    early stopping ended it."""
+
+    out: Path
     best_epoch: int
     best: dict[str, float]
     history: list[dict[str, float]]
@@ -76,7 +80,7 @@ def run_epochs(
     handlers: EpochHandlers,
     hook: Hook | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
-) -> LoopResult:
+) -> TrainResult:
     """Train from epoch 1, or from after the checkpoint in ``out`` when ``saved_state`` is given."""
     checkpoint_dir = out / CHECKPOINT
     steps_per_epoch = math.ceil(train_size / config.batch)
@@ -139,4 +143,4 @@ def run_epochs(
         )
         if on_epoch:
             on_epoch(row)
-    return LoopResult(best_epoch, best, history, stopped_early)
+    return TrainResult(out, best_epoch, best, history, stopped_early)

@@ -28,7 +28,7 @@ from signscribe.pose.sequence import PoseSequence
 from signscribe.training.checkpoint import resumable_state
 from signscribe.training.config import TrainConfig
 from signscribe.training.data import SequenceDataset
-from signscribe.training.loop import CHECKPOINT, EpochHandlers, Hook, run_epochs
+from signscribe.training.loop import CHECKPOINT, EpochHandlers, Hook, TrainResult, run_epochs
 from signscribe.training.splits import signer_split, stratified_split
 
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_top1", "train_top5", "val_loss", "val_top1", "val_top5")
@@ -44,15 +44,6 @@ class SplitData:
     val: list[PoseSequence]
     val_labels: list[int]
     failed: list[tuple[Sample, str]] = field(default_factory=list)
-
-
-@dataclass
-class TrainResult:
-    out: Path
-    best_epoch: int
-    best: dict[str, float]
-    history: list[dict[str, float]]
-    stopped_early: bool
 
 
 def _open(spec: str, config: TrainConfig) -> Dataset:
@@ -196,7 +187,6 @@ def train(
 
     write_text_atomic(out / "train_config.json", json.dumps(config.to_dict(), indent=2))
     handlers = EpochHandlers(step, evaluate, lambda row: (row["val_top1"], -row["val_loss"]), publish)
-    result = run_epochs(
+    return run_epochs(
         config, model, optimizer, len(train_set), train_set.set_epoch, out, saved_state, handlers, hook, on_epoch
     )
-    return TrainResult(out, result.best_epoch, result.best, result.history, result.stopped_early)

@@ -38,7 +38,7 @@ from signscribe.pose.extract import HolisticExtractor
 from signscribe.training.checkpoint import resumable_state
 from signscribe.training.config import ConfigFile
 from signscribe.training.data import SequenceDataset
-from signscribe.training.loop import CHECKPOINT, EpochHandlers, Hook, run_epochs
+from signscribe.training.loop import CHECKPOINT, EpochHandlers, Hook, TrainResult, run_epochs
 
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "val_loss", "bleu", "chrf", "rouge1", "rouge2", "rougeL")
 PANELS = (
@@ -80,15 +80,6 @@ class TranslationConfig(ConfigFile):
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0 or self.max_length < 2:
             raise ValueError("epochs and batch must be at least 1, max_length at least 2, lr positive")
         GenerationConfig(self.max_length, self.beam_size, self.length_penalty)
-
-
-@dataclass
-class TranslationResult:
-    out: Path
-    best_epoch: int
-    best: dict[str, float]
-    history: list[dict[str, float]]
-    stopped_early: bool
 
 
 def sentence_split(config: TranslationConfig) -> tuple[list[Sample], list[Sample]]:
@@ -189,7 +180,7 @@ def train_translation(
     extractor: HolisticExtractor | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     workers: int = 1,
-) -> TranslationResult:
+) -> TrainResult:
     """Train a translation model on ``config.data`` and write the model folder and logs into ``out``."""
     if model_task(config.model) != "translation":
         raise SignscribeError(f"{config.model} is a {model_task(config.model)} model; train it with train")
@@ -274,7 +265,6 @@ def train_translation(
         publish,
         lambda: {"tokenizer": tokenizer.to_json()},
     )
-    result = run_epochs(
+    return run_epochs(
         config, model, optimizer, len(train_set), train_set.set_epoch, out, saved_state, handlers, hook, on_epoch
     )
-    return TranslationResult(out, result.best_epoch, result.best, result.history, result.stopped_early)
