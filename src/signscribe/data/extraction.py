@@ -125,7 +125,9 @@ def warm_cache(
     """Extract the landmarks of video samples into ``extractor``'s cache with ``workers`` processes,
     so the sequential pass that follows reads them back. Uses the extractor's own settings, or the
     cache keys would differ and the work be wasted; does nothing without a cache or with one worker."""
-    videos = [sample for sample in samples if sample.media == "video"]
+    # each video part once, however many samples (a --val equal to --data, say) point at it
+    parts = {(s.path, tuple(map(str, s.selection().values()))): s for s in samples if s.media == "video"}
+    videos = list(parts.values())
     if workers < 2 or extractor.cache is None or len(videos) < 2:
         return
     context = multiprocessing.get_context("spawn")
