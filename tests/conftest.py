@@ -9,7 +9,6 @@ import tempfile
 import wave
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -66,15 +65,13 @@ def both_hands_pose(both_hands_clip: Path):
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, faststart: bool = False) -> Path:
-    """Encode RGB frames as H.264 in MP4 with PyAV."""
-    options = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(path), "w", options=options) as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
+    """Encode RGB frames as H.264 in MP4 with the package's own writer."""
+    from signscribe.io.encode import video_writer
+
+    height, width = frames[0].shape[:2]
+    with video_writer(path, fps, width, height, faststart=faststart) as write:
         for image in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
+            write(image)
     return path
 
 
