@@ -14,9 +14,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from signscribe.data.extraction import jobs_for_paths, run_extraction
 from signscribe.io import probe, read_frames
-from signscribe.pose import ExtractionSettings
+from signscribe.pose import ExtractionSettings, extract_poses
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -39,7 +38,7 @@ def decode(videos: list[Path], workers: int) -> float:
 def extract(videos: list[Path], workers: int) -> float:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        summary = run_extraction(jobs_for_paths(videos, Path(out)), ExtractionSettings(), workers=workers)
+        summary = extract_poses(videos, Path(out), ExtractionSettings(), workers=workers, cache=False)
         elapsed = time.perf_counter() - start
     if summary.failures:
         raise SystemExit(f"extraction failed: {summary.failures}")

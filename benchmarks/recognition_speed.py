@@ -16,27 +16,26 @@ from pathlib import Path
 
 import torch
 
-from signscribe.data import load_mp_sequence, read_mp_data
+from signscribe.data import read_mp_data
 from signscribe.inference import Recognizer
 from signscribe.io import probe
 from signscribe.models import create_model
-from signscribe.models.features import FeatureConfig, collate
-from signscribe.pose import Augmenter, HolisticExtractor, PoseCache, normalize
-from signscribe.training.data import SequenceDataset
+from signscribe.models.inputs import ExampleSet, FeatureConfig
+from signscribe.pose import HolisticExtractor, PoseCache, load_mp_sequence, normalize
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def training_throughput(model_name: str, config: dict, sequences: list, batch: int = 32, steps: int = 20) -> float:
     features = FeatureConfig()
-    dataset = SequenceDataset(sequences, [0] * len(sequences), features, Augmenter())
+    dataset = ExampleSet(features, sequences, [0] * len(sequences), features.augmenter(0.5))
     model = create_model(model_name, 16, num_points=features.num_points, **config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model.train()
     start = time.perf_counter()
     for step in range(steps):
-        items = collate([dataset[(step * batch + i) % len(dataset)] for i in range(batch)])
-        loss = torch.nn.functional.cross_entropy(model(items.points, items.present, items.frames), items.labels)
+        items = dataset.batch([(step * batch + i) % len(dataset) for i in range(batch)])
+        loss = torch.nn.functional.cross_entropy(model(*items.inputs), items.labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

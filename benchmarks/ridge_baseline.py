@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from signscribe.data import load_mp_sequence, read_mp_data
-from signscribe.models.features import FeatureConfig, sequence_features
+from signscribe.data import read_mp_data
+from signscribe.models.inputs import FeatureConfig, sequence_features
+from signscribe.pose import load_mp_sequence
 
 ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared/data/keypoints/traduttore_asl16_seq0-89.tar.gz"
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from signscribe.data import (
-    load_mp_sequence,
     open_dataset,
     parse_spec,
     read_csv,
@@ -17,7 +16,7 @@ from signscribe.data import (
     read_wlasl,
 )
 from signscribe.errors import DatasetError, PoseFileError
-from signscribe.pose import normalize
+from signscribe.pose import load_mp_sequence, normalize
 
 
 def test_wlasl_full_metadata(wlasl_dir: Path) -> None:

@@ -9,19 +9,20 @@ import numpy as np
 import pytest
 import torch
 
-from signscribe.data import load_mp_sequence, read_mp_data
+from signscribe.data import read_mp_data
 from signscribe.inference import Recognizer
 from signscribe.models import FeatureConfig, create_model, list_models, sequence_features
-from signscribe.models.folder import (
+from signscribe.models.pretrained import (
     LABELS,
     ModelFolderError,
     default_model_path,
     labels_json,
-    load_model_folder,
+    load_pretrained,
     model_config_json,
     resolve_model_path,
     save_model_folder,
 )
+from signscribe.pose import load_mp_sequence
 
 TINY = {"pose_transformer": {"dim": 32, "depth": 1, "heads": 2}, "stgcn": {"widths": [16, 16]}}
 
@@ -66,7 +67,7 @@ def test_model_folder_round_trip_and_errors(tmp_path: Path) -> None:
         "model.safetensors",
         "model_card.md",
     ]
-    loaded = load_model_folder(folder)
+    loaded = load_pretrained(folder)
     inputs = _inputs(2, 12)
     torch.testing.assert_close(loaded.model(*inputs), model(*inputs))
     assert loaded.labels == ["a", "b", "c"] and loaded.features == features
@@ -75,15 +76,15 @@ def test_model_folder_round_trip_and_errors(tmp_path: Path) -> None:
         broken = Path(shutil.copytree(folder, tmp_path / f"without-{missing}"))
         (broken / missing).unlink()
         with pytest.raises(ModelFolderError, match=f"model folder lacks {missing}"):
-            load_model_folder(broken)
+            load_pretrained(broken)
     wrong = Path(shutil.copytree(folder, tmp_path / "wrong-labels"))
     (wrong / "labels.json").write_text(json.dumps(["a", "b"]))
     with pytest.raises(ModelFolderError, match=r"has 2 labels but config\.json says 3"):
-        load_model_folder(wrong)
+        load_pretrained(wrong)
     pickled = Path(shutil.copytree(folder, tmp_path / "pickled"))
     torch.save(model.state_dict(), pickled / "model.safetensors")  # a pickle under the expected name
     with pytest.raises(ModelFolderError, match="weights do not load"):
-        load_model_folder(pickled)
+        load_pretrained(pickled)
     with pytest.raises(ModelFolderError, match="no such"):
         resolve_model_path(tmp_path / "nowhere")
     with pytest.raises(ModelFolderError, match="no such folder"):
@@ -91,7 +92,7 @@ def test_model_folder_round_trip_and_errors(tmp_path: Path) -> None:
 
 
 def test_default_model_ships_in_the_package() -> None:
-    loaded = load_model_folder(None)
+    loaded = load_pretrained(None)
     assert loaded.path == default_model_path()
     assert len(loaded.labels) == 16 and "-" in loaded.labels and "thank-you" in loaded.labels
     card = (loaded.path / "model_card.md").read_text()

@@ -11,9 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from signscribe.data import load_mp_sequence, read_mp_data
+from signscribe.data import read_mp_data
 from signscribe.inference import Recognizer
 from signscribe.io import read_frames
+from signscribe.pose import load_mp_sequence
 from signscribe.serving import ServerSettings, create_app
 from signscribe.serving.jobs import JobStore
 

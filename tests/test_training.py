@@ -145,8 +145,7 @@ def test_train_cli_on_a_folder_of_pose_files_and_resume(keypoints_archive: Path,
     from typer.testing import CliRunner
 
     from signscribe.cli import app
-    from signscribe.data import load_mp_sequence
-    from signscribe.pose import save_pose
+    from signscribe.pose import load_mp_sequence, save_pose
 
     data = read_mp_data(keypoints_archive)
     poses = tmp_path / "poses"

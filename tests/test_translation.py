@@ -20,7 +20,7 @@ from signscribe.errors import InputFileError, SignscribeError
 from signscribe.evaluation.translation import GENERATED_COLUMNS, SCORE_COLUMNS, read_lines, translation_scores
 from signscribe.inference import Translator
 from signscribe.models import create_model
-from signscribe.models.folder import ModelFolderError, load_model_folder
+from signscribe.models.pretrained import ModelFolderError, load_pretrained
 from signscribe.models.text import TextTokenizer
 from signscribe.models.translation import GenerationConfig, generate
 from signscribe.pose import HolisticExtractor, PoseCache
@@ -250,7 +250,7 @@ def test_translate_cli_and_folder_kinds(memorised: Path, few_sentences: Path, tm
     result = runner.invoke(app, ["translate", rows[0]["path"], "--model", "default"])
     assert result.exit_code == 2 and "holds a recognition model, not a translation model" in result.output
     with pytest.raises(ModelFolderError, match="holds a translation model, not a recognition model"):
-        load_model_folder(memorised)
+        load_pretrained(memorised, task="recognition")
 
 
 @pytest.mark.slow
@@ -299,13 +299,13 @@ def test_train_translation_refuses_a_recognition_model_and_bad_options(tmp_path:
 
 
 def test_sentence_split_follows_val_then_the_data(how2sign_dir: Path, few_sentences: Path) -> None:
-    from signscribe.training.translation import sentence_split
+    from signscribe.training.splits import split_samples
 
     h2s = f"how2sign:{how2sign_dir / 'how2sign_realigned_val.csv'}"
     clips = str(how2sign_dir / "clips")
-    train, val = sentence_split(TranslationConfig(data=h2s, videos=clips, val=f"csv:{few_sentences}"))
+    _, train, val = split_samples(TranslationConfig(data=h2s, videos=clips, val=f"csv:{few_sentences}"), False)
     assert len(train) == 24 and len(val) == 4
-    train, val = sentence_split(TranslationConfig(data=f"csv:{few_sentences}", val=h2s, val_videos=clips))
+    _, train, val = split_samples(TranslationConfig(data=f"csv:{few_sentences}", val=h2s, val_videos=clips), False)
     assert len(train) == 4 and len(val) == 24
-    train, val = sentence_split(TranslationConfig(data=h2s, videos=clips, val_fraction=0.25, seed=3))
+    _, train, val = split_samples(TranslationConfig(data=h2s, videos=clips, val_fraction=0.25, seed=3), False)
     assert (len(train), len(val)) == (18, 6) and not {s.id for s in train} & {s.id for s in val}

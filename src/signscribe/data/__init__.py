@@ -1,4 +1,8 @@
-"""Dataset readers selected as ``KIND:PATH``: ``wlasl:``, ``how2sign:``, ``mp_data:``, ``csv:`` and ``poses:``."""
+"""Dataset readers selected as ``KIND:PATH``: ``wlasl:``, ``how2sign:``, ``mp_data:``, ``csv:`` and ``poses:``.
+
+Each reader returns a ``Dataset`` of ``Sample``s; a sample's ``clip`` is what
+``signscribe.pose.load_landmarks`` (or another input pipeline) reads.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,48 @@ from pathlib import Path
 
 from signscribe.data.dataset import Dataset, Sample
 from signscribe.data.how2sign import read_how2sign
-from signscribe.data.mp_data import load_mp_sequence, read_mp_data
+from signscribe.data.mp_data import read_mp_data
 from signscribe.data.pose_folder import read_pose_folder
 from signscribe.data.table import read_csv
 from signscribe.data.wlasl import read_wlasl
-from signscribe.errors import SignscribeError
-from signscribe.pose.extract import HolisticExtractor
-from signscribe.pose.normalize import normalize
-from signscribe.pose.posefile import load_pose
-from signscribe.pose.sequence import PoseSequence
 
-KINDS = ("wlasl", "how2sign", "mp_data", "csv", "poses")
+# kind -> (reader, the options of open_dataset it takes besides the path)
+_READERS: dict[str, tuple[Callable[..., Dataset], tuple[str, ...]]] = {
+    "wlasl": (read_wlasl, ("videos", "subset")),
+    "how2sign": (read_how2sign, ("videos",)),
+    "mp_data": (read_mp_data, ("sequences_per_signer",)),
+    "csv": (read_csv, ()),
+    "poses": (read_pose_folder, ()),
+}
+
+
+def register_dataset_kind(kind: str, reader: Callable[..., Dataset], options: tuple[str, ...] = ()) -> None:
+    """Make ``KIND:PATH`` read by ``reader(path, **options)``; ``options`` are the ``open_dataset``
+    options it takes (``videos``, ``subset``, ``sequences_per_signer``)."""
+    if kind in _READERS:
+        raise ValueError(f"dataset kind {kind!r} is registered twice")
+    _READERS[kind] = (reader, options)
+
+
+def dataset_kinds() -> tuple[str, ...]:
+    return tuple(_READERS)
 
 
 def parse_spec(spec: str) -> tuple[str, Path]:
     """Split ``KIND:PATH`` into its kind and path, checking the kind."""
     kind, separator, path = spec.partition(":")
     if not separator or not path:
-        raise ValueError(f"dataset must be given as KIND:PATH with KIND one of {', '.join(KINDS)}; got {spec!r}")
-    if kind not in KINDS:
-        raise ValueError(f"unknown dataset kind {kind!r} in {spec!r}; expected one of {', '.join(KINDS)}")
+        raise ValueError(
+            f"dataset must be given as KIND:PATH with KIND one of {', '.join(dataset_kinds())}; got {spec!r}"
+        )
+    if kind not in dataset_kinds():
+        raise ValueError(f"unknown dataset kind {kind!r} in {spec!r}; expected one of {', '.join(dataset_kinds())}")
     return kind, Path(path)
+
+
+def dataset_options(kind: str) -> tuple[str, ...]:
+    """The options of ``open_dataset`` that a dataset kind takes (``videos``, ``subset``, ...)."""
+    return _READERS[kind][1]
 
 
 def open_dataset(
@@ -38,64 +63,22 @@ def open_dataset(
 ) -> Dataset:
     """Read the dataset named by ``KIND:PATH``; ``videos`` is the video folder for WLASL and How2Sign,
     ``subset`` the WLASL subset (100, 300, 1000 or 2000) and ``sequences_per_signer`` the MP_Data
-    signer blocks."""
+    signer blocks. An option the kind does not take is a ``ValueError``."""
     kind, path = parse_spec(spec)
-    if subset is not None and kind != "wlasl":
-        raise ValueError(f"--subset applies to wlasl only, not {kind}")
-    if videos is not None and kind not in ("wlasl", "how2sign"):
-        raise ValueError(f"--videos applies to wlasl and how2sign only, not {kind}")
-    if sequences_per_signer is not None and kind != "mp_data":
-        raise ValueError(f"--sequences-per-signer applies to mp_data only, not {kind}")
-    if kind == "wlasl":
-        return read_wlasl(path, videos=videos, subset=subset)
-    if kind == "how2sign":
-        return read_how2sign(path, videos=videos)
-    if kind == "mp_data":
-        return read_mp_data(path, sequences_per_signer=sequences_per_signer)
-    if kind == "poses":
-        return read_pose_folder(path)
-    return read_csv(path)
-
-
-def sample_pose(sample: Sample, extractor: HolisticExtractor) -> PoseSequence:
-    """The landmarks of a sample, whatever it points at: extracted from video, or read from a
-    ``.pose`` file or an MP_Data sequence in the extractor's layout."""
-    include_face = extractor.settings.include_face
-    if sample.media == "pose":
-        return load_pose(sample.path, include_face=include_face)
-    if sample.media == "mp_data":
-        return load_mp_sequence(sample.path, include_face=include_face)
-    return extractor.extract(sample.path, **sample.selection())
-
-
-def load_sequences(
-    samples: list[Sample],
-    extractor: HolisticExtractor,
-    hands_relative: bool,
-    on_progress: Callable[[], None] | None = None,
-) -> tuple[list[PoseSequence], list[Sample], list[tuple[Sample, str]]]:
-    """Normalised landmarks of each sample; samples that fail are returned with the reason."""
-    sequences, kept, failed = [], [], []
-    for sample in samples:
-        try:
-            sequence = sample_pose(sample, extractor)
-            if sequence.num_frames == 0:
-                raise SignscribeError(f"{sample.path}: no frames")
-            sequences.append(normalize(sequence.without_face(), hands_relative=hands_relative))
-            kept.append(sample)
-        except SignscribeError as error:
-            failed.append((sample, str(error)))
-        if on_progress is not None:
-            on_progress()
-    return sequences, kept, failed
+    reader, accepted = _READERS[kind]
+    given = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer}
+    for name, value in given.items():
+        if value is not None and name not in accepted:
+            takers = " and ".join(k for k, (_, options) in _READERS.items() if name in options)
+            raise ValueError(f"--{name.replace('_', '-')} applies to {takers} only, not {kind}")
+    return reader(path, **{name: given[name] for name in accepted})
 
 
 __all__ = [
-    "KINDS",
     "Dataset",
     "Sample",
-    "load_mp_sequence",
-    "load_sequences",
+    "dataset_kinds",
+    "dataset_options",
     "open_dataset",
     "parse_spec",
     "read_csv",
@@ -103,5 +86,5 @@ __all__ = [
     "read_mp_data",
     "read_pose_folder",
     "read_wlasl",
-    "sample_pose",
+    "register_dataset_kind",
 ]

@@ -7,18 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from signscribe.io import BBox
-
-POSE_SUFFIX = ".pose"
-LABEL_SUFFIX = ".txt"  # beside a .pose file: its label or sentence
+from signscribe.pose.source import Clip
 
 
 @dataclass(frozen=True)
 class Sample:
     """One labelled piece of signing.
 
-    ``path`` is a video, a ``.pose`` file or an MP_Data sequence folder (see ``media``). A time
-    range (seconds, How2Sign) or a frame range (1-based inclusive, ``end_frame=-1`` to the end,
-    WLASL) selects part of a video.
+    ``path`` is a video, a ``.pose`` file or an MP_Data sequence folder. A time range (seconds,
+    How2Sign) or a frame range (1-based inclusive, ``end_frame=-1`` to the end, WLASL) selects
+    part of it; ``clip`` is that part, as ``signscribe.pose.load_landmarks`` takes it.
     """
 
     id: str
@@ -33,23 +31,8 @@ class Sample:
     bbox: BBox | None = None
 
     @property
-    def media(self) -> str:
-        """``video``, ``pose`` (a ``.pose`` file) or ``mp_data`` (a folder of ``.npy`` frames)."""
-        if self.path.suffix == POSE_SUFFIX:
-            return "pose"
-        if self.path.is_dir():
-            return "mp_data"
-        return "video"
-
-    def selection(self) -> dict[str, object]:
-        """The keyword arguments that select this sample's part of its video."""
-        return {
-            "start_time": self.start_time,
-            "end_time": self.end_time,
-            "start_frame": self.start_frame,
-            "end_frame": self.end_frame,
-            "bbox": self.bbox,
-        }
+    def clip(self) -> Clip:
+        return Clip(self.path, self.start_time, self.end_time, self.start_frame, self.end_frame, self.bbox)
 
 
 @dataclass

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from signscribe.data.dataset import LABEL_SUFFIX, POSE_SUFFIX, Dataset, Sample, partition
+from signscribe.data.dataset import Dataset, Sample, partition
 from signscribe.errors import DatasetError
+from signscribe.pose.batch import LABEL_SUFFIX
+from signscribe.pose.posefile import POSE_SUFFIX
 
 
 def read_pose_folder(folder: str | Path) -> Dataset:

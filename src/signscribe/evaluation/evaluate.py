@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from signscribe.data import load_sequences, open_dataset
+from signscribe.data import open_dataset
 from signscribe.data.dataset import Sample
 from signscribe.errors import SignscribeError
 from signscribe.evaluation.metrics import ClassificationReport, classification_report
 from signscribe.evaluation.plots import plot_confusion
 from signscribe.files import write_text_atomic
 from signscribe.inference.recognizer import Recognizer
+from signscribe.models.inputs import ExampleSet, predict_logits, prepare_samples
+from signscribe.progress import ProgressCallback
 
 
 def evaluate(
@@ -26,7 +27,7 @@ def evaluate(
     sequences_per_signer: int | None = None,
     signer: str | None = None,
     batch: int = 64,
-    on_progress: Callable[[], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[ClassificationReport, list[tuple[Sample, str]]]:
     """Metrics of the model on the dataset (or one split of it) and the samples that failed to load."""
     dataset = open_dataset(spec, videos=videos, subset=subset, sequences_per_signer=sequences_per_signer)
@@ -45,14 +46,14 @@ def evaluate(
             f"{spec}: {len(unknown)} label(s) the model does not know, e.g. {unknown[:5]}; "
             f"the model has {len(index)} labels"
         )
-    sequences, kept, failed = load_sequences(
-        samples, recognizer.extractor, recognizer.loaded.features.hands_relative, on_progress
-    )
-    if not sequences:
-        raise SignscribeError(f"{spec}: no sample could be loaded; first failure: {failed[0][1]}")
-    scores = torch.cat([recognizer.scores(sequences[i : i + batch]) for i in range(0, len(sequences), batch)])
-    targets = torch.tensor([index[s.label] for s in kept])
-    return classification_report(scores.clamp_min(1e-12).log(), targets, recognizer.labels), failed
+    pipeline = recognizer.loaded.features
+    prepared = prepare_samples(pipeline, samples, recognizer.extractor, on_progress)
+    if not prepared.items:
+        raise SignscribeError(f"{spec}: no sample could be loaded; first failure: {prepared.failed[0][1]}")
+    targets = [index[s.label] for s in prepared.samples]
+    logits = predict_logits(recognizer.loaded.model, ExampleSet(pipeline, prepared.items, targets), batch)
+    scores = logits.softmax(dim=-1).clamp_min(1e-12).log()
+    return classification_report(scores, torch.tensor(targets), recognizer.labels), prepared.failed
 
 
 def write_report(report: ClassificationReport, folder: Path | None, json_path: Path | None) -> list[Path]:

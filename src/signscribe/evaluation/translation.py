@@ -1,5 +1,7 @@
-"""Translation metrics as the seeds and the literature report them: corpus BLEU and chrF from
-sacrebleu (0-100), ROUGE-1/2/L F1 from rouge-score (0-1, mean over sentences).
+"""Translation metrics as the sign-language translation literature reports them: corpus BLEU and
+chrF from sacrebleu (0-100), ROUGE-1/2/L F1 from rouge-score (0-1, mean over sentences), and the
+per-epoch files of the LLaVA-NeXT-Video / Video-LLaVA How2Sign fine-tuning scripts:
+``generated_texts.csv`` (``id, video_id, generated, true, epoch``) and ``validation_scores.csv``.
 
 The numbers are those libraries' own; nothing is re-implemented here.
 """
@@ -94,3 +96,21 @@ def read_generated_texts(path: str | Path, epoch: int | None = None) -> tuple[li
         raise InputFileError(path, f"no rows for epoch {chosen}; epochs present: {epochs[0]}-{epochs[-1]}")
     selected = [row for row in rows if int(row["epoch"]) == chosen]
     return [row["generated"] for row in selected], [row["true"] for row in selected], chosen
+
+
+def read_pairs(
+    hyp: str | Path, ref: str | Path | None = None, epoch: int | None = None
+) -> tuple[list[str], list[str], int | None]:
+    """Hypotheses and references to score: a ``generated_texts.csv`` (which holds both; ``epoch``
+    picks one, the last by default, and is returned), or two files of one sentence a line."""
+    hyp = Path(hyp)
+    if hyp.suffix == ".csv":
+        if ref is not None:
+            raise ValueError("a generated_texts.csv holds its references; leave out --ref")
+        return read_generated_texts(hyp, epoch)
+    if ref is None:
+        raise ValueError("give --ref with the reference sentences")
+    hypotheses, references = read_lines(hyp), read_lines(ref)
+    if len(hypotheses) != len(references):
+        raise InputFileError(hyp, f"{len(hypotheses)} lines but {ref} has {len(references)}")
+    return hypotheses, references, None

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import tempfile
 from bisect import bisect_right
-from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from signscribe.inference.transcribe import LandmarkFrame, Segment, Transcript
+from signscribe.inference.transcribe import Segment, Transcriber, Transcript
 from signscribe.io import read_frames
 from signscribe.io.encode import video_writer
 from signscribe.pose.layout import HAND_LIMBS, UPPER_BODY_LIMBS, Layout
+from signscribe.pose.source import LandmarkFrame, media_kind
+from signscribe.progress import ProgressCallback
 
 BODY_COLOUR, LEFT_COLOUR, RIGHT_COLOUR = (255, 255, 255), (255, 140, 0), (0, 200, 255)
 
@@ -85,7 +86,7 @@ def annotate_video(
     transcript: Transcript,
     landmarks: np.ndarray,
     out: str | Path,
-    on_frame: Callable[[], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> int:
     """Write the annotated copy of ``video`` to ``out``; returns the number of frames written."""
     starts = [segment.start for segment in transcript.segments]
@@ -110,6 +111,23 @@ def annotate_video(
                 draw.text((x, y), text, font=font, fill=(255, 255, 255))
             write(np.asarray(image))
             written += 1
-            if on_frame is not None:
-                on_frame()
+            if on_progress is not None:
+                on_progress(written, transcript.frames)
     return written
+
+
+def transcribe_and_annotate(
+    transcriber: Transcriber,
+    video: str | Path,
+    out: str | Path,
+    on_transcribed: ProgressCallback | None = None,
+    on_drawn: ProgressCallback | None = None,
+) -> Transcript:
+    """Transcribe a video and write its annotated copy to ``out``: the landmarks are spooled while
+    transcribing, then drawn with the captions in a second pass over the video."""
+    if media_kind(video) != "video":
+        raise ValueError(f"{video}: annotating draws on the video; give a video, not a .pose file or MP_Data folder")
+    with LandmarkSpool() as spool:
+        transcript = transcriber.transcribe(video, on_landmarks=spool.add, on_progress=on_transcribed)
+        annotate_video(video, transcript, spool.read(), out, on_drawn)
+    return transcript

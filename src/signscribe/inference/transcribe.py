@@ -17,7 +17,6 @@ its windows' probabilities; segments below ``min_confidence`` are dropped.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -26,24 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from signscribe.inference.recognizer import Recognizer
-from signscribe.io import probe, read_frames
-from signscribe.pose.extract import HolisticStream
 from signscribe.pose.layout import LEFT_SHOULDER, RIGHT_SHOULDER, Layout
-from signscribe.pose.posefile import load_pose
 from signscribe.pose.sequence import PoseSequence
+from signscribe.pose.source import ClipSource, LandmarkFrame, stream_landmarks
+from signscribe.progress import ProgressCallback
 
 IDLE_LABEL = "-"
 _HANDS = np.r_[Layout().slice("left_hand"), Layout().slice("right_hand")]
-
-
-@dataclass(frozen=True)
-class LandmarkFrame:
-    """One frame's landmarks in the layout without the face, with its time in the video."""
-
-    index: int
-    time: float
-    values: np.ndarray  # (points, 3), pixels
-    confidence: np.ndarray  # (points,)
 
 
 @dataclass(frozen=True)
@@ -181,43 +169,36 @@ class Transcriber:
         return window, self.settings.stride or max(1, window // 4)
 
     def transcribe(
-        self, clip: str | Path | PoseSequence, on_frame: Callable[[LandmarkFrame], None] | None = None
+        self,
+        clip: ClipSource,
+        on_landmarks: Callable[[LandmarkFrame], None] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> Transcript:
-        """The whole transcript of a video, a ``.pose`` file or a ``PoseSequence``."""
-        frames, fps, source = self._frames(clip)
+        """The whole transcript of a clip (a video, a ``.pose`` file, an MP_Data sequence or a
+        ``PoseSequence``). ``on_landmarks`` sees each frame's landmarks as they are read, and
+        ``on_progress(done, expected)`` counts the frames."""
+        stream = stream_landmarks(clip, self.recognizer.extractor.settings)
+        fps = stream.fps
         window, stride = self.window_and_stride(fps)
-        transcript = Transcript(source, 0.0, 0, fps, window, stride)
+        transcript = Transcript(stream.source, 0.0, 0, fps, window, stride)
 
         def counted(items: Iterable[LandmarkFrame]) -> Iterator[LandmarkFrame]:
             for item in items:
                 transcript.frames += 1
                 transcript.duration = item.time + 1 / fps
-                if on_frame is not None:
-                    on_frame(item)
+                if on_landmarks is not None:
+                    on_landmarks(item)
+                if on_progress is not None:
+                    on_progress(transcript.frames, stream.expected_frames)
                 yield item
 
-        transcript.segments = list(self._segments(counted(frames), fps, window, stride))
+        transcript.segments = list(self._segments(counted(stream.frames), fps, window, stride))
         return transcript
 
-    def segments(self, clip: str | Path | PoseSequence) -> Iterator[Segment]:
-        """Segments one by one as the video is read."""
-        frames, fps, _ = self._frames(clip)
-        yield from self._segments(frames, fps, *self.window_and_stride(fps))
-
-    def _frames(self, clip: str | Path | PoseSequence) -> tuple[Iterator[LandmarkFrame], float, str]:
-        if isinstance(clip, PoseSequence) or Path(clip).suffix == ".pose":
-            sequence = clip if isinstance(clip, PoseSequence) else load_pose(clip, include_face=False)
-            return _sequence_frames(sequence.without_face()), sequence.fps, sequence.source or str(clip)
-        path = Path(clip)
-        info = probe(path)
-        return self._video_frames(path), info.fps, str(path)
-
-    def _video_frames(self, path: Path) -> Iterator[LandmarkFrame]:
-        settings = dataclasses.replace(self.recognizer.extractor.settings, include_face=False)
-        with HolisticStream(settings) as stream:
-            for frame in read_frames(path, max_side=settings.max_side):
-                values, confidence = stream.process(frame.image)
-                yield LandmarkFrame(frame.index, frame.time, values, confidence)
+    def segments(self, clip: ClipSource) -> Iterator[Segment]:
+        """Segments one by one as the clip is read."""
+        stream = stream_landmarks(clip, self.recognizer.extractor.settings)
+        yield from self._segments(stream.frames, stream.fps, *self.window_and_stride(stream.fps))
 
     def _segments(self, frames: Iterator[LandmarkFrame], fps: float, window: int, stride: int) -> Iterator[Segment]:
         merger = _Merger(self.settings.min_confidence)
@@ -267,8 +248,3 @@ class Transcriber:
         signing = hands.mean() >= self.settings.min_hand_presence and float(np.mean(motion)) >= self.settings.min_motion
         sequence = PoseSequence(data, confidence, fps, width=0, height=0)
         return _Window(frames[0].time, frames[-1].time + 1 / fps, sequence, bool(signing))
-
-
-def _sequence_frames(sequence: PoseSequence) -> Iterator[LandmarkFrame]:
-    for index in range(sequence.num_frames):
-        yield LandmarkFrame(index, index / sequence.fps, sequence.data[index], sequence.confidence[index])

@@ -1,7 +1,22 @@
-"""Models: a registry of pose classifiers and translators, and the model-folder format they are saved in."""
+"""Models: a registry of families (each with a task and an input kind), the input pipelines that feed
+them, and the model folder with its one loader, ``load_pretrained``."""
 
 from signscribe.models import pose_transformer, stgcn, translation  # noqa: F401  (registers the families)
-from signscribe.models.features import FeatureConfig, sequence_features
-from signscribe.models.registry import create_model, list_models, model_task, register_model
+from signscribe.models.inputs import FeatureConfig, InputPipeline, input_pipeline, sequence_features
+from signscribe.models.pretrained import LoadedModel, ModelFolderError, load_pretrained
+from signscribe.models.registry import create_model, list_models, model_family, model_task, register_model
 
-__all__ = ["FeatureConfig", "create_model", "list_models", "model_task", "register_model", "sequence_features"]
+__all__ = [
+    "FeatureConfig",
+    "InputPipeline",
+    "LoadedModel",
+    "ModelFolderError",
+    "create_model",
+    "input_pipeline",
+    "list_models",
+    "load_pretrained",
+    "model_family",
+    "model_task",
+    "register_model",
+    "sequence_features",
+]

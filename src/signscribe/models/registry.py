@@ -1,31 +1,48 @@
 """A registry of model families: ``create_model(name, num_classes, **config)`` and ``list_models()``.
 
-Each family has a task: ``recognition`` (landmarks to one label; ``num_classes`` labels) or
-``translation`` (landmarks to text; ``num_classes`` is the size of the token vocabulary).
+Each family declares its task and its input kind:
+
+* task ``recognition`` (a clip to one label; ``num_classes`` labels) or ``translation`` (a clip
+  to text; ``num_classes`` is the size of the token vocabulary);
+* input kind: what the model reads, and so which input pipeline of ``signscribe.models.inputs``
+  turns clips into its tensors (``landmarks`` today; ``frames``, ``embeddings`` and
+  ``video+prompt`` are the kinds planned next).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from torch import nn
 
 TASKS = ("recognition", "translation")
 ModelFactory = TypeVar("ModelFactory", bound=Callable[..., nn.Module])
-_FACTORIES: dict[str, Callable[..., nn.Module]] = {}
-_TASKS: dict[str, str] = {}
 
 
-def register_model(name: str, task: str = "recognition") -> Callable[[ModelFactory], ModelFactory]:
+@dataclass(frozen=True)
+class ModelFamily:
+    name: str
+    factory: Callable[..., nn.Module]
+    task: str
+    input_kind: str
+
+
+_FAMILIES: dict[str, ModelFamily] = {}
+
+
+def register_model(
+    name: str, task: str = "recognition", input_kind: str = "landmarks"
+) -> Callable[[ModelFactory], ModelFactory]:
     """Register a class or function that builds a model from ``num_classes`` and keyword config."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
     def register(factory: ModelFactory) -> ModelFactory:
-        if name in _FACTORIES:
+        if name in _FAMILIES:
             raise ValueError(f"model {name!r} is registered twice")
-        _FACTORIES[name], _TASKS[name] = factory, task
+        _FAMILIES[name] = ModelFamily(name, factory, task, input_kind)
         return factory
 
     return register
@@ -33,19 +50,23 @@ def register_model(name: str, task: str = "recognition") -> Callable[[ModelFacto
 
 def list_models(task: str | None = None) -> list[str]:
     """The registered names, of one task or of all."""
-    return sorted(name for name in _FACTORIES if task is None or _TASKS[name] == task)
+    return sorted(name for name, family in _FAMILIES.items() if task is None or family.task == task)
+
+
+def model_family(name: str) -> ModelFamily:
+    if name not in _FAMILIES:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    return _FAMILIES[name]
 
 
 def model_task(name: str) -> str:
-    if name not in _TASKS:
-        raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
-    return _TASKS[name]
+    return model_family(name).task
 
 
 def create_model(name: str, num_classes: int, **config: object) -> nn.Module:
     """Build a registered model; an unknown name or option is a ``ValueError`` listing what exists."""
-    model_task(name)
+    family = model_family(name)
     try:
-        return _FACTORIES[name](num_classes=num_classes, **config)
+        return family.factory(num_classes=num_classes, **config)
     except TypeError as error:
         raise ValueError(f"bad configuration for model {name!r}: {error}") from error

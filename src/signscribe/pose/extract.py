@@ -79,10 +79,12 @@ def _native_stderr_silenced() -> Iterator[None]:
                 os.close(_saved_stderr)
 
 
-def _reporting(frames: Iterator[Frame], expected: int, on_frame: Callable[[int, int], None]) -> Iterator[Frame]:
+def _reporting(
+    frames: Iterator[Frame], expected: int, on_progress: Callable[[int, int | None], None]
+) -> Iterator[Frame]:
     for done, frame in enumerate(frames, start=1):
         yield frame
-        on_frame(done, expected)
+        on_progress(done, expected)
 
 
 class HolisticExtractor:
@@ -106,11 +108,11 @@ class HolisticExtractor:
         start_frame: int = 1,
         end_frame: int = -1,
         bbox: BBox | None = None,
-        on_frame: Callable[[int, int], None] | None = None,
+        on_progress: Callable[[int, int | None], None] | None = None,
     ) -> PoseSequence:
         """Landmarks of a video, or of a time range (seconds) or frame range (WLASL convention) of it.
 
-        ``on_frame(done, expected)`` is called after each frame (``expected`` is the video's frame
+        ``on_progress(done, expected)`` is called after each frame (``expected`` is the video's frame
         count, an estimate for a range); an exception it raises aborts the extraction."""
         video = Path(video)
         selection = {
@@ -129,8 +131,8 @@ class HolisticExtractor:
                 return cached
         info = probe(video)
         frames = read_frames(video, max_side=self.settings.max_side, **selection)
-        if on_frame is not None:
-            frames = _reporting(frames, info.frame_count, on_frame)
+        if on_progress is not None:
+            frames = _reporting(frames, info.frame_count, on_progress)
         sequence = self.extract_frames(frames, fps=info.fps, source=str(video))
         if sequence.num_frames == 0:
             raise VideoReadError(video, "the selected range holds no frames")

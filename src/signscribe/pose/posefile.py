@@ -14,6 +14,7 @@ from signscribe.files import atomic_write
 from signscribe.pose.layout import BODY_POINTS, COMPONENT_SIZES, HAND_POINTS, POSE_FORMAT_NAMES
 from signscribe.pose.sequence import PoseSequence
 
+POSE_SUFFIX = ".pose"
 _HOLISTIC_ORDER = ("pose", "face", "left_hand", "right_hand")  # pose-format's component order
 
 

@@ -13,16 +13,12 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from signscribe.errors import SignscribeError
-from signscribe.inference.batch import ClipResult, results_as_dict
 from signscribe.inference.recognizer import Recognizer
-from signscribe.inference.transcribe import Transcriber, TranscriptionSettings
-from signscribe.io import probe
+from signscribe.serving.work import JOB_KINDS, UnprocessableUpload, run_job_kind
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -43,7 +39,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 """
 # Columns added after the first release, for databases created before them.
 ADDED_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'recognize'", "options": "TEXT"}
-KINDS = ("recognize", "transcribe")
 
 
 @dataclass
@@ -94,8 +89,8 @@ class JobStore:
     def create(
         self, filename: str, upload: Path, top_k: int, kind: str = "recognize", options: dict[str, Any] | None = None
     ) -> Job:
-        if kind not in KINDS:
-            raise ValueError(f"job kind must be one of {KINDS}, got {kind!r}")
+        if kind not in JOB_KINDS:
+            raise ValueError(f"job kind must be one of {JOB_KINDS}, got {kind!r}")
         now = time.time()
         job_id = uuid.uuid4().hex
         self._execute(
@@ -174,38 +169,29 @@ class JobWorker(threading.Thread):
             self.process(job)
 
     def process(self, job: Job) -> None:
-        last = [0.0]
+        last = 0.0
 
-        def on_frame(done: int, expected: int) -> None:
+        def on_progress(done: int, expected: int | None) -> None:
+            nonlocal last
             if self._stop_event.is_set():
                 raise JobCancelled  # the server is stopping: the job is recovered on the next start
             now = time.monotonic()
-            if now - last[0] > 0.5:
-                last[0] = now
+            if now - last > 0.5:
+                last = now
                 if self.store.get(job.id) is None:
                     raise JobCancelled
-                self.store.update(job.id, progress=min(0.99, done / max(expected, 1)))
+                self.store.update(job.id, progress=min(0.99, done / max(expected or done + 1, 1)))
 
         try:
-            result = self._run(job, on_frame)
+            result = run_job_kind(
+                job.kind, self.recognizer, Path(job.upload), job.filename, job.top_k, job.options, on_progress
+            )
         except JobCancelled:
             return  # the upload stays: the job is deleted (and its upload with it) or recovered
-        except SignscribeError as error:
+        except UnprocessableUpload as error:
             if self.store.get(job.id) is not None:
-                self.store.update(job.id, status="failed", error=str(error).replace(job.upload, job.filename))
+                self.store.update(job.id, status="failed", error=str(error))
         else:
             if self.store.get(job.id) is not None:
                 self.store.update(job.id, status="done", progress=1.0, result=result)
         Path(job.upload).unlink(missing_ok=True)  # a finished job keeps its result, not the video
-
-    def _run(self, job: Job, on_frame: Callable[[int, int], None]) -> dict[str, Any]:
-        upload = Path(job.upload)
-        if job.kind == "transcribe":
-            expected = probe(upload).frame_count
-            transcriber = Transcriber(self.recognizer, TranscriptionSettings(**(job.options or {})))
-            transcript = transcriber.transcribe(upload, on_frame=lambda frame: on_frame(frame.index + 1, expected))
-            transcript.source = job.filename
-            return transcript.to_dict()
-        sequence = self.recognizer.extractor.extract(upload, on_frame=on_frame)
-        predictions = self.recognizer.predict(sequence, top_k=job.top_k)
-        return results_as_dict([ClipResult(Path(job.filename), predictions)], job.top_k, Path())

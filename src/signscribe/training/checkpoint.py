@@ -64,9 +64,12 @@ def load_checkpoint(folder: Path, model: nn.Module, optimizer: torch.optim.Optim
     return state
 
 
-def resumable_state(folder: Path, config: dict[str, Any], resume: bool, may_change: set[str]) -> dict[str, Any] | None:
+def resumable_state(
+    folder: Path, config: dict[str, Any], resume: bool, may_change: set[str], defaults: dict[str, Any]
+) -> dict[str, Any] | None:
     """The saved state to resume from (``None`` for a fresh run), after checking that a fresh run
-    would not overwrite a previous one and that a resumed run keeps its options (but ``may_change``)."""
+    would not overwrite a previous one and that a resumed run keeps its options (but ``may_change``;
+    an option the checkpoint predates counts as its default)."""
     out = folder.parent
     if not resume:
         if folder.exists():
@@ -75,7 +78,7 @@ def resumable_state(folder: Path, config: dict[str, Any], resume: bool, may_chan
     if not (folder / "state.json").is_file():
         raise SignscribeError(f"{folder}: no checkpoint to resume from")
     saved = json.loads((folder / "state.json").read_text())
-    before = {k: v for k, v in saved["config"].items() if k not in may_change}
+    before = {k: v for k, v in {**defaults, **saved["config"]}.items() if k not in may_change}
     now = {k: v for k, v in config.items() if k not in may_change}
     if before != now:
         changed = sorted(k for k in now if before.get(k) != now[k])

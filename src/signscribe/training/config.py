@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from signscribe.errors import InputFileError
+from signscribe.models.translation import GenerationConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,6 +25,14 @@ class ConfigFile:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_options(cls: type[ConfigType], path: str | Path | None = None, **options: Any) -> ConfigType:
+        """The file at ``path`` (if any) with ``options`` that are not ``None`` over it; options that are
+        not fields (a command line's other arguments) are ignored, paths become strings."""
+        names = {item.name for item in fields(cls)}
+        given = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if k in names and v is not None}
+        return cls.from_file(path, **given) if path is not None else cls(**given)
 
     @classmethod
     def from_file(cls: type[ConfigType], path: str | Path, **overrides: Any) -> ConfigType:
@@ -48,17 +57,22 @@ class ConfigFile:
 
 
 @dataclass
-class TrainConfig(ConfigFile):
+class TrainingOptions(ConfigFile):
+    """What every training command takes: the data and its split, the model family, the input
+    pipeline's settings (options named like them configure it: ``channels``, ``hands_relative`` and
+    ``max_frames`` for landmarks), optimisation, augmentation and early stopping."""
+
     data: str = ""
     val: str | None = None
     videos: str | None = None
+    val_videos: str | None = None  # the --val dataset's videos, when they are not in --videos
     subset: int | None = None
     sequences_per_signer: int | None = None
-    model: str = "pose_transformer"
+    model: str = ""
     model_config: dict[str, Any] = field(default_factory=dict)
     channels: int = 2
     hands_relative: bool = True
-    max_frames: int = 64
+    max_frames: int = 64  # longer sequences are resampled down to this many frames
     epochs: int = 40
     batch: int = 32
     lr: float = 1e-3
@@ -66,16 +80,12 @@ class TrainConfig(ConfigFile):
     warmup_epochs: float = 2.0
     label_smoothing: float = 0.1
     seed: int = 0
-    split_by: str = "random"  # "random" (stratified by label) or "signer"
+    split_by: str = "random"  # "random" or "signer", when the data has no train/val split of its own
     holdout_signer: str | None = None  # with split_by=signer: the signer to validate on
     val_fraction: float = 0.2
     augment: bool = True
     mirror_probability: float = 0.0  # mirroring swaps the dominant hand, which changes some signs
-    class_weighting: bool = True
-    patience: int = 10  # epochs without a better validation top-1 before stopping; 0 never stops
-    # Keep the epoch with the best validation top-1; false keeps the last epoch, so a held-out
-    # test signer used as validation data never chooses the model (honest leave-one-signer-out).
-    select_best: bool = True
+    patience: int = 10  # epochs without a better validation score before stopping; 0 never stops
 
     def __post_init__(self) -> None:
         if self.split_by not in ("random", "signer"):
@@ -84,3 +94,39 @@ class TrainConfig(ConfigFile):
             raise ValueError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
             raise ValueError("epochs and batch must be at least 1 and lr positive")
+
+
+@dataclass
+class TrainConfig(TrainingOptions):
+    """Options of ``signscribe train`` (recognition): a random split is stratified by label."""
+
+    model: str = "pose_transformer"
+    class_weighting: bool = True
+    # Keep the epoch with the best validation top-1; false keeps the last epoch, so a held-out
+    # test signer used as validation data never chooses the model (honest leave-one-signer-out).
+    select_best: bool = True
+
+
+@dataclass
+class TranslationConfig(TrainingOptions):
+    """Options of ``signscribe train-translation``: sentences, a subword vocabulary and decoding."""
+
+    model: str = "pose_to_text"
+    max_frames: int = 256
+    vocab_size: int = 2000  # at most; a small corpus yields fewer subwords
+    max_length: int = 64  # tokens per sentence, in training (longer ones are cut) and generation
+    beam_size: int = 4  # saved as the model's default for `translate`; validation decodes greedily
+    length_penalty: float = 1.0
+    epochs: int = 60
+    batch: int = 16
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    val_fraction: float = 0.1
+    mirror_probability: float = 0.5
+    patience: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max_length < 2:
+            raise ValueError(f"a sentence needs max_length at least 2 tokens (end included), got {self.max_length}")
+        GenerationConfig(self.max_length, self.beam_size, self.length_penalty)

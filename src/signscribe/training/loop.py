@@ -12,12 +12,10 @@ from typing import Any, Protocol
 
 import torch
 
+from signscribe.progress import ProgressHook
 from signscribe.training.checkpoint import load_checkpoint, save_checkpoint
 
 CHECKPOINT = "checkpoint"
-
-Hook = Callable[[str, int], Callable[[], None]]
-"""``hook(description, total)`` returns a function to call once per unit of work (progress bars)."""
 
 
 class LoopOptions(Protocol):
@@ -78,7 +76,7 @@ def run_epochs(
     out: Path,
     saved_state: dict[str, Any] | None,
     handlers: EpochHandlers,
-    hook: Hook | None = None,
+    hook: ProgressHook | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainResult:
     """Train from epoch 1, or from after the checkpoint in ``out`` when ``saved_state`` is given."""

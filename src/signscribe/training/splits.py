@@ -1,4 +1,5 @@
-"""Train/validation splits when the data has none: stratified by label, or by signer."""
+"""Training and validation samples: from ``--val``, the data's own splits, or a new split (stratified by
+label, by signer, or at random)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from signscribe.data.dataset import Sample
+from signscribe.data import dataset_options, open_dataset, parse_spec
+from signscribe.data.dataset import Dataset, Sample
+from signscribe.errors import SignscribeError
+from signscribe.training.config import TrainingOptions
 
 
 def stratified_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
@@ -41,3 +45,49 @@ def signer_split(
                 break
             held.add(signer)
     return [s for s in samples if s.signer not in held], [s for s in samples if s.signer in held]
+
+
+def random_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """A seeded random ``fraction`` of the samples (at least one) for validation, in their order."""
+    order = np.random.default_rng(seed).permutation(len(samples))
+    held = set(order[: max(1, round(fraction * len(order)))].tolist())
+    return [s for i, s in enumerate(samples) if i not in held], [s for i, s in enumerate(samples) if i in held]
+
+
+def open_part(spec: str, config: TrainingOptions, videos: str | None, only_accepted: bool = False) -> Dataset:
+    """A dataset of the run, with the dataset options of ``config`` (with ``only_accepted``, those its
+    kind takes, so options meant for ``--data`` do not trouble a ``--val`` of another kind); a
+    dataset without media is an error."""
+    given = {"videos": videos, "subset": config.subset, "sequences_per_signer": config.sequences_per_signer}
+    if only_accepted:
+        accepted = dataset_options(parse_spec(spec)[0])
+        given = {name: value for name, value in given.items() if name in accepted}
+    dataset = open_dataset(spec, **given)
+    if not dataset.samples:
+        raise SignscribeError(f"{spec}: the dataset has no samples with media ({len(dataset.missing)} missing)")
+    return dataset
+
+
+def split_samples(config: TrainingOptions, stratify: bool) -> tuple[list[str], list[Sample], list[Sample]]:
+    """The data's labels and its training and validation samples: ``--val``, else the data's own
+    train and val (or test) splits, else a new split (by signer with ``split_by=signer``, otherwise
+    at random, stratified by label when ``stratify``)."""
+    dataset = open_part(config.data, config, config.videos)
+    if config.val:
+        val = open_part(config.val, config, config.val_videos or config.videos, only_accepted=True)
+        return dataset.labels, dataset.samples, val.samples
+    splits = dataset.split_counts()
+    if config.split_by == "random" and "train" in splits and ("val" in splits or "test" in splits):
+        held = "val" if "val" in splits else "test"
+        return dataset.labels, dataset.select("train").samples, dataset.select(held).samples
+    if config.split_by == "signer":
+        train, val = signer_split(dataset.samples, config.val_fraction, config.seed, config.holdout_signer)
+    elif stratify:
+        train, val = stratified_split(dataset.samples, config.val_fraction, config.seed)
+    elif len(dataset.samples) < 2:
+        raise SignscribeError(f"{config.data}: one sample cannot be split; give --val")
+    else:
+        train, val = random_split(dataset.samples, config.val_fraction, config.seed)
+    if not val:
+        raise SignscribeError(f"{config.data}: no validation samples; give --val or data with more per label")
+    return dataset.labels, train, val

@@ -1,0 +1,34 @@
+"""The options that several ``signscribe`` commands share, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+KINDS_HELP = "A dataset as KIND:PATH (wlasl, how2sign, mp_data, csv, poses)."
+DatasetSpec = Annotated[str, typer.Argument(help=KINDS_HELP)]
+Data = Annotated[str | None, typer.Option("--data", help=KINDS_HELP)]
+Videos = Annotated[Path | None, typer.Option(help="Video folder for wlasl: and how2sign: datasets.")]
+Subset = Annotated[int | None, typer.Option(help="WLASL subset: 100, 300, 1000 or 2000.")]
+SignerBlock = Annotated[int | None, typer.Option(help="mp_data: sequence numbers each signer recorded.")]
+Val = Annotated[str | None, typer.Option(help="Validation data as KIND:PATH (default: a split of --data).")]
+Config = Annotated[Path | None, typer.Option(help="JSON or TOML file with any of these options.")]
+Family = Annotated[str | None, typer.Option(help="Model family (see `signscribe models`).")]
+PositiveInt = Annotated[int | None, typer.Option(min=1)]
+Lr = Annotated[float | None, typer.Option(min=0.0)]
+Seed = Annotated[int | None, typer.Option()]
+Resume = Annotated[bool, typer.Option(help="Continue the run whose checkpoint is in --out.")]
+Workers = Annotated[int, typer.Option(min=1, help="Processes extracting landmarks in parallel.")]
+OutFolder = Annotated[Path, typer.Option("--out", "-o", help="Folder for the model and the training logs.")]
+OutFile = Annotated[Path | None, typer.Option("--out", "-o", help="Write the results here, not to stdout.")]
+Model = Annotated[
+    str | None, typer.Option("--model", "-m", help="Model folder or hub id (default: the model in the package).")
+]
+
+
+def check_choice(value: str, choices: tuple[str, ...], name: str = "--format") -> None:
+    """A ``ValueError`` naming the choices unless ``value`` is one of them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")

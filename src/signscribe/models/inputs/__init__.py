@@ -1,0 +1,29 @@
+"""Input pipelines, one per input kind: how clips become model tensors (see ``base``)."""
+
+from signscribe.models.inputs.base import (
+    InputPipeline,
+    ModelBatch,
+    PreparedSamples,
+    input_kinds,
+    input_pipeline,
+    prepare_samples,
+    register_input_kind,
+)
+from signscribe.models.inputs.examples import ExampleSet, predict_logits
+from signscribe.models.inputs.landmarks import Batch, FeatureConfig, collate, sequence_features
+
+__all__ = [
+    "Batch",
+    "ExampleSet",
+    "FeatureConfig",
+    "InputPipeline",
+    "ModelBatch",
+    "PreparedSamples",
+    "collate",
+    "input_kinds",
+    "input_pipeline",
+    "predict_logits",
+    "prepare_samples",
+    "register_input_kind",
+    "sequence_features",
+]

@@ -1,0 +1,153 @@
+"""The ``landmarks`` input kind: MediaPipe landmarks as ``(frames, points, channels)`` tensors and masks.
+
+``FeatureConfig`` owns every step from landmarks to model input: normalise (shoulder-centred,
+in shoulder widths, hands relative to their wrist; ``signscribe.pose.normalize``), then per
+example resample to at most ``max_frames`` and select the points (the upper body, MediaPipe pose
+rows 0-24: face, arms, hips, without the legs, and both hands, 67 in all) and the channels.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from signscribe.errors import InputFileError
+from signscribe.models.inputs.base import InputPipeline, register_input_kind
+from signscribe.pose.augment import Augmenter, resample
+from signscribe.pose.batch import warm_cache
+from signscribe.pose.extract import HolisticExtractor
+from signscribe.pose.layout import Layout
+from signscribe.pose.normalize import normalize
+from signscribe.pose.sequence import PoseSequence
+from signscribe.pose.source import Clip, ClipSource, load_landmarks
+from signscribe.progress import ProgressCallback
+
+UPPER_BODY_POINTS = 25
+
+
+@dataclass
+class Batch:
+    """Padded landmark examples: the model is called as ``model(*batch.inputs)``."""
+
+    points: torch.Tensor  # (batch, frames, points, channels)
+    present: torch.Tensor  # (batch, frames, points) bool
+    frames: torch.Tensor  # (batch, frames) bool, False on padding
+    labels: torch.Tensor  # (batch,) long
+
+    @property
+    def inputs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.points, self.present, self.frames
+
+
+@register_input_kind("landmarks")
+@dataclass(frozen=True)
+class FeatureConfig(InputPipeline):
+    """How a ``PoseSequence`` becomes model input; saved in a model's ``config.json``."""
+
+    channels: int = 2  # x, y (2) or x, y, z (3)
+    hands_relative: bool = True
+    max_frames: int = 64  # longer sequences are resampled down to this many frames
+
+    def __post_init__(self) -> None:
+        if self.channels not in (2, 3):
+            raise ValueError(f"channels must be 2 (x, y) or 3 (x, y, z), got {self.channels}")
+        if self.max_frames < 1:
+            raise ValueError(f"max_frames must be positive, got {self.max_frames}")
+
+    @property
+    def rows(self) -> np.ndarray:
+        layout = Layout()
+        hands = np.arange(layout.slice("left_hand").start, layout.slice("right_hand").stop)
+        return np.concatenate([np.arange(UPPER_BODY_POINTS), hands])
+
+    @property
+    def num_points(self) -> int:
+        return len(self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "layout": {
+                "components": ["pose", "left_hand", "right_hand"],
+                "points": "MediaPipe pose rows 0-24 (upper body), then left hand 21, then right hand 21",
+                "channels": [*["x", "y", "z"][: self.channels], "present"],
+            },
+            "normalization": {
+                "centre": "midpoint of the shoulders, per frame",
+                "scale": "median shoulder width of the sequence",
+                "hands": "relative to their wrist" if self.hands_relative else "body-normalised",
+            },
+        }
+
+    def model_config(self) -> dict[str, Any]:
+        return {"num_points": self.num_points, "channels": self.channels}
+
+    def clip_statistics(self, prepared: list[PoseSequence]) -> dict[str, Any]:
+        """The median frame rate and frame count of the training clips."""
+        return {
+            "fps": statistics.median(s.fps for s in prepared),
+            "frames": statistics.median(s.num_frames for s in prepared),
+        }
+
+    def load(
+        self, clip: ClipSource, extractor: HolisticExtractor, on_progress: ProgressCallback | None = None
+    ) -> PoseSequence:
+        return load_landmarks(clip, extractor, on_progress)
+
+    def prepare(self, raw: PoseSequence) -> PoseSequence:
+        """Normalised landmarks without the face (as given when already normalised)."""
+        if raw.num_frames == 0:
+            raise InputFileError(raw.source or "<landmarks>", "no frames in the landmarks")
+        if raw.normalized:
+            return raw
+        return normalize(raw.without_face(), hands_relative=self.hands_relative)
+
+    def example(self, prepared: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
+        return sequence_features(prepared, self)
+
+    def collate(self, examples: list[tuple[np.ndarray, np.ndarray]], targets: list[int]) -> Batch:
+        return collate([(values, present, target) for (values, present), target in zip(examples, targets, strict=True)])
+
+    def augmenter(self, mirror_probability: float = 0.0) -> Augmenter:
+        return Augmenter(mirror_probability=mirror_probability)
+
+    def prefetch(
+        self,
+        clips: Sequence[Clip],
+        extractor: HolisticExtractor,
+        workers: int,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        """Extract the videos among ``clips`` into the extractor's pose cache in parallel."""
+        warm_cache(clips, extractor, workers, on_progress)
+
+
+def sequence_features(sequence: PoseSequence, config: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``(frames, points, channels)`` float32 features and a ``(frames, points)`` bool presence mask of
+    landmarks (normalised first unless they are)."""
+    sequence = config.prepare(sequence)
+    if sequence.num_frames > config.max_frames:
+        sequence = resample(sequence, config.max_frames)
+    rows = config.rows
+    values = sequence.data[:, rows, : config.channels].astype(np.float32)
+    present = sequence.confidence[:, rows] > 0
+    return values, present
+
+
+def collate(items: list[tuple[np.ndarray, np.ndarray, int]]) -> Batch:
+    """Pad to the longest sequence of the batch."""
+    length = max(len(values) for values, _, _ in items)
+    points = np.zeros((len(items), length, *items[0][0].shape[1:]), np.float32)
+    present = np.zeros((len(items), length, items[0][1].shape[1]), bool)
+    frames = np.zeros((len(items), length), bool)
+    for row, (values, mask, _) in enumerate(items):
+        points[row, : len(values)], present[row, : len(values)], frames[row, : len(values)] = values, mask, True
+    labels = torch.tensor([label for _, _, label in items], dtype=torch.long)
+    return Batch(torch.from_numpy(points), torch.from_numpy(present), torch.from_numpy(frames), labels)

@@ -1,0 +1,233 @@
+"""The model folder and its one loader, ``load_pretrained``.
+
+A folder holds ``model.safetensors``, ``config.json`` (task, input kind, architecture, input
+pipeline settings, what the model was trained on), the task's own file (``labels.json`` for
+recognition, ``tokenizer.json`` for translation) and ``model_card.md``. Weights are safetensors
+and everything else JSON or Markdown: nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from signscribe.errors import InputFileError
+from signscribe.models.inputs import InputPipeline, input_pipeline
+from signscribe.models.registry import TASKS, create_model, model_family
+from signscribe.models.text import TextTokenizer
+from signscribe.models.translation import GenerationConfig
+from signscribe.version import __version__
+
+WEIGHTS, CONFIG, LABELS, CARD = "model.safetensors", "config.json", "labels.json", "model_card.md"
+TOKENIZER = "tokenizer.json"
+# What each task's folder must hold besides the card.
+REQUIRED = {"recognition": (WEIGHTS, CONFIG, LABELS), "translation": (WEIGHTS, CONFIG, TOKENIZER)}
+COMMANDS = {"recognition": "signscribe recognize or transcribe", "translation": "signscribe translate"}
+DEFAULT_MODEL = "default"
+FORMAT = "signscribe-model"
+
+
+class ModelFolderError(InputFileError):
+    """A model folder is missing a file or holds inconsistent contents."""
+
+
+def wrong_task(folder: Path, found: str, wanted: str) -> ModelFolderError:
+    """The error for a folder of task ``found`` used where a ``wanted`` model is needed."""
+    return ModelFolderError(folder, f"holds a {found} model, not a {wanted} model; use it with {COMMANDS[found]}")
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode with everything its folder says about it.
+
+    ``features`` is the input pipeline of the model's input kind; ``labels`` belong to recognition
+    models, ``tokenizer`` and ``generation`` to translation models."""
+
+    model: nn.Module
+    architecture: str
+    model_config: dict[str, Any]
+    features: InputPipeline
+    config: dict[str, Any]
+    path: Path
+    labels: list[str] | None = None
+    tokenizer: TextTokenizer | None = None
+    generation: GenerationConfig | None = None
+
+    @property
+    def task(self) -> str:
+        return self.config["task"]
+
+    @property
+    def input_kind(self) -> str:
+        return self.features.kind
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("signscribe.models") / DEFAULT_MODEL))
+
+
+def model_config_json(
+    architecture: str,
+    model_config: dict[str, Any],
+    features: InputPipeline,
+    num_classes: int,
+    input_info: dict[str, Any],
+    **task_info: Any,
+) -> dict[str, Any]:
+    """The ``config.json`` of a model: task, input kind, architecture, the input pipeline's settings
+    and description, and input expectations (``num_classes`` counts labels, or tokens for
+    translation); ``task_info`` adds task-specific entries (a translation model's tokenizer and
+    generation settings)."""
+    family = model_family(architecture)
+    return {
+        "format": FORMAT,
+        "format_version": 1,
+        "signscribe_version": __version__,
+        "task": family.task,
+        "input_kind": family.input_kind,
+        "architecture": architecture,
+        "model_config": model_config,
+        "num_classes": num_classes,
+        "features": features.to_dict(),
+        **features.describe(),
+        "input": input_info,
+        **task_info,
+    }
+
+
+def labels_json(labels: list[str]) -> str:
+    return json.dumps(labels, indent=1, ensure_ascii=False) + "\n"
+
+
+def save_model_folder(
+    model: nn.Module,
+    folder: str | Path,
+    config: dict[str, Any],
+    files: dict[str, str],
+    card: str,
+) -> Path:
+    """Write the weights, ``config.json``, the task's ``files`` (``labels.json`` or ``tokenizer.json``,
+    name to text) and the card into a fresh temporary folder, then swap them into place."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
+    try:
+        state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+        save_file(state, staging / WEIGHTS, metadata={"format": FORMAT, "architecture": config["architecture"]})
+        (staging / CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        for name, text in {**files, CARD: card}.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        folder.mkdir(exist_ok=True)
+        for name in (WEIGHTS, CONFIG, *files, CARD):
+            os.replace(staging / name, folder / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def resolve_model_path(path_or_name: str | Path | None) -> Path:
+    """A local folder, ``None``/``"default"`` for the model shipped in the package, or a Hugging Face
+    hub id (``owner/name``) fetched with ``huggingface_hub`` when it is installed and online."""
+    if path_or_name is None or str(path_or_name) == DEFAULT_MODEL:
+        return default_model_path()
+    path = Path(path_or_name)
+    if path.exists():
+        return path
+    text = str(path_or_name)
+    if text.count("/") == 1 and not text.startswith((".", "/")):
+        try:
+            from huggingface_hub import snapshot_download
+        except ImportError:
+            raise ModelFolderError(path, "no such folder, and huggingface_hub is not installed to fetch it") from None
+        try:
+            return Path(snapshot_download(repo_id=text, allow_patterns=[WEIGHTS, CONFIG, LABELS, TOKENIZER, CARD]))
+        except Exception as error:  # the hub client raises many types (offline, not found, auth)
+            raise ModelFolderError(path, f"no such folder, and the hub could not provide it ({error})") from error
+    raise ModelFolderError(path, "no such model folder")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelFolderError(path, f"not valid JSON ({error})") from error
+
+
+def _read_config(folder: Path, task: str | None) -> dict[str, Any]:
+    """``config.json``, checked to be ours, of ``task`` when one is asked for, and with its files;
+    folders from before ``task`` and ``input_kind`` were saved get them filled in."""
+    if not folder.is_dir():
+        raise ModelFolderError(folder, "not a folder")
+    config = _read_json(folder / CONFIG) if (folder / CONFIG).is_file() else {"format": FORMAT}
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFolderError(folder / CONFIG, f"not a {FORMAT} config")
+    found = config.setdefault("task", "recognition")
+    if found not in TASKS:
+        raise ModelFolderError(folder / CONFIG, f"unknown task {found!r}; expected one of {TASKS}")
+    if task is not None and found != task:
+        raise wrong_task(folder, found, task)
+    missing = [name for name in REQUIRED[found] if not (folder / name).is_file()]
+    if missing:
+        raise ModelFolderError(folder, f"model folder lacks {', '.join(missing)}")
+    return config
+
+
+def _labels(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    labels = _read_json(folder / LABELS)
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise ModelFolderError(folder / LABELS, "must be a JSON list of label strings")
+    if len(labels) != config.get("num_classes"):
+        raise ModelFolderError(
+            folder, f"{LABELS} has {len(labels)} labels but {CONFIG} says {config.get('num_classes')}"
+        )
+    return {"labels": labels}
+
+
+def _tokenizer(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    tokenizer = TextTokenizer.from_file(folder / TOKENIZER)
+    if tokenizer.vocab_size != config.get("num_classes"):
+        raise ModelFolderError(folder, f"{TOKENIZER} does not match the model's vocabulary size")
+    try:
+        generation = GenerationConfig(**config.get("generation", {}))
+    except (TypeError, ValueError) as error:
+        raise ModelFolderError(folder / CONFIG, f"bad generation settings ({error})") from error
+    return {"tokenizer": tokenizer, "generation": generation}
+
+
+# What each task reads besides the weights: the fields of LoadedModel it fills.
+_TASK_FILES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {
+    "recognition": _labels,
+    "translation": _tokenizer,
+}
+
+
+def load_pretrained(path_or_name: str | Path | None = None, task: str | None = None) -> LoadedModel:
+    """Load any model folder ready for inference (eval mode): a local folder, ``"default"`` (or
+    ``None``) for the model shipped in the package, or a hub id. With ``task``, a folder of another
+    task is refused with a message naming the command to use it with."""
+    folder = resolve_model_path(path_or_name)
+    config = _read_config(folder, task)
+    extras = _TASK_FILES[config["task"]](folder, config)
+    try:
+        family = model_family(config["architecture"])
+        config.setdefault("input_kind", family.input_kind)
+        features = input_pipeline(config["input_kind"], config["features"])
+        model = create_model(config["architecture"], config["num_classes"], **config["model_config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFolderError(folder / CONFIG, f"cannot build the model ({error})") from error
+    try:
+        model.load_state_dict(load_file(folder / WEIGHTS))
+    except Exception as error:  # safetensors and torch raise several types for corrupt or mismatched weights
+        raise ModelFolderError(folder / WEIGHTS, f"weights do not load ({error})") from error
+    model.eval()
+    return LoadedModel(model, config["architecture"], config["model_config"], features, config, folder, **extras)

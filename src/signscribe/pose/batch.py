@@ -1,0 +1,239 @@
+"""Landmarks of many clips at once, in parallel processes: ``.pose`` files written into a folder,
+resumably (``extract_poses``), or the pose cache filled ahead of a sequential pass (``warm_cache``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from signscribe.errors import InputFileError, SignscribeError
+from signscribe.files import write_text_atomic
+from signscribe.pose.cache import PoseCache, default_cache_dir
+from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
+from signscribe.pose.posefile import POSE_SUFFIX, save_pose
+from signscribe.pose.source import Clip, load_landmarks
+from signscribe.progress import ProgressCallback
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+LABEL_SUFFIX = ".txt"  # beside a .pose file: its label or sentence
+SUMMARY = "extract_summary.json"
+COMPONENTS = ("pose", "left_hand", "right_hand")
+
+
+class LabelledClip(Protocol):
+    """What a dataset sample offers extraction (``signscribe.data.Sample`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def clip(self) -> Clip: ...
+
+
+@dataclass(frozen=True)
+class ExtractJob:
+    """One clip to extract into ``output``; a ``label`` is written beside it as ``<name>.txt``."""
+
+    id: str
+    clip: Clip
+    output: Path
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    id: str
+    status: str  # "done", "skipped" (output already there) or "failed"
+    reason: str = ""
+    frames: int = 0
+    detected: dict[str, int] = field(default_factory=dict)  # frames in which each component was found
+
+
+@dataclass
+class ExtractionSummary:
+    """Totals of a run: videos done, skipped and failed (with reasons), frames and detection shares."""
+
+    done: int = 0
+    skipped: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    frames: int = 0
+    detected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0))
+
+    def add(self, result: JobResult) -> None:
+        if result.status == "failed":
+            self.failures.append((result.id, result.reason))
+        elif result.status == "skipped":
+            self.skipped += 1
+        else:
+            self.done += 1
+            self.frames += result.frames
+            for name, count in result.detected.items():
+                self.detected[name] += count
+
+    def shares(self) -> dict[str, float]:
+        """Share of extracted frames in which body, left hand and right hand were found."""
+        return {name: (count / self.frames if self.frames else 0.0) for name, count in self.detected.items()}
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "failed": len(self.failures), "shares": self.shares()}
+
+    def describe(self) -> list[str]:
+        """The totals line, then one line per failure."""
+        shares = self.shares()
+        totals = (
+            f"done {self.done}, skipped {self.skipped} (already extracted), failed {len(self.failures)}; "
+            f"{self.frames} frames: body {shares['pose']:.1%}, left hand {shares['left_hand']:.1%}, "
+            f"right hand {shares['right_hand']:.1%}"
+        )
+        return [totals, *(f"  failed {identifier}: {reason}" for identifier, reason in self.failures)]
+
+
+def videos_in(folder: Path) -> Iterator[Path]:
+    """Video files under ``folder``, recursively, in sorted order."""
+    return (p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+
+
+def jobs_for_paths(inputs: Iterable[Path], out: Path) -> list[ExtractJob]:
+    """One job per video file; a folder contributes its videos with their relative paths kept."""
+    jobs = []
+    for path in inputs:
+        if not path.exists():
+            raise InputFileError(path, "file not found")
+        if path.is_dir():
+            for video in videos_in(path):
+                relative = video.relative_to(path)
+                jobs.append(ExtractJob(str(relative), Clip(video), out / relative.with_suffix(POSE_SUFFIX)))
+        else:
+            jobs.append(ExtractJob(path.stem, Clip(path), out / f"{path.stem}{POSE_SUFFIX}"))
+    return jobs
+
+
+def jobs_for_samples(samples: Iterable[LabelledClip], out: Path) -> list[ExtractJob]:
+    """One job per sample, named by its id, with its label (a gloss or a sentence)."""
+    return [ExtractJob(s.id, s.clip, out / f"{s.id}{POSE_SUFFIX}", s.label) for s in samples]
+
+
+_worker_extractor: HolisticExtractor | None = None
+
+
+def _init_worker(settings: ExtractionSettings, cache_dir: Path | None) -> None:
+    global _worker_extractor
+    _worker_extractor = HolisticExtractor(settings, PoseCache(cache_dir) if cache_dir else None)
+
+
+def _run_job(job: ExtractJob) -> JobResult:
+    assert _worker_extractor is not None, "worker not initialised"
+    try:
+        sequence = load_landmarks(job.clip, _worker_extractor)
+    except SignscribeError as error:
+        return JobResult(job.id, "failed", str(error))
+    except Exception as error:  # a worker must report, never die, on one bad video
+        return JobResult(job.id, "failed", f"{job.clip.path}: {type(error).__name__}: {error}")
+    detected = {name: int(sequence.detected(name).sum()) for name in COMPONENTS}
+    if not any(detected.values()):
+        reason = f"{job.clip.path}: no person detected in any of {sequence.num_frames} frames"
+        return JobResult(job.id, "failed", reason, frames=sequence.num_frames)
+    save_pose(sequence, job.output)
+    if job.label is not None:  # so the folder reads back as a poses: dataset, sentences included
+        write_text_atomic(job.output.with_suffix(LABEL_SUFFIX), job.label + "\n")
+    return JobResult(job.id, "done", frames=sequence.num_frames, detected=detected)
+
+
+def run_extraction(
+    jobs: list[ExtractJob],
+    settings: ExtractionSettings,
+    workers: int = 1,
+    cache_dir: Path | None = None,
+    on_result: Callable[[JobResult], None] | None = None,
+) -> ExtractionSummary:
+    """Run jobs (skipping outputs that exist) with ``workers`` processes; ``on_result`` sees each result."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    summary = ExtractionSummary()
+
+    def record(result: JobResult) -> None:
+        summary.add(result)
+        if on_result is not None:
+            on_result(result)
+
+    pending = []
+    for job in jobs:
+        if job.output.exists():
+            record(JobResult(job.id, "skipped"))
+        else:
+            pending.append(job)
+    if workers == 1 or len(pending) <= 1:
+        _init_worker(settings, cache_dir)
+        for job in pending:
+            record(_run_job(job))
+        return summary
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(settings, cache_dir)
+    ) as pool:
+        for future in as_completed([pool.submit(_run_job, job) for job in pending]):
+            record(future.result())
+    return summary
+
+
+def extract_poses(
+    inputs: Sequence[Path] | Iterable[LabelledClip],
+    out: str | Path,
+    settings: ExtractionSettings | None = None,
+    workers: int = 1,
+    cache: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> ExtractionSummary:
+    """Write one ``.pose`` file per clip into ``out`` and the totals into ``out/extract_summary.json``.
+
+    ``inputs`` are video files and folders (a folder's sub-folders are kept in ``out``), or a
+    dataset's samples (files named by sample id, each with its label beside it). Outputs that exist
+    are skipped, so an interrupted run resumes; ``cache`` reuses and fills the pose cache."""
+    out = Path(out)
+    inputs = list(inputs)
+    paths = [item for item in inputs if isinstance(item, Path)]
+    jobs = jobs_for_paths(paths, out) + jobs_for_samples([i for i in inputs if not isinstance(i, Path)], out)
+    if not jobs:
+        raise SignscribeError("no videos to extract")
+    done = 0
+
+    def count(_: JobResult) -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None:
+            on_progress(done, len(jobs))
+
+    cache_dir = default_cache_dir() if cache else None
+    summary = run_extraction(jobs, settings or ExtractionSettings(), workers, cache_dir, count)
+    write_text_atomic(out / SUMMARY, json.dumps(summary.to_dict(), indent=2))
+    return summary
+
+
+def _extract_into_cache(arguments: tuple[Clip, ExtractionSettings, Path]) -> None:
+    clip, settings, cache = arguments
+    with contextlib.suppress(SignscribeError):  # reported when the landmarks are used
+        load_landmarks(clip, HolisticExtractor(settings, PoseCache(cache)))
+
+
+def warm_cache(
+    clips: Iterable[Clip], extractor: HolisticExtractor, workers: int, on_progress: ProgressCallback | None = None
+) -> None:
+    """Extract the landmarks of video clips into ``extractor``'s cache with ``workers`` processes,
+    so the sequential pass that follows reads them back. Uses the extractor's own settings, or the
+    cache keys would differ and the work be wasted; does nothing without a cache or with one worker."""
+    videos = list(dict.fromkeys(clip for clip in clips if clip.media == "video"))  # each video part once
+    if workers < 2 or extractor.cache is None or len(videos) < 2:
+        return
+    context = multiprocessing.get_context("spawn")
+    arguments = [(clip, extractor.settings, extractor.cache.root) for clip in videos]
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for done, _ in enumerate(pool.map(_extract_into_cache, arguments), start=1):
+            if on_progress:
+                on_progress(done, len(arguments))

@@ -1,0 +1,163 @@
+"""One way from any clip to landmarks.
+
+A clip is a video, a ``.pose`` file, an MP_Data sequence folder (one ``.npy`` vector a frame) or
+a ``PoseSequence`` already in memory, optionally narrowed to a time range (seconds, How2Sign) or a
+frame range (1-based inclusive, WLASL). ``load_landmarks`` returns the whole ``PoseSequence`` of
+a clip; ``stream_landmarks`` yields it frame by frame, so a long video is never held in memory.
+Both tell the kinds of media apart in one place, ``media_kind``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from signscribe.io import BBox, probe, read_frames
+from signscribe.pose.extract import ExtractionSettings, HolisticExtractor, HolisticStream
+from signscribe.pose.mp_data import load_mp_sequence
+from signscribe.pose.posefile import POSE_SUFFIX, load_pose
+from signscribe.pose.sequence import PoseSequence
+
+MEDIA_KINDS = ("video", "pose", "mp_data")
+
+
+def media_kind(path: str | Path) -> str:
+    """``pose`` (a ``.pose`` file), ``mp_data`` (a folder of ``.npy`` frames) or ``video``."""
+    path = Path(path)
+    if path.suffix == POSE_SUFFIX:
+        return "pose"
+    if path.is_dir():
+        return "mp_data"
+    return "video"
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A file or folder of signing and the part of it to use.
+
+    A time range (``start_time <= t < end_time``, seconds) or a frame range (1-based inclusive,
+    ``end_frame=-1`` to the end) selects part of it; ``bbox`` crops a video's frames (landmark
+    files are already taken from their frames, so it does not apply to them).
+    """
+
+    path: Path
+    start_time: float | None = None
+    end_time: float | None = None
+    start_frame: int = 1
+    end_frame: int = -1
+    bbox: BBox | None = None
+
+    @property
+    def media(self) -> str:
+        return media_kind(self.path)
+
+    @property
+    def whole(self) -> bool:
+        """Whether no range is selected."""
+        return self.start_time is None and self.end_time is None and self.start_frame == 1 and self.end_frame == -1
+
+    def selection(self) -> dict[str, object]:
+        """The keyword arguments of ``read_frames`` and ``HolisticExtractor.extract`` that select this part."""
+        return {
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "bbox": self.bbox,
+        }
+
+
+ClipSource = Clip | PoseSequence | str | Path
+"""Anything ``load_landmarks`` takes."""
+
+
+def as_clip(source: Clip | str | Path) -> Clip:
+    return source if isinstance(source, Clip) else Clip(Path(source))
+
+
+def select_range(sequence: PoseSequence, clip: Clip) -> PoseSequence:
+    """The frames of ``sequence`` that ``clip``'s range selects, by the same rules as ``read_frames``."""
+    if clip.whole:
+        return sequence
+    times = np.arange(sequence.num_frames) / sequence.fps
+    keep = np.ones(sequence.num_frames, bool)
+    if clip.start_time is not None:
+        keep &= times >= clip.start_time - 1e-6
+    if clip.end_time is not None:
+        keep &= times < clip.end_time - 1e-6
+    numbers = np.arange(1, sequence.num_frames + 1)
+    keep &= numbers >= clip.start_frame
+    if clip.end_frame != -1:
+        keep &= numbers <= clip.end_frame
+    return sequence.select_frames(np.flatnonzero(keep))
+
+
+def load_landmarks(
+    source: ClipSource,
+    extractor: HolisticExtractor | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
+) -> PoseSequence:
+    """The landmarks of a clip, whatever it is: extracted from a video by ``extractor`` (a plain
+    ``HolisticExtractor`` without a cache by default), or read from a ``.pose`` file or an MP_Data
+    sequence, in the extractor's layout (with the face only if its settings keep it).
+
+    ``on_progress(done, expected)`` is called after each extracted video frame."""
+    if isinstance(source, PoseSequence):
+        return source
+    clip = as_clip(source)
+    extractor = extractor or HolisticExtractor()
+    include_face = extractor.settings.include_face
+    if clip.media == "pose":
+        return select_range(load_pose(clip.path, include_face=include_face), clip)
+    if clip.media == "mp_data":
+        return select_range(load_mp_sequence(clip.path, include_face=include_face), clip)
+    return extractor.extract(clip.path, **clip.selection(), on_progress=on_progress)
+
+
+@dataclass(frozen=True)
+class LandmarkFrame:
+    """One frame's landmarks in the layout without the face, with its place in the clip."""
+
+    index: int
+    time: float  # seconds
+    values: np.ndarray  # (points, 3), pixels
+    confidence: np.ndarray  # (points,)
+
+
+@dataclass(frozen=True)
+class LandmarkStream:
+    """The frames of a clip as they are read; ``fps`` and ``source`` are known before the first."""
+
+    frames: Iterator[LandmarkFrame]
+    fps: float
+    source: str
+    expected_frames: int | None  # a video's declared frame count, or the exact count of landmarks
+
+
+def stream_landmarks(source: ClipSource, settings: ExtractionSettings | None = None) -> LandmarkStream:
+    """A clip's landmarks frame by frame, without the face: a video runs through one MediaPipe
+    graph as it is decoded (``settings``), landmark files are read and then handed out."""
+    if isinstance(source, PoseSequence) or as_clip(source).media != "video":
+        extractor = HolisticExtractor(replace(settings or ExtractionSettings(), include_face=False))
+        sequence = load_landmarks(source, extractor).without_face()
+        name = sequence.source or str(source)
+        return LandmarkStream(_sequence_frames(sequence), sequence.fps, name, sequence.num_frames)
+    clip = as_clip(source)
+    info = probe(clip.path)
+    frames = _video_frames(clip, replace(settings or ExtractionSettings(), include_face=False))
+    return LandmarkStream(frames, info.fps, str(clip.path), info.frame_count)
+
+
+def _video_frames(clip: Clip, settings: ExtractionSettings) -> Iterator[LandmarkFrame]:
+    with HolisticStream(settings) as stream:
+        for frame in read_frames(clip.path, max_side=settings.max_side, **clip.selection()):
+            values, confidence = stream.process(frame.image)
+            yield LandmarkFrame(frame.index, frame.time, values, confidence)
+
+
+def _sequence_frames(sequence: PoseSequence) -> Iterator[LandmarkFrame]:
+    for index in range(sequence.num_frames):
+        yield LandmarkFrame(index, index / sequence.fps, sequence.data[index], sequence.confidence[index])

@@ -1,0 +1,156 @@
+"""The REST routes: status, models, synchronous recognition and transcription, and jobs.
+
+The app's state (``request.app.state``) holds the settings, the recognizer, the job store, the
+rate limiter and the job worker; see ``signscribe.serving.app``.
+"""
+# No "from __future__ import annotations" here: FastAPI reads these signatures at run time.
+
+import asyncio
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from signscribe.inference.subtitles import format_transcript
+from signscribe.serving.jobs import Job
+from signscribe.serving.security import ApiError, check_key, identity, presented_key, save_upload
+from signscribe.serving.work import JOB_KINDS, UnprocessableUpload, recognize_upload, transcribe_upload
+
+MAX_TOP_K = 50
+
+
+def display_name(filename: str | None) -> str:
+    """The client's file name for display only: no folders, no control characters, bounded length."""
+    name = re.split(r"[\\/]", filename or "upload")[-1]
+    return re.sub(r"[^\w.\- ]", "_", name)[:120] or "upload"
+
+
+def guard(request: Request) -> None:
+    """The API key (when the server has keys) and the rate limit of the caller."""
+    state = request.app.state
+    key = presented_key(request.headers)
+    check_key(state.settings.api_keys, key)
+    state.limiter.check(identity(request, key))
+
+
+TopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description="How many glosses to return (default 5).")]
+Video = Annotated[UploadFile, File(description="A video file (MP4, MOV, WebM, MKV, AVI).")]
+MinConfidence = Annotated[
+    float, Query(ge=0.0, le=1.0, description="Transcription: drop segments whose confidence is below this.")
+]
+
+status = APIRouter(tags=["status"])
+api = APIRouter(prefix="/v1", dependencies=[Depends(guard)])
+
+
+@status.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@status.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """The model is loaded, the job worker runs and the jobs database answers."""
+    state = request.app.state
+    checks = {"model": bool(state.recognizer.labels), "worker": bool(state.worker and state.worker.is_alive())}
+    try:
+        state.store.get("readiness-probe")
+        checks["database"] = True
+    except Exception:  # any database failure means not ready
+        checks["database"] = False
+    ready = all(checks.values())
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
+
+
+@api.get("/models", tags=["models"])
+async def models(request: Request) -> dict[str, Any]:
+    """The model this server runs."""
+    settings, loaded = request.app.state.settings, request.app.state.recognizer.loaded
+    return {
+        "models": [
+            {
+                "id": settings.model or "default",
+                "architecture": loaded.architecture,
+                "task": loaded.task,
+                "input_kind": loaded.input_kind,
+                "labels": loaded.labels,
+                "num_labels": len(loaded.labels),
+                "input": loaded.config.get("input", {}),
+            }
+        ]
+    }
+
+
+async def _run_on_upload(request: Request, file: UploadFile, work: Any, *arguments: Any) -> Any:
+    """Save the upload, run ``work(recognizer, path, name, *arguments)`` in a thread, delete the upload."""
+    state = request.app.state
+    path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
+    try:
+        return await asyncio.to_thread(work, state.recognizer, path, display_name(file.filename), *arguments)
+    except UnprocessableUpload as error:
+        raise ApiError(422, "unprocessable_video", str(error)) from error
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@api.post("/recognize", tags=["recognition"])
+async def recognize(request: Request, file: Video, top_k: TopK = None) -> dict[str, Any]:
+    """Top-k glosses for an uploaded clip, in the shape of `signscribe recognize --format json`."""
+    return await _run_on_upload(request, file, recognize_upload, top_k or request.app.state.settings.top_k)
+
+
+@api.post("/transcribe", tags=["transcription"], response_model=None)
+async def transcribe(
+    request: Request,
+    file: Video,
+    format: Annotated[str, Query(pattern="^(json|srt|vtt)$", description="json, srt or vtt.")] = "json",
+    min_confidence: MinConfidence = 0.5,
+) -> dict[str, Any] | PlainTextResponse:
+    """A timed gloss transcript of continuous signing, as `signscribe transcribe` gives it: JSON
+    (`segments` with `start`, `end`, `gloss`, `confidence`), SubRip or WebVTT. Long videos are
+    better sent as a `transcribe` job."""
+    transcript = await _run_on_upload(request, file, transcribe_upload, {"min_confidence": min_confidence})
+    if format == "json":
+        return transcript.to_dict()
+    media_type = "application/x-subrip" if format == "srt" else "text/vtt"
+    return PlainTextResponse(format_transcript(transcript, format), media_type=media_type)
+
+
+@api.post("/jobs", status_code=202, tags=["jobs"])
+async def create_job(
+    request: Request,
+    file: Video,
+    top_k: TopK = None,
+    kind: Annotated[str, Query(pattern=f"^({'|'.join(JOB_KINDS)})$", description="What the job does.")] = "recognize",
+    min_confidence: MinConfidence = 0.5,
+) -> dict[str, Any]:
+    """Queue a long video to recognise as one sign or to transcribe; poll `GET /v1/jobs/{id}` for
+    status, progress and result (a transcribe job's result is the JSON of `POST /v1/transcribe`)."""
+    state = request.app.state
+    path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
+    options = {"min_confidence": min_confidence} if kind == "transcribe" else None
+    job = state.store.create(display_name(file.filename), path, top_k or state.settings.top_k, kind, options)
+    return job.public()
+
+
+def _find(request: Request, job_id: str) -> Job:
+    job = request.app.state.store.get(job_id)
+    if job is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id}")
+    return job
+
+
+@api.get("/jobs/{job_id}", tags=["jobs"])
+async def get_job(request: Request, job_id: str) -> dict[str, Any]:
+    """Status (queued, running, done, failed), progress 0-1, result or error."""
+    return _find(request, job_id).public()
+
+
+@api.delete("/jobs/{job_id}", tags=["jobs"])
+async def delete_job(request: Request, job_id: str) -> dict[str, Any]:
+    """Delete a job and its upload; a running job stops."""
+    _find(request, job_id)
+    request.app.state.store.delete(job_id)
+    return {"deleted": job_id}

@@ -1,0 +1,104 @@
+"""What the command line shows: progress bars that ``on_progress(done, total)`` callbacks move, and Rich
+tables of each kind of result. Rendering only; the work is done by the public API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from signscribe.data import Dataset
+    from signscribe.evaluation.metrics import ClassificationReport
+    from signscribe.evaluation.translation import TranslationScores
+    from signscribe.inference.clips import Recognition
+    from signscribe.inference.transcribe import Transcript
+    from signscribe.io import VideoInfo
+    from signscribe.progress import ProgressCallback
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def progress() -> Progress:
+    """Bars on stderr, so that stdout holds only results."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, TimeRemainingColumn(), console=errors)
+
+
+def bar(bars: Progress, description: str, visible: bool = True) -> ProgressCallback:
+    """A new bar, moved by ``on_progress(done, total)``."""
+    task = bars.add_task(description, total=None, visible=visible)
+    return lambda done, total: bars.update(task, completed=done, total=total)
+
+
+def phase_bars(bars: Progress) -> Callable[[str, int], Callable[[], None]]:
+    """A training ``ProgressHook``: each phase adds a bar and gets the function that advances it."""
+
+    def hook(description: str, total: int) -> Callable[[], None]:
+        task = bars.add_task(description, total=total)
+        return lambda: bars.advance(task)
+
+    return hook
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[str] = ()) -> Table:
+    """A table; columns named in ``right`` are right-aligned (numbers). No columns: no header."""
+    shown = Table(title=title, show_header=bool(columns))
+    for column in columns or ("", ""):
+        shown.add_column(column, justify="right" if column in right else "left")
+    for row in rows:
+        shown.add_row(*row)
+    return shown
+
+
+def probe_table(info: VideoInfo) -> Table:
+    names = ("fps", "frame_count", "duration", "width", "height", "codec")
+    values = [getattr(info, name) for name in names]
+    return table(
+        "", (), [(n, f"{v:.3f}" if isinstance(v, float) else str(v)) for n, v in zip(names, values, strict=True)]
+    )
+
+
+def dataset_table(data: Dataset) -> Table:
+    counts = sorted(data.split_counts().items(), key=lambda item: str(item[0]))
+    return table(
+        f"{data.kind}: {data.source}", ("split", "samples"), [(str(s), str(n)) for s, n in counts], ("samples",)
+    )
+
+
+def evaluation_table(report: ClassificationReport) -> Table:
+    rows = [(str(k), f"{v:.1%}", f"{report.mean_class_top_k[k]:.1%}") for k, v in report.top_k.items()]
+    columns = ("k", "top-k accuracy", "mean per class")
+    return table(f"{report.samples} samples, loss {report.loss:.3f}", columns, rows, columns[1:])
+
+
+def scores_table(scores: TranslationScores) -> Table:
+    rows = [("BLEU", f"{scores.bleu:.2f}"), ("chrF", f"{scores.chrf:.2f}")]
+    rows += [(f"{name} F1", f"{getattr(scores, name):.4f}") for name in ("rouge1", "rouge2", "rougeL")]
+    return table(f"{scores.sentences} sentences", ("metric", "score"), rows, ("score",))
+
+
+def recognition_tables(recognition: Recognition, top_k: int) -> list[Table]:
+    """A ranked table per clip that was recognised."""
+    from signscribe.inference.clips import clip_name
+
+    return [
+        table(
+            clip_name(result.clip, recognition.base),
+            ("rank", "gloss", "confidence"),
+            [(str(rank), p.gloss, f"{p.confidence:.1%}") for rank, p in enumerate(result.predictions[:top_k], 1)],
+            ("rank", "confidence"),
+        )
+        for result in recognition.results
+        if not result.error
+    ]
+
+
+def transcript_table(transcript: Transcript, name: str) -> Table:
+    rows = [(f"{s.start:.2f}", f"{s.end:.2f}", s.gloss, f"{s.confidence:.1%}") for s in transcript.segments]
+    title = f"{name}: {len(transcript.segments)} segments in {transcript.duration:.2f} s"
+    return table(title, ("start", "end", "gloss", "confidence"), rows, ("start", "end", "confidence"))
