@@ -220,6 +220,7 @@ def test_one_function_takes_every_kind_of_clip(keypoints_archive: Path, both_han
     from_folder = load_landmarks(sequence)
     assert from_folder.num_frames == 20 and from_folder.source == str(sequence)
     assert load_landmarks(both_hands_pose) is both_hands_pose
+    np.testing.assert_array_equal(load_landmarks(both_hands_pose, end_frame=5).data, both_hands_pose.data[:5])
     pose_file = tmp_path / "clip.pose"
     save_pose(both_hands_pose, pose_file)
     clip = Clip(pose_file, start_frame=3, end_frame=10)
@@ -228,3 +229,6 @@ def test_one_function_takes_every_kind_of_clip(keypoints_archive: Path, both_han
     timed = load_landmarks(Clip(pose_file, start_time=0.5, end_time=1.0))
     assert timed.num_frames == round(0.5 * both_hands_pose.fps)
     np.testing.assert_array_equal(load_mp_sequence(sequence).data, from_folder.data)
+    np.testing.assert_array_equal(load_landmarks(pose_file, start_frame=3, end_frame=10).data, ranged.data)
+    with pytest.raises(ValueError, match="has a range of its own"):
+        load_landmarks(clip, start_frame=2)

@@ -110,6 +110,19 @@ def test_evaluate_translation_cli_on_files_and_on_generated_texts(tmp_path: Path
     assert result.exit_code == 2 and "latin1.txt: not UTF-8 text" in result.output
 
 
+def test_generated_texts_with_line_breaks_read_back_whole(tmp_path: Path) -> None:
+    """An untrained decoder writes any bytes, carriage returns and line feeds included."""
+    from signscribe.evaluation.translation import read_generated_texts
+    from signscribe.files import write_csv_atomic
+
+    texts = ["plain", "a\rcarriage return", "a\nline feed", 'tab\tand "quotes", commas', "\r\n"]
+    rows = [
+        {"id": i, "video_id": f"v{i}", "generated": t, "true": REFERENCES[i], "epoch": 1} for i, t in enumerate(texts)
+    ]
+    write_csv_atomic(tmp_path / "generated_texts.csv", GENERATED_COLUMNS, rows)
+    assert read_generated_texts(tmp_path / "generated_texts.csv") == (texts, REFERENCES, 1)
+
+
 def test_tokenizer_round_trips_any_text(tmp_path: Path) -> None:
     tokenizer = TextTokenizer.train(REFERENCES, vocab_size=400)
     assert (tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id) == (0, 1, 2)

@@ -122,15 +122,9 @@ def _train(trainer: Callable[..., TrainResult], kind: type[TrainingOptions], val
     if not settings.data:
         raise ValueError("give --data KIND:PATH (or data in --config)")
     with terminal.progress() as bars:
-        hook = terminal.phase_bars(bars)
-        trainer(
-            settings,
-            values["out"],
-            resume=values["resume"],
-            hook=hook,
-            workers=values["workers"],
-            log=bars.console.print,
-        )
+        options = {"hook": terminal.phase_bars(bars), "log": bars.console.print, "workers": values["workers"]}
+        result = trainer(settings, values["out"], resume=values["resume"], **options)
+    console.print(result.summary)
 
 
 @command()

@@ -43,9 +43,12 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 
 def write_csv_atomic(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
-    """Write rows (dicts holding at least ``columns``) as a CSV file with a header, atomically."""
+    """Write rows (dicts holding at least ``columns``) as a CSV file with a header, atomically.
+
+    Lines end in CRLF, as RFC 4180 has it: the csv module then quotes every field holding a carriage
+    return or a line feed (a generated sentence may hold either), so each row reads back whole."""
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\r\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(path, text.getvalue())

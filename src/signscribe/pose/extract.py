@@ -6,7 +6,7 @@ import dataclasses
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from signscribe.io import BBox, Frame, probe, read_frames
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.layout import Layout, from_normalized
 from signscribe.pose.sequence import PoseSequence
+from signscribe.progress import ProgressCallback
 
 # Only model_complexity=1 ships inside the mediapipe wheel; 0 and 2 are downloaded on first use.
 OFFLINE_MODEL_COMPLEXITY = 1
@@ -79,9 +80,7 @@ def _native_stderr_silenced() -> Iterator[None]:
                 os.close(_saved_stderr)
 
 
-def _reporting(
-    frames: Iterator[Frame], expected: int, on_progress: Callable[[int, int | None], None]
-) -> Iterator[Frame]:
+def _reporting(frames: Iterator[Frame], expected: int, on_progress: ProgressCallback) -> Iterator[Frame]:
     for done, frame in enumerate(frames, start=1):
         yield frame
         on_progress(done, expected)
@@ -108,7 +107,7 @@ class HolisticExtractor:
         start_frame: int = 1,
         end_frame: int = -1,
         bbox: BBox | None = None,
-        on_progress: Callable[[int, int | None], None] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> PoseSequence:
         """Landmarks of a video, or of a time range (seconds) or frame range (WLASL convention) of it.
 

@@ -2,14 +2,15 @@
 
 A clip is a video, a ``.pose`` file, an MP_Data sequence folder (one ``.npy`` vector a frame) or
 a ``PoseSequence`` already in memory, optionally narrowed to a time range (seconds, How2Sign) or a
-frame range (1-based inclusive, WLASL). ``load_landmarks`` returns the whole ``PoseSequence`` of
-a clip; ``stream_landmarks`` yields it frame by frame, so a long video is never held in memory.
-Both tell the kinds of media apart in one place, ``media_kind``.
+frame range (1-based inclusive, WLASL), given as a ``Clip`` or as arguments of ``load_landmarks``.
+``load_landmarks`` returns the whole ``PoseSequence`` of a clip; ``stream_landmarks`` yields it
+frame by frame, so a long video is never held in memory. Both tell the kinds of media apart in
+one place, ``media_kind``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from signscribe.pose.extract import ExtractionSettings, HolisticExtractor, Holis
 from signscribe.pose.mp_data import load_mp_sequence
 from signscribe.pose.posefile import POSE_SUFFIX, load_pose
 from signscribe.pose.sequence import PoseSequence
+from signscribe.progress import ProgressCallback
 
 MEDIA_KINDS = ("video", "pose", "mp_data")
 
@@ -98,16 +100,26 @@ def select_range(sequence: PoseSequence, clip: Clip) -> PoseSequence:
 def load_landmarks(
     source: ClipSource,
     extractor: HolisticExtractor | None = None,
-    on_progress: Callable[[int, int | None], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+    *,
+    start_time: float | None = None,
+    end_time: float | None = None,
+    start_frame: int = 1,
+    end_frame: int = -1,
 ) -> PoseSequence:
     """The landmarks of a clip, whatever it is: extracted from a video by ``extractor`` (a plain
-    ``HolisticExtractor`` without a cache by default), or read from a ``.pose`` file or an MP_Data
-    sequence, in the extractor's layout (with the face only if its settings keep it).
-
-    ``on_progress(done, expected)`` is called after each extracted video frame."""
+    ``HolisticExtractor`` without a cache by default), read from a ``.pose`` file or an MP_Data
+    sequence in the extractor's layout (with the face only if its settings keep it), or a
+    ``PoseSequence`` as given. A time or frame range narrows any of them (a ``Clip`` may carry its
+    own instead). ``on_progress(done, expected)`` is called after each extracted video frame."""
+    part = {"start_time": start_time, "end_time": end_time, "start_frame": start_frame, "end_frame": end_frame}
     if isinstance(source, PoseSequence):
-        return source
+        return select_range(source, Clip(Path(source.source), **part))
     clip = as_clip(source)
+    if not Clip(clip.path, **part).whole:
+        if not clip.whole:
+            raise ValueError(f"{clip.path}: the clip has a range of its own; give the range once")
+        clip = replace(clip, **part)
     extractor = extractor or HolisticExtractor()
     include_face = extractor.settings.include_face
     if clip.media == "pose":

@@ -48,14 +48,15 @@ class EpochHandlers:
 
 @dataclass
 class TrainResult:
-    """A finished run: its folder, the best epoch and its history row, every row, and whether
-    early stopping ended it."""
+    """A finished run: its folder, the best epoch and its history row, every row, whether early
+    stopping ended it, and a line that says so (the task's words)."""
 
     out: Path
     best_epoch: int
     best: dict[str, float]
     history: list[dict[str, float]]
     stopped_early: bool
+    summary: str = ""
 
 
 def learning_rate(config: LoopOptions, step: int, steps_per_epoch: int) -> float:

@@ -9,6 +9,7 @@ validation metrics, the files of the model folder and the logs written each epoc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -97,7 +98,7 @@ class TrainingTask(ABC):
 
     @abstractmethod
     def describe_result(self, result: TrainResult) -> str:
-        """The log line that ends a run."""
+        """The line that ends a run (``TrainResult.summary``)."""
 
     def curve_rows(self, history: list[dict[str, float]]) -> list[dict[str, float]]:
         """The history as ``curves.png`` draws it."""
@@ -164,7 +165,7 @@ def train_model(
     """Train a model of ``task_type``'s task on ``config.data``; the model folder (see the task) and the
     logs go into ``out``. Landmarks are extracted through the pose cache unless ``extractor`` says
     otherwise, ``workers`` processes at a time. ``on_epoch`` sees each epoch's history row, ``log``
-    gets a line for each epoch and one for the result."""
+    gets a line for each; the result's ``summary`` is the line that ends the run."""
     family = model_family(config.model)
     if family.task != task_type.task:
         raise SignscribeError(f"{config.model} is a {family.task} model; train it with {TRAIN_COMMANDS[family.task]}")
@@ -216,6 +217,4 @@ def train_model(
     result = run_epochs(
         config, model, optimizer, len(train_set), train_set.set_epoch, out, saved_state, handlers, hook, epoch_done
     )
-    if log is not None:
-        log(task.describe_result(result))
-    return result
+    return dataclasses.replace(result, summary=task.describe_result(result))
