@@ -232,3 +232,36 @@ def test_one_function_takes_every_kind_of_clip(keypoints_archive: Path, both_han
     np.testing.assert_array_equal(load_landmarks(pose_file, start_frame=3, end_frame=10).data, ranged.data)
     with pytest.raises(ValueError, match="has a range of its own"):
         load_landmarks(clip, start_frame=2)
+
+
+# --- The layering that ARCHITECTURE.md states ----------------------------------------------------------------
+LAYERS = ("io", "pose", "data", "models", "inference", "evaluation", "training", "serving", "cli")
+BASE = {"errors", "files", "progress", "version"}  # import nothing of the package; anyone may import them
+
+
+def _imported_layers(path: Path) -> set[str]:
+    """The top-level parts of signscribe that a module imports (``import`` and ``from ... import``)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("signscribe."):
+            names.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            names.update(a.name.split(".")[1] for a in node.names if a.name.startswith("signscribe."))
+    return names
+
+
+def test_each_folder_imports_only_the_folders_above_it() -> None:
+    package = Path(signscribe.__file__).parent
+    rank = {layer: index for index, layer in enumerate(LAYERS)}
+    rank.update({"terminal": rank["cli"], "cli_options": rank["cli"]})
+    upward = []
+    for path in package.rglob("*.py"):
+        if path.parent == package and path.stem in ("__init__", "__main__"):
+            continue  # the package's face and entry point sit above everything
+        layer = path.relative_to(package).parts[0].removesuffix(".py")
+        for imported in _imported_layers(path) - BASE - {layer}:
+            if layer in BASE or rank[imported] > rank[layer]:
+                upward.append(f"{path.relative_to(package)} imports signscribe.{imported}")
+    assert not upward, upward

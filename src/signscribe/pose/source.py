@@ -23,8 +23,6 @@ from signscribe.pose.posefile import POSE_SUFFIX, load_pose
 from signscribe.pose.sequence import PoseSequence
 from signscribe.progress import ProgressCallback
 
-MEDIA_KINDS = ("video", "pose", "mp_data")
-
 
 def media_kind(path: str | Path) -> str:
     """``pose`` (a ``.pose`` file), ``mp_data`` (a folder of ``.npy`` frames) or ``video``."""
