@@ -52,9 +52,11 @@ def test_import_signscribe_loads_neither_torch_nor_mediapipe() -> None:
         signscribe.Recogniser  # noqa: B018
 
 
-def test_the_public_face_recognises_a_real_clip(both_hands_clip: Path) -> None:
+def test_the_public_face_recognises_a_real_clip(both_hands_clip: Path, tmp_path: Path) -> None:
     predictions = signscribe.Recognizer.from_pretrained("default").predict(both_hands_clip)
     assert len(predictions) == 5 and predictions[0].confidence >= predictions[-1].confidence
+    summary = signscribe.extract_poses([str(both_hands_clip)], tmp_path / "poses")  # paths as text are paths
+    assert summary.done == 1 and (tmp_path / "poses" / "01586.pose").is_file()
     loaded = signscribe.load_pretrained("default")
     assert (loaded.task, loaded.input_kind, loaded.architecture) == ("recognition", "landmarks", "pose_transformer")
 

@@ -184,7 +184,7 @@ def run_extraction(
 
 
 def extract_poses(
-    inputs: Sequence[Path] | Iterable[LabelledClip],
+    inputs: Sequence[str | Path] | Iterable[LabelledClip],
     out: str | Path,
     settings: ExtractionSettings | None = None,
     workers: int = 1,
@@ -197,9 +197,10 @@ def extract_poses(
     dataset's samples (files named by sample id, each with its label beside it). Outputs that exist
     are skipped, so an interrupted run resumes; ``cache`` reuses and fills the pose cache."""
     out = Path(out)
-    inputs = list(inputs)
-    paths = [item for item in inputs if isinstance(item, Path)]
-    jobs = jobs_for_paths(paths, out) + jobs_for_samples([i for i in inputs if not isinstance(i, Path)], out)
+    items = list(inputs)
+    paths = [Path(item) for item in items if isinstance(item, str | Path)]
+    samples = [item for item in items if not isinstance(item, str | Path)]
+    jobs = jobs_for_paths(paths, out) + jobs_for_samples(samples, out)
     if not jobs:
         raise SignscribeError("no videos to extract")
     done = 0
