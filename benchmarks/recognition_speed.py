@@ -1,8 +1,9 @@
 """Speed of isolated-sign recognition on this CPU.
 
 Prints training throughput (samples/s, forward + backward with augmentation, real traduttore
-landmarks), and inference milliseconds per clip for the model alone (landmarks already
-extracted) and end to end (decode + MediaPipe Holistic + model) on real WLASL clips.
+landmarks), and inference milliseconds per clip for each bundled model alone (landmarks already
+extracted) and for the default model end to end (decode + MediaPipe Holistic + model) on real
+WLASL clips.
 Run: ``.venv/bin/python benchmarks/recognition_speed.py [--clips N]``.
 """
 
@@ -20,6 +21,7 @@ from signscribe.data import read_mp_data
 from signscribe.inference import Recognizer
 from signscribe.io import probe
 from signscribe.models import create_model
+from signscribe.models.bundled import bundled_models
 from signscribe.models.inputs import ExampleSet, FeatureConfig
 from signscribe.pose import HolisticExtractor, PoseCache, load_mp_sequence, normalize
 
@@ -56,15 +58,18 @@ def main() -> None:
     for name, config in (("pose_transformer", {"dim": 128, "depth": 2, "heads": 4}), ("stgcn", {})):
         print(f"  {name:<17} {training_throughput(name, config, sequences):8.0f} samples/s")
 
-    recognizer = Recognizer.from_pretrained("default")
-    model_ms = []
-    with torch.no_grad():
-        for sequence in sequences[:200]:
-            start = time.perf_counter()
-            recognizer.scores([sequence])
-            model_ms.append((time.perf_counter() - start) * 1000)
-    print(f"default model alone (features + forward, batch 1): median {statistics.median(model_ms):.2f} ms per clip")
+    print("model alone (features + forward, batch 1, median of 200 real sequences):")
+    for bundled in bundled_models():
+        recognizer = Recognizer.from_pretrained(bundled.name)
+        model_ms = []
+        with torch.no_grad():
+            for sequence in sequences[:200]:
+                start = time.perf_counter()
+                recognizer.scores([sequence])
+                model_ms.append((time.perf_counter() - start) * 1000)
+        print(f"  {bundled.name:<17} {len(recognizer.labels):4d} labels {statistics.median(model_ms):8.2f} ms per clip")
 
+    recognizer = Recognizer.from_pretrained(None)
     clips = sorted((DATA / "wlasl" / "clips").glob("*.mp4"))[: args.clips]
     with tempfile.TemporaryDirectory() as cache:
         uncached = Recognizer(recognizer.loaded, HolisticExtractor(cache=PoseCache(cache)))
@@ -80,7 +85,7 @@ def main() -> None:
             uncached.predict(clip)
             cached.append((time.perf_counter() - start) * 1000)
     print(
-        f"end to end on {len(clips)} real WLASL clips ({frames / len(clips):.0f} frames on average): "
+        f"default model end to end on {len(clips)} real WLASL clips ({frames / len(clips):.0f} frames on average): "
         f"median {statistics.median(end_to_end):.0f} ms per clip; "
         f"with the pose cache warm: median {statistics.median(cached):.1f} ms"
     )

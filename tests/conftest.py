@@ -16,6 +16,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WLASL = DATA / "wlasl"
 HOW2SIGN = DATA / "how2sign"
 KEYPOINTS = DATA / "keypoints" / "traduttore_asl16_seq0-89.tar.gz"
+WLASL100_CSV = DATA / "wlasl100" / "wlasl100.csv"
 # A WLASL clip (gloss "agreement", 288x192 at 29.97 fps) in which both hands sign.
 BOTH_HANDS_CLIP = WLASL / "clips" / "01586.mp4"
 
@@ -44,6 +45,11 @@ def wlasl_dir() -> Path:
 @pytest.fixture(scope="session")
 def how2sign_dir() -> Path:
     return _require(HOW2SIGN)
+
+
+@pytest.fixture(scope="session")
+def wlasl100_csv() -> Path:
+    return _require(WLASL100_CSV)
 
 
 @pytest.fixture(scope="session")

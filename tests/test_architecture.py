@@ -58,7 +58,8 @@ def test_the_public_face_recognises_a_real_clip(both_hands_clip: Path, tmp_path:
     summary = signscribe.extract_poses([str(both_hands_clip)], tmp_path / "poses")  # paths as text are paths
     assert summary.done == 1 and (tmp_path / "poses" / "01586.pose").is_file()
     loaded = signscribe.load_pretrained("default")
-    assert (loaded.task, loaded.input_kind, loaded.architecture) == ("recognition", "landmarks", "pose_transformer")
+    assert (loaded.task, loaded.input_kind, loaded.architecture) == ("recognition", "landmarks", "ensemble")
+    assert len(loaded.labels) == 100 and loaded.path == signscribe.load_pretrained("wlasl100").path
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +187,7 @@ def test_a_dataset_kind_added_outside_the_package_is_read_by_every_command(keypo
     listing.write_text("".join(f"{s.label} {s.path}\n" for s in data.samples if s.label in LABELS[:2]))
     result = CliRunner().invoke(app, ["dataset", f"test_glosses:{listing}"])
     assert result.exit_code == 0 and "180 samples with media, 0 missing, 2 labels" in result.output
-    report, _ = signscribe.evaluate(signscribe.Recognizer.from_pretrained(), f"test_glosses:{listing}")
+    report, _ = signscribe.evaluate(signscribe.Recognizer.from_pretrained("traduttore16"), f"test_glosses:{listing}")
     assert report.samples == 180 and report.top_k[1] > 0.9
     with pytest.raises(ValueError, match="--videos applies to wlasl and how2sign only, not test_glosses"):
         signscribe.open_dataset(f"test_glosses:{listing}", videos=tmp_path)

@@ -12,10 +12,10 @@ import torch
 from signscribe.data import read_mp_data
 from signscribe.inference import Recognizer
 from signscribe.models import FeatureConfig, create_model, list_models, sequence_features
+from signscribe.models.bundled import bundled_path
 from signscribe.models.pretrained import (
     LABELS,
     ModelFolderError,
-    default_model_path,
     labels_json,
     load_pretrained,
     model_config_json,
@@ -37,7 +37,9 @@ def _inputs(batch: int, frames: int, seed: int = 0) -> tuple[torch.Tensor, torch
 def test_registry_lists_and_builds_both_families() -> None:
     assert {"pose_transformer", "stgcn"} <= set(list_models("recognition"))
     assert "pose_to_text" in list_models("translation") and "pose_to_text" not in list_models("recognition")
-    with pytest.raises(ValueError, match="unknown model 'i3d'; available: pose_to_text, pose_transformer, stgcn"):
+    with pytest.raises(
+        ValueError, match="unknown model 'i3d'; available: ensemble, pose_to_text, pose_transformer, stgcn"
+    ):
         create_model("i3d", 10)
     with pytest.raises(ValueError, match="bad configuration for model 'stgcn'"):
         create_model("stgcn", 10, colour="red")
@@ -93,18 +95,30 @@ def test_model_folder_round_trip_and_errors(tmp_path: Path) -> None:
 
 def test_default_model_ships_in_the_package() -> None:
     loaded = load_pretrained(None)
-    assert loaded.path == default_model_path()
+    assert loaded.path == bundled_path("default") == bundled_path("wlasl100")
+    assert len(loaded.labels) == 100 and {"book", "drink", "computer", "mother"} <= set(loaded.labels)
+    card = (loaded.path / "model_card.md").read_text()
+    val = re.search(r"\| \*\*the shipped ensemble\*\* \| \*\*([\d.]+)%\*\* \| \*\*([\d.]+)%\*\* \|", card)
+    assert val is not None, "the card reports val top-1 and top-5 of the shipped model"
+    assert 60 <= float(val.group(1)) <= float(val.group(2))
+    assert "C-UDA" in card and "Siformer" in card and "ablation" in card
+
+
+def test_traduttore16_ships_beside_the_default() -> None:
+    loaded = load_pretrained("traduttore16")
     assert len(loaded.labels) == 16 and "-" in loaded.labels and "thank-you" in loaded.labels
     card = (loaded.path / "model_card.md").read_text()
-    mean_top1 = re.search(r"\| \*\*mean\*\* \| \| \| \*\*([\d.]+)%\*\* \| [\d.]+% \| ([\d.]+)% \|", card)
-    assert mean_top1 is not None, "the card reports leave-one-signer-out accuracy beside the ridge baseline"
-    assert float(mean_top1.group(1)) >= 95.0 and float(mean_top1.group(2)) > 0
+    mean = re.search(r"\| \*\*mean\*\* \| \| \| \*\*([\d.]+)%\*\* \| [\d.]+% \| [\d.]+% \| ([\d.]+)% \|", card)
+    assert mean is not None, "the card reports leave-one-signer-out accuracy beside the ridge baseline"
+    assert float(mean.group(1)) >= 95.0 and float(mean.group(2)) > 0
+    idle = re.search(r"\| \*\*mean\*\* \| \| \*\*([\d.]+)%\*\* \| [\d.]+% \|", card)
+    assert idle is not None and float(idle.group(1)) >= 95.0, "idle recall with the hands in view"
     assert "MIT" in card and "traduttore" in card
 
 
 def test_default_model_recognises_real_landmarks(keypoints_archive: Path) -> None:
     data = read_mp_data(keypoints_archive, sequences_per_signer=30)
-    recognizer = Recognizer.from_pretrained("default")
+    recognizer = Recognizer.from_pretrained("traduttore16")
     samples = [s for s in data.samples if int(s.id.split("/")[1]) % 15 == 0]
     sequences = [load_mp_sequence(s.path) for s in samples]
     predicted = recognizer.scores(sequences).argmax(dim=1).tolist()

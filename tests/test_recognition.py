@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def _run(*args: object):
 
 @pytest.fixture(scope="module")
 def recognizer() -> Recognizer:
-    return Recognizer.from_pretrained()
+    return Recognizer.from_pretrained("traduttore16")
 
 
 def test_predict_real_wlasl_clip_from_video_and_pose(
@@ -63,8 +64,8 @@ def test_evaluate_reports_documented_keys(recognizer: Recognizer, keypoints_arch
 
 
 def test_evaluate_cli_writes_report_and_confusion(keypoints_archive: Path, tmp_path: Path) -> None:
-    result = _run("evaluate", "--data", f"mp_data:{keypoints_archive}", "--sequences-per-signer", 30, "--signer", 0,
-                  "--report", tmp_path / "report", "--json", tmp_path / "r.json")  # fmt: skip
+    result = _run("evaluate", "-m", "traduttore16", "--data", f"mp_data:{keypoints_archive}", "--sequences-per-signer",
+                  30, "--signer", 0, "--report", tmp_path / "report", "--json", tmp_path / "r.json")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (tmp_path / "report" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "r.json").read_text())["samples"] == 480
@@ -121,3 +122,29 @@ def test_recognize_all_real_wlasl_clips(wlasl_dir: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open()))
     assert len({r["video"] for r in rows}) == 138 and len(rows) == 138 * 5
+    # The default model knows WLASL100; 16 of these untrimmed (train-split) clips show one of its glosses.
+    glosses = {}
+    for gloss_entry in json.loads((wlasl_dir / "WLASL_v0.3.json").read_text()):
+        for instance in gloss_entry["instances"]:
+            glosses[f"{instance['video_id']}.mp4"] = gloss_entry["gloss"]
+    known = {video for video in glosses if glosses[video] in Recognizer.from_pretrained(None).labels}
+    ranked = {video: [r["gloss"] for r in rows if r["video"] == video] for video in known & {r["video"] for r in rows}}
+    assert len(ranked) == 16
+    top1 = sum(ranked[video][0] == glosses[video] for video in ranked)
+    top5 = sum(glosses[video] in ranked[video] for video in ranked)
+    assert top1 >= 12 and top5 >= 15, f"top-1 {top1}/16, top-5 {top5}/16"
+
+
+@pytest.mark.slow
+def test_evaluate_on_wlasl100_val_gives_the_figure_of_the_default_models_card(
+    wlasl100_csv: Path, tmp_path: Path
+) -> None:
+    """The 338 real val clips from video (about 6 minutes of extraction with two workers)."""
+    report = tmp_path / "val.json"
+    result = _run("evaluate", "--data", f"csv:{wlasl100_csv}", "--split", "val", "--workers", 2, "--json", report)
+    assert result.exit_code == 0, result.output
+    body = json.loads(report.read_text())
+    card = (Recognizer.from_pretrained(None).loaded.path / "model_card.md").read_text()
+    in_card = re.search(r"\| \*\*the shipped ensemble\*\* \| \*\*([\d.]+)%\*\*", card)
+    assert body["samples"] == 338 and in_card is not None
+    assert body["top_k"]["top1"] * 100 == pytest.approx(float(in_card.group(1)), abs=0.6)  # 2 clips of 338

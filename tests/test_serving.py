@@ -23,7 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture(scope="module")
 def recognizer() -> Recognizer:
-    return Recognizer.from_pretrained()
+    return Recognizer.from_pretrained("traduttore16")
 
 
 @pytest.fixture
@@ -31,7 +31,9 @@ def make_client(tmp_path: Path, recognizer: Recognizer):
     clients = []
 
     def make(**settings) -> TestClient:
-        app = create_app(ServerSettings(data_dir=tmp_path / "data", **settings), recognizer=recognizer)
+        app = create_app(
+            ServerSettings(data_dir=tmp_path / "data", model="traduttore16", **settings), recognizer=recognizer
+        )
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
@@ -171,7 +173,7 @@ def test_job_lifecycle(make_client, clip_bytes: bytes, tmp_path: Path) -> None:
 
 
 def test_jobs_survive_a_restart(tmp_path: Path, clip_bytes: bytes, recognizer: Recognizer) -> None:
-    settings = ServerSettings(data_dir=tmp_path / "data")
+    settings = ServerSettings(data_dir=tmp_path / "data", model="traduttore16")
     # a server accepted two jobs and died: one still queued, one half way through
     store = JobStore(settings.jobs_database)
     uploads = []
@@ -343,7 +345,7 @@ def test_transcribe_endpoint_matches_the_transcriber(make_client, sentence_bytes
     body = response.json()
     video = tmp_path / "sentence.mp4"
     video.write_bytes(sentence_bytes)
-    expected = Transcriber.from_pretrained("default").transcribe(video)
+    expected = Transcriber.from_pretrained("traduttore16").transcribe(video)
     assert body["source"] == "sentence.mp4" and body["frames"] == 189
     assert [(s["start"], s["end"], s["gloss"]) for s in body["segments"]] == [
         (s.start, s.end, s.gloss) for s in expected.segments

@@ -166,3 +166,29 @@ def test_train_cli_on_a_folder_of_pose_files_and_resume(keypoints_archive: Path,
     assert resumed.exit_code == 0, resumed.output
     assert "epoch 2: train loss" in resumed.output and "epoch 1: train loss" not in resumed.output
     assert len(list(csv.DictReader((tmp_path / "run" / "history.csv").open()))) == 2
+
+
+def test_moving_average_and_new_options_resume_exactly(small_real_csv: Path, tmp_path: Path) -> None:
+    augmentation = {"hand_drop_probability": 0.1, "crop_range": 0.2, "hand_rotation_degrees": 10}
+    options = {"ema_decay": 0.9, "features": {"fill_gaps": 3, "dominant_hand": True}, "augmentation": augmentation}
+    whole = train(_config(small_real_csv, **options), tmp_path / "whole")
+
+    def interrupt_after_two(row: dict) -> None:
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(small_real_csv, **options), tmp_path / "split", on_epoch=interrupt_after_two)
+    assert (tmp_path / "split" / "checkpoint" / "averaged.safetensors").is_file()
+    assert train(_config(small_real_csv, **options), tmp_path / "split", resume=True).history == whole.history
+    saved = json.loads((tmp_path / "whole" / "config.json").read_text())
+    assert saved["features"]["fill_gaps"] == 3 and saved["features"]["dominant_hand"] is True
+    # the model folder holds the averaged weights, the checkpoint the trained ones
+    folder, own = (
+        load_file(tmp_path / "whole" / name) for name in ("model.safetensors", "checkpoint/model.safetensors")
+    )
+    assert any(not (folder[k] == own[k]).all() for k in folder)
+    with pytest.raises(ValueError, match=r"augmentation: .*unexpected keyword argument 'wobble'"):
+        train(_config(small_real_csv, augmentation={"wobble": 1}), tmp_path / "bad")
+    with pytest.raises(ValueError, match=r"features: .*the landmarks input takes channels"):
+        train(_config(small_real_csv, features={"colour": 1}), tmp_path / "bad2")

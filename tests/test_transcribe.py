@@ -42,7 +42,7 @@ def sentence_clip(how2sign_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def transcript(sentence_clip: Path) -> Transcript:
-    return Transcriber.from_pretrained("default").transcribe(sentence_clip)
+    return Transcriber.from_pretrained("traduttore16").transcribe(sentence_clip)
 
 
 def _assert_timeline(transcript: Transcript, duration: float) -> None:
@@ -84,11 +84,11 @@ def test_subtitle_timestamps_past_an_hour() -> None:
 
 
 def test_streamed_segments_equal_the_whole_transcript(transcript: Transcript, sentence_clip: Path) -> None:
-    assert list(Transcriber.from_pretrained("default").segments(sentence_clip)) == transcript.segments
+    assert list(Transcriber.from_pretrained("traduttore16").segments(sentence_clip)) == transcript.segments
 
 
 def test_still_hands_and_no_hands_give_no_segments(both_hands_pose) -> None:
-    transcriber = Transcriber.from_pretrained("default")
+    transcriber = Transcriber.from_pretrained("traduttore16")
     still = both_hands_pose.replace(data=np.repeat(both_hands_pose.data[:1], 60, axis=0),
                                     confidence=np.repeat(both_hands_pose.confidence[:1], 60, axis=0))  # fmt: skip
     assert transcriber.transcribe(still).segments == []
@@ -101,15 +101,15 @@ def test_still_hands_and_no_hands_give_no_segments(both_hands_pose) -> None:
 
 
 def test_min_confidence_filters_segments(both_hands_pose) -> None:
-    everything = Transcriber.from_pretrained("default", TranscriptionSettings(min_confidence=0.0))
+    everything = Transcriber.from_pretrained("traduttore16", TranscriptionSettings(min_confidence=0.0))
     segments = everything.transcribe(both_hands_pose).segments
     assert segments
-    strict = Transcriber.from_pretrained("default", TranscriptionSettings(min_confidence=1.0))
+    strict = Transcriber.from_pretrained("traduttore16", TranscriptionSettings(min_confidence=1.0))
     assert strict.transcribe(both_hands_pose).segments == [s for s in segments if s.confidence >= 1.0]
 
 
 def test_window_and_stride_options_and_their_validation(both_hands_pose) -> None:
-    transcriber = Transcriber.from_pretrained("default", TranscriptionSettings(window=10, stride=5))
+    transcriber = Transcriber.from_pretrained("traduttore16", TranscriptionSettings(window=10, stride=5))
     result = transcriber.transcribe(both_hands_pose)
     assert (result.window, result.stride, result.frames) == (10, 5, both_hands_pose.num_frames)
     with pytest.raises(ValueError, match="window must be at least 2"):
@@ -117,7 +117,7 @@ def test_window_and_stride_options_and_their_validation(both_hands_pose) -> None
     with pytest.raises(ValueError, match="stride must be at least 1"):
         TranscriptionSettings(stride=0)
     # a clip shorter than one window still gets one window
-    short = Transcriber.from_pretrained("default", TranscriptionSettings(window=500)).transcribe(both_hands_pose)
+    short = Transcriber.from_pretrained("traduttore16", TranscriptionSettings(window=500)).transcribe(both_hands_pose)
     assert short.frames == both_hands_pose.num_frames
 
 
@@ -125,7 +125,19 @@ def test_window_and_stride_options_and_their_validation(both_hands_pose) -> None
 def test_cli_transcribe_writes_subtitles_and_an_annotated_copy(sentence_clip: Path, tmp_path: Path) -> None:
     vtt, annotated = tmp_path / "clip.vtt", tmp_path / "annotated.mp4"
     result = CliRunner().invoke(
-        app, ["transcribe", str(sentence_clip), "--format", "vtt", "--out", str(vtt), "--annotate", str(annotated)]
+        app,
+        [
+            "transcribe",
+            str(sentence_clip),
+            "-m",
+            "traduttore16",
+            "--format",
+            "vtt",
+            "--out",
+            str(vtt),
+            "--annotate",
+            str(annotated),
+        ],
     )
     assert result.exit_code == 0, result.output
     cues = _parse_cues(vtt.read_text().removeprefix("WEBVTT\n\n"), VTT_CUE)
@@ -144,10 +156,10 @@ def test_cli_transcribe_writes_subtitles_and_an_annotated_copy(sentence_clip: Pa
 def test_cli_transcribe_table_and_bad_input(both_hands_pose, tmp_path: Path, audio_only_file: Path) -> None:
     pose_file = save_pose(both_hands_pose, tmp_path / "clip.pose")
     runner = CliRunner()
-    result = runner.invoke(app, ["transcribe", str(pose_file)])
+    result = runner.invoke(app, ["transcribe", str(pose_file), "-m", "traduttore16"])
     assert result.exit_code == 0, result.output
     assert "segments in" in result.output and "confidence" in result.output
-    result = runner.invoke(app, ["transcribe", str(pose_file), "--format", "srt"])
+    result = runner.invoke(app, ["transcribe", str(pose_file), "-m", "traduttore16", "--format", "srt"])
     assert result.exit_code == 0 and _parse_cues(result.stdout, SRT_CUE)
     result = runner.invoke(app, ["transcribe", str(pose_file), "--annotate", str(tmp_path / "a.mp4")])
     assert result.exit_code == 2 and "give a video, not a .pose file" in result.output
@@ -163,5 +175,5 @@ def test_transcriber_reads_the_same_landmarks_as_the_extractor(sentence_clip: Pa
     """The streamed graph and whole-clip extraction see the same frames, so a .pose file of the
     clip gives the same transcript as the video."""
     sequence = HolisticExtractor().extract(sentence_clip)
-    from_pose = Transcriber.from_pretrained("default").transcribe(sequence)
+    from_pose = Transcriber.from_pretrained("traduttore16").transcribe(sequence)
     assert [s.gloss for s in from_pose.segments] == [s.gloss for s in transcript.segments]

@@ -88,7 +88,7 @@ def browser(camera_file: Path):
 def test_live_webcam_predictions_appear(server: str, browser, tmp_path: Path) -> None:
     page = browser.new_page()
     page.goto(server)
-    page.wait_for_selector("#model-info:has-text('16 signs')")
+    page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
     page.fill("#threshold", "0")
     page.dispatch_event("#threshold", "input")
     page.click("#live-start")
@@ -108,6 +108,23 @@ def test_live_webcam_predictions_appear(server: str, browser, tmp_path: Path) ->
     page.screenshot(path=str(tmp_path / "live.png"))
     page.click("#live-stop")
     assert page.inner_text("#live-status") == "stopped"
+
+
+def test_the_page_offers_every_model_and_searches_its_signs(server: str, browser) -> None:
+    page = browser.new_page()
+    page.goto(server)
+    page.wait_for_selector("#model option[value='traduttore16']", state="attached")
+    page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
+    assert page.inner_text("#sign-count") == "100 of 100 signs"
+    offered = page.eval_on_selector_all("#model option", "options => options.map(o => o.value)")
+    assert "traduttore16" in offered and len(offered) == len(set(offered))
+    page.select_option("#model", "traduttore16")
+    page.wait_for_selector("#model-info:has-text('traduttore16 (16 signs)')")
+    assert page.inner_text("#sign-count") == "16 of 16 signs"
+    page.fill("#sign-search", "TEA")  # case-insensitive
+    assert page.inner_text("#sign-count") == "1 of 16 signs" and page.inner_text("#signs").strip() == "tea"
+    page.fill("#sign-search", "zzz")
+    assert page.inner_text("#sign-count") == "0 of 16 signs"
 
 
 def test_upload_through_the_page(server: str, browser, wlasl_dir: Path, tmp_path: Path) -> None:

@@ -73,12 +73,16 @@ def probe(video: Annotated[Path, typer.Argument(help="A video file.")]) -> None:
 
 
 @command()
-def dataset(spec: option.DatasetSpec, videos: option.Videos = None, subset: option.Subset = None) -> None:
+def dataset(
+    spec: option.DatasetSpec, videos: option.Videos = None, subset: option.Subset = None, trimmed: option.Trimmed = None
+) -> None:
     """Summarise a dataset: samples per split, labels, and instances whose media is missing."""
     from signscribe import open_dataset
 
-    data = open_dataset(spec, videos=videos, subset=subset)
+    data = open_dataset(spec, videos=videos, subset=subset, trimmed=trimmed)
     console.print(terminal.dataset_table(data))
+    for note in data.notes:
+        console.print(note)
     console.print(f"{len(data)} samples with media, {len(data.missing)} missing, {len(data.labels)} labels")
 
 
@@ -89,10 +93,12 @@ def extract(
     data: option.Data = None,
     videos: option.Videos = None,
     subset: option.Subset = None,
+    trimmed: option.Trimmed = None,
     split: Annotated[str | None, typer.Option(help="Only this split of the dataset.")] = None,
     workers: option.Workers = 1,
     face: Annotated[bool, typer.Option(help="Also keep the 468 face landmarks.")] = False,
     max_side: Annotated[int | None, typer.Option(min=64, help="Shrink frames to this longer side first.")] = None,
+    fps: option.FrameRate = None,
     cache: Annotated[bool, typer.Option(help="Reuse and fill the pose cache.")] = True,
 ) -> None:
     """Extract MediaPipe Holistic landmarks into .pose files (resumable: existing outputs are skipped)."""
@@ -102,12 +108,14 @@ def extract(
         raise ValueError("give either videos/folders or --data KIND:PATH")
     items: list[Any] = list(inputs or [])
     if data:
-        chosen = open_dataset(data, videos=videos, subset=subset)
+        chosen = open_dataset(data, videos=videos, subset=subset, trimmed=trimmed)
         chosen = chosen.select(split) if split else chosen
         if chosen.missing:
             errors.print(f"{len(chosen.missing)} instances have no media and are left out")
+        for note in chosen.notes:
+            errors.print(note)
         items = chosen.samples
-    settings = ExtractionSettings(include_face=face, max_side=max_side)
+    settings = ExtractionSettings(include_face=face, max_side=max_side, frame_rate=fps)
     with terminal.progress() as bars:
         summary = extract_poses(items, out, settings, workers, cache, bar(bars, "extracting"))
     for line in summary.describe():
@@ -141,7 +149,9 @@ def train(
     holdout_signer: Annotated[str | None, typer.Option(help="With --split-by signer: validate on this signer.")] = None,
     videos: option.Videos = None,
     subset: option.Subset = None,
+    trimmed: option.Trimmed = None,
     sequences_per_signer: option.SignerBlock = None,
+    fps: option.FrameRate = None,
     workers: option.Workers = 1,
     out: option.OutFolder = Path("model"),
     resume: option.Resume = False,
@@ -238,7 +248,10 @@ def evaluate(
     split: Annotated[str | None, typer.Option(help="Only this split (e.g. test).")] = None,
     videos: option.Videos = None,
     subset: option.Subset = None,
+    trimmed: option.Trimmed = None,
     sequences_per_signer: option.SignerBlock = None,
+    fps: option.FrameRate = None,
+    workers: option.Workers = 1,
     signer: Annotated[str | None, typer.Option(help="Only this signer's samples.")] = None,
     report: Annotated[Path | None, typer.Option(help="Folder for report.json and confusion_matrix.png.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
@@ -248,10 +261,11 @@ def evaluate(
     from signscribe import evaluate as run
     from signscribe.evaluation import write_report
 
-    recognizer = Recognizer.from_pretrained(model)
+    recognizer = Recognizer.from_pretrained(model, frame_rate=fps)
     with terminal.progress() as bars:
         loading = bar(bars, "loading landmarks")
-        result, failed = run(recognizer, data, split, videos, subset, sequences_per_signer, signer, on_progress=loading)
+        options = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer, "trimmed": trimmed}
+        result, failed = run(recognizer, data, split, signer, on_progress=loading, workers=workers, **options)
     console.print(terminal.evaluation_table(result))
     for sample, reason in failed:
         console.print(f"  [red]failed[/red] {sample.id}: {reason}", highlight=False)
@@ -266,6 +280,7 @@ def recognize(
     output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
     out: option.OutFile = None,
     workers: option.Workers = 1,
+    fps: option.FrameRate = None,
 ) -> None:
     """Rank glosses with confidences for a clip, or for every clip of a folder.
 
@@ -275,7 +290,7 @@ def recognize(
     from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_path, write_recognition
 
     option.check_choice(output_format, RESULT_FORMATS)
-    recognizer = Recognizer.from_pretrained(model)
+    recognizer = Recognizer.from_pretrained(model, frame_rate=fps)
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         recognition = recognize_path(recognizer, clip, top_k, workers, bar(bars, "recognising"), extracting)
@@ -300,8 +315,11 @@ def transcribe(
     window: Annotated[int | None, typer.Option(min=2, help="Frames per window (default: the model's clips).")] = None,
     stride: Annotated[int | None, typer.Option(min=1, help="Frames between windows (default: window / 4).")] = None,
     min_confidence: Annotated[float, typer.Option(min=0.0, max=1.0, help="Drop segments below this.")] = 0.5,
-    min_hand_presence: Annotated[float, typer.Option(min=0.0, max=1.0, help="Frames with a hand, share.")] = 0.5,
+    min_hand_presence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of a window's central half with a hand raised.")
+    ] = 0.5,
     min_motion: Annotated[float, typer.Option(min=0.0, help="Hand motion (shoulder widths a frame).")] = 0.01,
+    fps: option.FrameRate = None,
 ) -> None:
     """A timed gloss transcript of continuous signing: sliding-window recognition, sign/no-sign
     segmentation, and segments with start, end, gloss and confidence."""
@@ -311,7 +329,7 @@ def transcribe(
 
     option.check_choice(output_format, TRANSCRIPT_FORMATS)
     settings = TranscriptionSettings(window, stride, min_confidence, min_hand_presence, min_motion)
-    transcriber = Transcriber.from_pretrained(model, settings)
+    transcriber = Transcriber.from_pretrained(model, settings, frame_rate=fps)
     with terminal.progress() as bars:
         transcribing = bar(bars, "transcribing")
         if annotate is not None:
@@ -329,13 +347,13 @@ def transcribe(
 
 @command(name="models")
 def list_model_families() -> None:
-    """List the model families with their task and input kind: recognition ones for `train --model`,
-    translation ones for `train-translation --model`."""
+    """The bundled models (for `--model NAME` everywhere), then the model families (for `train --model`
+    and `train-translation --model`) with their task and input kind."""
     from signscribe.models import list_models, model_family
+    from signscribe.models.bundled import bundled_models
 
-    for name in list_models():
-        family = model_family(name)
-        console.print(f"{name}\t{family.task}\t{family.input_kind}")
+    console.print(terminal.bundled_table(bundled_models()))
+    console.print(terminal.families_table([model_family(name) for name in list_models()]))
 
 
 @command()

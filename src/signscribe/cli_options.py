@@ -7,11 +7,18 @@ from typing import Annotated
 
 import typer
 
-KINDS_HELP = "A dataset as KIND:PATH (wlasl, how2sign, mp_data, csv, poses)."
+KINDS_HELP = "A dataset as KIND:PATH (wlasl, how2sign, mp_data, asl_signs, csv, poses)."
 DatasetSpec = Annotated[str, typer.Argument(help=KINDS_HELP)]
 Data = Annotated[str | None, typer.Option("--data", help=KINDS_HELP)]
 Videos = Annotated[Path | None, typer.Option(help="Video folder for wlasl: and how2sign: datasets.")]
 Subset = Annotated[int | None, typer.Option(help="WLASL subset: 100, 300, 1000 or 2000.")]
+Trimmed = Annotated[
+    bool | None, typer.Option("--trimmed/--untrimmed", help="WLASL clips cut to the sign (default: detected).")
+]
+FrameRate = Annotated[
+    float | None,
+    typer.Option("--fps", min=0.1, help="Frames a second to extract (default: every frame, or the model's)."),
+]
 SignerBlock = Annotated[int | None, typer.Option(help="mp_data: sequence numbers each signer recorded.")]
 Val = Annotated[str | None, typer.Option(help="Validation data as KIND:PATH (default: a split of --data).")]
 Config = Annotated[Path | None, typer.Option(help="JSON or TOML file with any of these options.")]
@@ -24,7 +31,8 @@ Workers = Annotated[int, typer.Option(min=1, help="Processes extracting landmark
 OutFolder = Annotated[Path, typer.Option("--out", "-o", help="Folder for the model and the training logs.")]
 OutFile = Annotated[Path | None, typer.Option("--out", "-o", help="Write the results here, not to stdout.")]
 Model = Annotated[
-    str | None, typer.Option("--model", "-m", help="Model folder or hub id (default: the model in the package).")
+    str | None,
+    typer.Option("--model", "-m", help="A bundled model (`signscribe models`), a model folder or a hub id."),
 ]
 
 

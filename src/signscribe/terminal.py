@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from signscribe.inference.clips import Recognition
     from signscribe.inference.transcribe import Transcript
     from signscribe.io import VideoInfo
+    from signscribe.models.bundled import BundledModel
+    from signscribe.models.registry import ModelFamily
     from signscribe.progress import ProgressCallback
 
 console = Console(soft_wrap=True)
@@ -102,3 +104,14 @@ def transcript_table(transcript: Transcript, name: str) -> Table:
     rows = [(f"{s.start:.2f}", f"{s.end:.2f}", s.gloss, f"{s.confidence:.1%}") for s in transcript.segments]
     title = f"{name}: {len(transcript.segments)} segments in {transcript.duration:.2f} s"
     return table(title, ("start", "end", "gloss", "confidence"), rows, ("start", "end", "confidence"))
+
+
+def bundled_table(models: list[BundledModel]) -> Table:
+    rows = [(f"{m.name}{' (default)' if i == 0 else ''}", str(len(m.labels)), m.data, m.licence)
+            for i, m in enumerate(models)]  # fmt: skip
+    return table("bundled models", ("name", "labels", "trained on", "licence"), rows, ("labels",))
+
+
+def families_table(families: list[ModelFamily]) -> Table:
+    rows = [(family.name, family.task, family.input_kind) for family in families]
+    return table("model families", ("family", "task", "input kind"), rows)

@@ -1,4 +1,5 @@
-"""Dataset readers selected as ``KIND:PATH``: ``wlasl:``, ``how2sign:``, ``mp_data:``, ``csv:`` and ``poses:``.
+"""Dataset readers selected as ``KIND:PATH``: ``wlasl:``, ``how2sign:``, ``mp_data:``, ``asl_signs:``, ``csv:``
+and ``poses:``.
 
 Each reader returns a ``Dataset`` of ``Sample``s; a sample's ``clip`` is what
 ``signscribe.pose.load_landmarks`` (or another input pipeline) reads.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from signscribe.data.asl_signs import read_asl_signs
 from signscribe.data.dataset import Dataset, Sample
 from signscribe.data.how2sign import read_how2sign
 from signscribe.data.mp_data import read_mp_data
@@ -18,9 +20,10 @@ from signscribe.data.wlasl import read_wlasl
 
 # kind -> (reader, the options of open_dataset it takes besides the path)
 _READERS: dict[str, tuple[Callable[..., Dataset], tuple[str, ...]]] = {
-    "wlasl": (read_wlasl, ("videos", "subset")),
+    "wlasl": (read_wlasl, ("videos", "subset", "trimmed")),
     "how2sign": (read_how2sign, ("videos",)),
     "mp_data": (read_mp_data, ("sequences_per_signer",)),
+    "asl_signs": (read_asl_signs, ()),
     "csv": (read_csv, ()),
     "poses": (read_pose_folder, ()),
 }
@@ -60,13 +63,15 @@ def open_dataset(
     videos: str | Path | None = None,
     subset: int | None = None,
     sequences_per_signer: int | None = None,
+    trimmed: bool | None = None,
 ) -> Dataset:
     """Read the dataset named by ``KIND:PATH``; ``videos`` is the video folder for WLASL and How2Sign,
-    ``subset`` the WLASL subset (100, 300, 1000 or 2000) and ``sequences_per_signer`` the MP_Data
-    signer blocks. An option the kind does not take is a ``ValueError``."""
+    ``subset`` the WLASL subset (100, 300, 1000 or 2000), ``trimmed`` whether WLASL clips are already
+    cut to the sign (``None``: detect it) and ``sequences_per_signer`` the MP_Data signer blocks. An
+    option the kind does not take is a ``ValueError``."""
     kind, path = parse_spec(spec)
     reader, accepted = _READERS[kind]
-    given = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer}
+    given = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer, "trimmed": trimmed}
     for name, value in given.items():
         if value is not None and name not in accepted:
             takers = " and ".join(k for k, (_, options) in _READERS.items() if name in options)
@@ -81,6 +86,7 @@ __all__ = [
     "dataset_options",
     "open_dataset",
     "parse_spec",
+    "read_asl_signs",
     "read_csv",
     "read_how2sign",
     "read_mp_data",

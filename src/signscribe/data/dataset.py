@@ -44,6 +44,7 @@ class Dataset:
     samples: list[Sample]
     missing: list[Sample] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the reader decided about the data, for the user
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -59,6 +60,7 @@ class Dataset:
             samples=[s for s in self.samples if s.split == split],
             missing=[s for s in self.missing if s.split == split],
             labels=self.labels,
+            notes=self.notes,
         )
 
 

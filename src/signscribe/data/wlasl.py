@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from signscribe.data.dataset import Dataset, Sample, partition
 from signscribe.errors import DatasetError
+from signscribe.io import probe
 
 SUBSETS = (100, 300, 1000, 2000)
 CLASS_LIST = "wlasl_class_list.txt"
@@ -88,12 +90,65 @@ def read_class_list(path: Path) -> list[str]:
     return [classes[index] for index in sorted(classes)]
 
 
-def read_wlasl(json_path: str | Path, videos: str | Path | None = None, subset: int | None = None) -> Dataset:
+TRIMMED_SHARE = 0.9  # of the clips with a frame range, those that look cut to it make a pre-trimmed copy
+LENGTH_TOLERANCE = 2  # frames a re-encoded copy may gain or lose
+
+
+def _has_range(sample: Sample) -> bool:
+    return (sample.start_frame, sample.end_frame) != (1, -1)
+
+
+def range_fit(sample: Sample) -> tuple[bool, bool]:
+    """Whether a clip with a frame range is (a) as long as its range, as a copy cut to the sign is,
+    and (b) too short to hold it: it ends before the range does, so the range cannot apply."""
+    frames = probe(sample.path).frame_count
+    end = sample.end_frame if sample.end_frame != -1 else None
+    as_long = end is not None and abs(frames - (end - sample.start_frame + 1)) <= LENGTH_TOLERANCE
+    return as_long, frames + LENGTH_TOLERANCE < (end if end is not None else sample.start_frame)
+
+
+def _apply_trimming(dataset: Dataset, trimmed: bool | None) -> Dataset:
+    """Drop the frame ranges of pre-trimmed clips, whose ranges count the frames of the untrimmed
+    source videos: all of them with ``trimmed=True``; none with ``False``; with ``None``, all when
+    nearly every clip with a range is as long as its range or shorter (a pre-trimmed copy), else only
+    those too short to hold their range. Notes say what was done."""
+    ranged = [s for s in dataset.samples if _has_range(s)]
+    if trimmed is False or not ranged:
+        return dataset
+    fits = {s.id: range_fit(s) for s in ranged} if trimmed is None else {}
+    cut_to_range = sum(as_long or too_short for as_long, too_short in fits.values())
+    if trimmed or cut_to_range >= TRIMMED_SHARE * len(ranged):
+        whole = {s.id for s in ranged}
+        how = (
+            "as --trimmed says"
+            if trimmed
+            else (f"{cut_to_range} of the {len(ranged)} with a frame range are as long as it or shorter")
+        )
+        note = f"a pre-trimmed copy ({how}): every clip is used whole, without the frame ranges of WLASL_v0.3.json"
+    else:
+        whole = {sample_id for sample_id, (_, too_short) in fits.items() if too_short}
+        note = (
+            f"{len(whole)} of {len(ranged)} clips with a frame range are too short to hold it (pre-trimmed): "
+            "each is used whole; the others keep their range"
+        )
+    if whole:
+        dataset.samples = [replace(s, start_frame=1, end_frame=-1) if s.id in whole else s for s in dataset.samples]
+        dataset.notes.append(note)
+    return dataset
+
+
+def read_wlasl(
+    json_path: str | Path, videos: str | Path | None = None, subset: int | None = None, trimmed: bool | None = None
+) -> Dataset:
     """Read WLASL. Videos are ``<videos>/<video_id>.mp4`` (default: ``videos/`` beside the json).
 
     With ``subset`` (100, 300, 1000 or 2000) the samples, splits and frame ranges come from
     ``nslt_<subset>.json`` beside the json and labels from ``wlasl_class_list.txt``, as the
     WLASL I3D baseline uses them. Instances whose video is missing land in ``Dataset.missing``.
+
+    Widely shared copies of WLASL are already cut to the sign, and the published frame ranges do not
+    apply to them: ``trimmed=None`` detects such clips (``range_fit``) and uses them whole,
+    ``True`` treats every clip as trimmed, ``False`` applies every range; ``Dataset.notes`` says so.
     """
     json_path = Path(json_path)
     videos = Path(videos) if videos is not None else json_path.parent / "videos"
@@ -105,7 +160,7 @@ def read_wlasl(json_path: str | Path, videos: str | Path | None = None, subset: 
             )
             for video_id, (gloss, instance) in instances.items()
         ]
-        return partition("wlasl", json_path, samples, labels=glosses)
+        return _apply_trimming(partition("wlasl", json_path, samples, labels=glosses), trimmed)
 
     if subset not in SUBSETS:
         raise ValueError(f"WLASL subset must be one of {SUBSETS}, got {subset}")
@@ -126,4 +181,4 @@ def read_wlasl(json_path: str | Path, videos: str | Path | None = None, subset: 
         gloss = classes[action[0]]
         instance = instances.get(video_id, (gloss, {}))[1]
         samples.append(_sample(video_id, gloss, instance, videos, split, (action[1], action[2])))
-    return partition("wlasl", json_path, samples, labels=classes[:subset])
+    return _apply_trimming(partition("wlasl", json_path, samples, labels=classes[:subset]), trimmed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -22,15 +23,16 @@ def evaluate(
     recognizer: Recognizer,
     spec: str,
     split: str | None = None,
-    videos: str | Path | None = None,
-    subset: int | None = None,
-    sequences_per_signer: int | None = None,
     signer: str | None = None,
     batch: int = 64,
     on_progress: ProgressCallback | None = None,
+    workers: int = 1,
+    **dataset_options: Any,
 ) -> tuple[ClassificationReport, list[tuple[Sample, str]]]:
-    """Metrics of the model on the dataset (or one split of it) and the samples that failed to load."""
-    dataset = open_dataset(spec, videos=videos, subset=subset, sequences_per_signer=sequences_per_signer)
+    """Metrics of the model on the dataset (or one split or signer of it) and the samples that failed to
+    load; ``dataset_options`` are those of ``open_dataset`` (``videos``, ``subset``, ...). With
+    ``workers > 1`` the videos' landmarks are first extracted into the pose cache in parallel."""
+    dataset = open_dataset(spec, **dataset_options)
     if split is not None:
         dataset = dataset.select(split)
     samples = [s for s in dataset.samples if signer is None or s.signer == signer]
@@ -47,12 +49,14 @@ def evaluate(
             f"the model has {len(index)} labels"
         )
     pipeline = recognizer.loaded.features
+    pipeline.prefetch([sample.clip for sample in samples], recognizer.extractor, workers)
     prepared = prepare_samples(pipeline, samples, recognizer.extractor, on_progress)
     if not prepared.items:
         raise SignscribeError(f"{spec}: no sample could be loaded; first failure: {prepared.failed[0][1]}")
     targets = [index[s.label] for s in prepared.samples]
     logits = predict_logits(recognizer.loaded.model, ExampleSet(pipeline, prepared.items, targets), batch)
-    scores = logits.softmax(dim=-1).clamp_min(1e-12).log()
+    probabilities = recognizer.resting_as_idle(logits.softmax(dim=-1), prepared.items)
+    scores = probabilities.clamp_min(1e-12).log()
     return classification_report(scores, torch.tensor(targets), recognizer.labels), prepared.failed
 
 

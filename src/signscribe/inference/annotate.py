@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from signscribe.inference.transcribe import Segment, Transcriber, Transcript
-from signscribe.io import read_frames
+from signscribe.io import probe, read_frames
 from signscribe.io.encode import video_writer
 from signscribe.pose.layout import HAND_LIMBS, UPPER_BODY_LIMBS, Layout
 from signscribe.pose.source import LandmarkFrame, media_kind
@@ -26,12 +26,14 @@ BODY_COLOUR, LEFT_COLOUR, RIGHT_COLOUR = (255, 255, 255), (255, 140, 0), (0, 200
 
 
 class LandmarkSpool:
-    """Each frame's landmarks appended to a temporary file, read back as a memory map."""
+    """Each frame's landmarks appended to a temporary file, read back as a memory map, with the
+    video frame index of each (extraction at a lower frame rate skips frames)."""
 
     def __init__(self) -> None:
         self.points = Layout().num_points
         self._file = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the spool; see close)
         self.frames = 0
+        self.indices: list[int] = []
 
     def __enter__(self) -> LandmarkSpool:
         return self
@@ -43,6 +45,7 @@ class LandmarkSpool:
         record = np.concatenate([frame.values, frame.confidence[:, None]], axis=1).astype(np.float32)
         self._file.write(record.tobytes())
         self.frames += 1
+        self.indices.append(frame.index)
 
     def read(self) -> np.ndarray:
         """``(frames, points, 4)``: x, y, z, confidence per point, in frame order."""
@@ -84,24 +87,26 @@ def _caption_at(segments: list[Segment], starts: list[float], time: float) -> Se
 def annotate_video(
     video: str | Path,
     transcript: Transcript,
-    landmarks: np.ndarray,
+    spool: LandmarkSpool,
     out: str | Path,
     on_progress: ProgressCallback | None = None,
 ) -> int:
-    """Write the annotated copy of ``video`` to ``out``; returns the number of frames written."""
+    """Write the annotated copy of ``video`` (every frame, at its own rate) to ``out``, each frame with
+    the latest landmarks read at or before it; returns the number of frames written."""
     starts = [segment.start for segment in transcript.segments]
-    written = 0
+    landmarks, written = spool.read(), 0
+    info = probe(video)
     frames = read_frames(video)
     first = next(frames)
     height, width = (size - size % 2 for size in first.image.shape[:2])  # yuv420p needs even sizes
     scale = max(1.0, max(width, height) / 640)
     font = ImageFont.load_default(size=round(22 * scale))
-    with video_writer(out, transcript.fps, width, height) as write:
+    with video_writer(out, info.fps, width, height) as write:
         for frame in chain([first], frames):
             image = Image.fromarray(frame.image[:height, :width])
             draw = ImageDraw.Draw(image)
-            if frame.index < len(landmarks):
-                _draw_landmarks(draw, np.asarray(landmarks[frame.index]), scale)
+            if (row := bisect_right(spool.indices, frame.index) - 1) >= 0:
+                _draw_landmarks(draw, np.asarray(landmarks[row]), scale)
             if (segment := _caption_at(transcript.segments, starts, frame.time)) is not None:
                 text = f"{segment.gloss}  {segment.confidence:.0%}"
                 left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
@@ -112,7 +117,7 @@ def annotate_video(
             write(np.asarray(image))
             written += 1
             if on_progress is not None:
-                on_progress(written, transcript.frames)
+                on_progress(written, info.frame_count)
     return written
 
 
@@ -129,5 +134,5 @@ def transcribe_and_annotate(
         raise ValueError(f"{video}: annotating draws on the video; give a video, not a .pose file or MP_Data folder")
     with LandmarkSpool() as spool:
         transcript = transcriber.transcribe(video, on_landmarks=spool.add, on_progress=on_transcribed)
-        annotate_video(video, transcript, spool.read(), out, on_drawn)
+        annotate_video(video, transcript, spool, out, on_drawn)
     return transcript

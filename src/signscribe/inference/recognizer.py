@@ -4,12 +4,19 @@ glosses out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+from torch import nn
 
 from signscribe.inference.runner import ModelRunner
+from signscribe.models.pretrained import LoadedModel
+from signscribe.pose.activity import SigningDetector
+from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.source import ClipSource
 from signscribe.progress import ProgressCallback
+
+IDLE_LABEL = "-"  # the label of "no sign", in models trained with one
 
 
 @dataclass(frozen=True)
@@ -21,20 +28,46 @@ class Prediction:
 class Recognizer(ModelRunner):
     """A recognition model plus the pose extractor that feeds it.
 
+    A model with the idle label ``-`` answers it for a clip in which the signer rests: the no-sign
+    detector (``signscribe.pose.activity``) overrides the model there, so resting with the hands in
+    view is not taken for a sign the model never saw as idle.
+
     >>> recognizer = Recognizer.from_pretrained("default")   # or a model folder, or a hub id
     >>> recognizer.predict("clip.mp4", top_k=5)
     """
 
     task = "recognition"
 
+    def __init__(self, loaded: LoadedModel, extractor: HolisticExtractor | None = None) -> None:
+        super().__init__(loaded, extractor)
+        self.detector = SigningDetector() if loaded.input_kind == "landmarks" else None
+
     @property
     def labels(self) -> list[str]:
         assert self.loaded.labels is not None  # load_pretrained reads them for every recognition model
         return self.loaded.labels
 
+    @property
+    def idle_index(self) -> int | None:
+        return self.labels.index(IDLE_LABEL) if IDLE_LABEL in self.labels else None
+
     def scores(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> torch.Tensor:
         """Class probabilities ``(clips, labels)``."""
-        return self.outputs(clips, on_progress).softmax(dim=-1)
+        prepared = self.prepare(clips, on_progress)
+        return self.resting_as_idle(self.outputs(prepared).softmax(dim=-1), prepared)
+
+    def resting_as_idle(self, probabilities: torch.Tensor, prepared: list[Any]) -> torch.Tensor:
+        """``probabilities`` with each row of a resting clip set to the idle label, for a landmark model
+        that has one (others are left as they are)."""
+        if self.idle_index is None or self.detector is None:
+            return probabilities
+        resting = [not self.detector.is_signing(item) for item in prepared]
+        if any(resting):
+            probabilities = probabilities.clone()
+            probabilities[torch.tensor(resting)] = nn.functional.one_hot(
+                torch.tensor(self.idle_index), len(self.labels)
+            ).to(probabilities.dtype)
+        return probabilities
 
     def predict(
         self, clip: ClipSource, top_k: int = 5, on_progress: ProgressCallback | None = None

@@ -3,8 +3,9 @@ landmark extractor (with the pose cache) that feeds the model's input pipeline."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 
@@ -25,29 +26,41 @@ class ModelRunner:
     task: ClassVar[str]
 
     def __init__(self, loaded: LoadedModel, extractor: HolisticExtractor | None = None) -> None:
+        """``extractor`` defaults to the model's own extraction settings, with the pose cache."""
         if loaded.task != self.task:
             raise wrong_task(loaded.path, loaded.task, self.task)
         self.loaded = loaded
-        self.extractor = extractor or HolisticExtractor(cache=PoseCache())
+        self.extractor = extractor or HolisticExtractor(loaded.extraction, cache=PoseCache())
 
     @classmethod
     def from_pretrained(
-        cls: type[RunnerType], path_or_name: str | Path | None = None, extractor: HolisticExtractor | None = None
+        cls: type[RunnerType],
+        path_or_name: str | Path | None = None,
+        extractor: HolisticExtractor | None = None,
+        frame_rate: float | None = None,
     ) -> RunnerType:
-        """From a model folder, ``"default"`` (the model shipped in the package) or a hub id."""
-        return cls(load_pretrained(path_or_name, task=cls.task), extractor)
+        """From a model folder, a bundled model's name (``"default"``) or a hub id; ``frame_rate``
+        overrides the model's extraction frame rate."""
+        loaded = load_pretrained(path_or_name, task=cls.task)
+        if extractor is None and frame_rate is not None:
+            extractor = HolisticExtractor(replace(loaded.extraction, frame_rate=frame_rate), cache=PoseCache())
+        return cls(loaded, extractor)
 
     def landmarks(self, clip: ClipSource) -> PoseSequence:
         """The landmarks of a clip, extracted (through the pose cache) or read."""
         return load_landmarks(clip, self.extractor)
 
-    def model_batch(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> ModelBatch:
-        """Model input for clips, through the model's input pipeline; ``on_progress`` follows the
-        loading of each clip (for a video: its frames)."""
+    def prepare(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> list[Any]:
+        """Each clip loaded and prepared by the model's input pipeline; ``on_progress`` follows the
+        loading of each (for a video: its frames)."""
         pipeline = self.loaded.features
-        return pipeline.batch([pipeline.load(clip, self.extractor, on_progress) for clip in clips])
+        return [pipeline.prepare(pipeline.load(clip, self.extractor, on_progress)) for clip in clips]
+
+    def model_batch(self, prepared: list[Any]) -> ModelBatch:
+        pipeline = self.loaded.features
+        return pipeline.collate([pipeline.example(item) for item in prepared], [0] * len(prepared))
 
     @torch.no_grad()
-    def outputs(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> torch.Tensor:
-        """The model's raw output for a batch of clips."""
-        return self.loaded.model(*self.model_batch(clips, on_progress).inputs)
+    def outputs(self, prepared: list[Any]) -> torch.Tensor:
+        """The model's raw output for prepared clips."""
+        return self.loaded.model(*self.model_batch(prepared).inputs)

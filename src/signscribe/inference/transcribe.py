@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from signscribe.inference.recognizer import Recognizer
+from signscribe.inference.recognizer import IDLE_LABEL, Recognizer
+from signscribe.pose.activity import SigningDetector
 from signscribe.pose.layout import LEFT_SHOULDER, RIGHT_SHOULDER, Layout
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.source import ClipSource, LandmarkFrame, stream_landmarks
 from signscribe.progress import ProgressCallback
 
-IDLE_LABEL = "-"
 _HANDS = np.r_[Layout().slice("left_hand"), Layout().slice("right_hand")]
 
 
@@ -64,7 +64,7 @@ class TranscriptionSettings:
     window: int | None = None
     stride: int | None = None
     min_confidence: float = 0.5
-    min_hand_presence: float = 0.5  # share of a window's frames with at least one hand
+    min_hand_presence: float = 0.5  # share of a window's central half with a hand raised above the rest line
     min_motion: float = 0.01  # mean hand-point speed, shoulder widths per frame
     batch: int = 32  # windows recognised together
 
@@ -153,13 +153,18 @@ class Transcriber:
     def __init__(self, recognizer: Recognizer, settings: TranscriptionSettings | None = None) -> None:
         self.recognizer = recognizer
         self.settings = settings or TranscriptionSettings()
+        self.detector = recognizer.detector or SigningDetector()
         self.idle_label = IDLE_LABEL if IDLE_LABEL in recognizer.labels else None
 
     @classmethod
     def from_pretrained(
-        cls, path_or_name: str | Path | None = None, settings: TranscriptionSettings | None = None
+        cls,
+        path_or_name: str | Path | None = None,
+        settings: TranscriptionSettings | None = None,
+        frame_rate: float | None = None,
     ) -> Transcriber:
-        return cls(Recognizer.from_pretrained(path_or_name), settings)
+        """A recognition model (see ``Recognizer.from_pretrained``) with transcription ``settings``."""
+        return cls(Recognizer.from_pretrained(path_or_name, frame_rate=frame_rate), settings)
 
     def window_and_stride(self, fps: float) -> tuple[int, int]:
         """Window and stride in frames of a video at ``fps``."""
@@ -234,7 +239,9 @@ class Transcriber:
             motion.append(hand_motion(previous, item))
             buffer.append(item)
             previous, seen = item, seen + 1
-            if seen >= window and (seen - window) % stride == 0:
+            # Until the first full window, shorter ones (from half a window on) stand for the video's start.
+            first = window if seen >= window else window // 2
+            if seen >= first and (seen - first) % stride == 0:
                 emitted_at = seen
                 yield self._window(buffer, motion, fps)
         if buffer and emitted_at != seen:  # the tail after the last full stride, or a short video
@@ -244,7 +251,10 @@ class Transcriber:
         frames = list(buffer)
         data = np.stack([item.values for item in frames])
         confidence = np.stack([item.confidence for item in frames])
-        hands = (confidence[:, _HANDS] > 0).any(axis=1)
-        signing = hands.mean() >= self.settings.min_hand_presence and float(np.mean(motion)) >= self.settings.min_motion
         sequence = PoseSequence(data, confidence, fps, width=0, height=0)
+        # A window stands for the time around its centre, and a sign is often shorter than a window:
+        # whether it is signing is read in its central half.
+        quarter = len(frames) // 4
+        raised = self.detector.measure(sequence.select_frames(slice(quarter, len(frames) - quarter))).raised
+        signing = raised >= self.settings.min_hand_presence and float(np.mean(motion)) >= self.settings.min_motion
         return _Window(frames[0].time, frames[-1].time + 1 / fps, sequence, bool(signing))

@@ -49,6 +49,6 @@ class Translator(ModelRunner):
     ) -> list[str]:
         changes = {"beam_size": beam_size, "max_length": max_length, "length_penalty": length_penalty}
         generation = dataclasses.replace(self.generation, **{k: v for k, v in changes.items() if v is not None})
-        batch = self.model_batch(clips)
+        batch = self.model_batch(self.prepare(clips))
         ids = generate(self.loaded.model, *batch.inputs, self.tokenizer.bos_id, self.tokenizer.eos_id, generation)
         return [self.tokenizer.decode(tokens) for tokens in ids]

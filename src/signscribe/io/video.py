@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -141,6 +141,17 @@ def _to_rgb(frame: av.VideoFrame, bbox: BBox | None, max_side: int | None) -> np
     if max_side is not None:
         image = resize(image, max_side)
     return image
+
+
+def at_rate(frames: Iterable[Frame], rate: float | None) -> Iterator[Frame]:
+    """The frames nearest a regular grid of ``rate`` frames a second (every frame when ``rate`` is
+    ``None`` or above the video's own rate): 12.5 of a 25 fps video keeps every second frame."""
+    next_time = None
+    for frame in frames:
+        if rate is None or next_time is None or frame.time >= next_time - 1e-6:
+            yield frame
+            if rate is not None:
+                next_time = (frame.time if next_time is None else next_time) + 1 / rate
 
 
 def read_frames(

@@ -13,8 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from signscribe.errors import InputFileError
+from signscribe.models.bundled import DEFAULT_MODEL, bundled_path
 from signscribe.models.inputs import InputPipeline, input_pipeline
 from signscribe.models.registry import TASKS, create_model, model_family
 from signscribe.models.text import TextTokenizer
 from signscribe.models.translation import GenerationConfig
+from signscribe.pose.extract import ExtractionSettings
 from signscribe.version import __version__
 
 WEIGHTS, CONFIG, LABELS, CARD = "model.safetensors", "config.json", "labels.json", "model_card.md"
@@ -33,7 +34,7 @@ TOKENIZER = "tokenizer.json"
 # What each task's folder must hold besides the card.
 REQUIRED = {"recognition": (WEIGHTS, CONFIG, LABELS), "translation": (WEIGHTS, CONFIG, TOKENIZER)}
 COMMANDS = {"recognition": "signscribe recognize or transcribe", "translation": "signscribe translate"}
-DEFAULT_MODEL = "default"
+_DEFAULT_EXTRACTION = asdict(ExtractionSettings())
 FORMAT = "signscribe-model"
 
 
@@ -64,6 +65,11 @@ class LoadedModel:
     generation: GenerationConfig | None = None
 
     @property
+    def extraction(self) -> ExtractionSettings:
+        """How landmarks were extracted for training (``config.json``'s ``extraction``), and so for use."""
+        return ExtractionSettings(**self.config.get("extraction", {}))
+
+    @property
     def task(self) -> str:
         return self.config["task"]
 
@@ -72,22 +78,20 @@ class LoadedModel:
         return self.features.kind
 
 
-def default_model_path() -> Path:
-    return Path(str(resources.files("signscribe.models") / DEFAULT_MODEL))
-
-
 def model_config_json(
     architecture: str,
     model_config: dict[str, Any],
     features: InputPipeline,
     num_classes: int,
     input_info: dict[str, Any],
+    extraction: ExtractionSettings | None = None,
     **task_info: Any,
 ) -> dict[str, Any]:
     """The ``config.json`` of a model: task, input kind, architecture, the input pipeline's settings
-    and description, and input expectations (``num_classes`` counts labels, or tokens for
-    translation); ``task_info`` adds task-specific entries (a translation model's tokenizer and
-    generation settings)."""
+    and description, input expectations (``num_classes`` counts labels, or tokens for translation)
+    and the landmark extraction options that differ from the defaults; ``task_info`` adds
+    task-specific entries (a translation model's tokenizer and generation settings)."""
+    changed = {k: v for k, v in asdict(extraction or ExtractionSettings()).items() if v != _DEFAULT_EXTRACTION[k]}
     family = model_family(architecture)
     return {
         "format": FORMAT,
@@ -101,6 +105,7 @@ def model_config_json(
         "features": features.to_dict(),
         **features.describe(),
         "input": input_info,
+        **({"extraction": changed} if changed else {}),
         **task_info,
     }
 
@@ -136,11 +141,13 @@ def save_model_folder(
 
 
 def resolve_model_path(path_or_name: str | Path | None) -> Path:
-    """A local folder, ``None``/``"default"`` for the model shipped in the package, or a Hugging Face
-    hub id (``owner/name``) fetched with ``huggingface_hub`` when it is installed and online."""
-    if path_or_name is None or str(path_or_name) == DEFAULT_MODEL:
-        return default_model_path()
-    path = Path(path_or_name)
+    """The name of a model shipped in the package (``None`` or ``"default"`` for the default one), a
+    local folder, or a Hugging Face hub id (``owner/name``) fetched with ``huggingface_hub`` when it
+    is installed and online."""
+    name = DEFAULT_MODEL if path_or_name is None else str(path_or_name)
+    if (bundled := bundled_path(name)) is not None:  # bundled names come first ("./name" for a folder)
+        return bundled
+    path = Path(name)
     if path.exists():
         return path
     text = str(path_or_name)
@@ -212,8 +219,8 @@ _TASK_FILES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {
 
 
 def load_pretrained(path_or_name: str | Path | None = None, task: str | None = None) -> LoadedModel:
-    """Load any model folder ready for inference (eval mode): a local folder, ``"default"`` (or
-    ``None``) for the model shipped in the package, or a hub id. With ``task``, a folder of another
+    """Load any model folder ready for inference (eval mode): a local folder, a bundled model's name
+    (``None`` or ``"default"`` for the default one), or a hub id. With ``task``, a folder of another
     task is refused with a message naming the command to use it with."""
     folder = resolve_model_path(path_or_name)
     config = _read_config(folder, task)

@@ -96,6 +96,37 @@ def drop_frames(sequence: PoseSequence, rng: np.random.Generator, probability: f
     return sequence.select_frames(np.flatnonzero(keep))
 
 
+def crop(sequence: PoseSequence, rng: np.random.Generator, crop_range: float) -> PoseSequence:
+    """A random stretch of at least ``1 - crop_range`` of the frames (at least one)."""
+    keep = max(1, round(sequence.num_frames * (1 - rng.uniform(0, crop_range))))
+    start = int(rng.integers(0, sequence.num_frames - keep + 1))
+    return sequence.select_frames(slice(start, start + keep))
+
+
+def rotate_part(sequence: PoseSequence, component: str, degrees: float) -> PoseSequence:
+    """Rotate one component (a hand) about its first point (the wrist) in the image plane."""
+    rows = sequence.layout.slice(component)
+    angle = math.radians(degrees)
+    matrix = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]], np.float32)
+    data = sequence.data.copy()
+    pivot = data[:, rows.start : rows.start + 1, :2]
+    data[:, rows, :2] = (data[:, rows, :2] - pivot) @ matrix.T + pivot
+    data = np.where(sequence.confidence[..., None] > 0, data, sequence.data)
+    return sequence.replace(data=data.astype(np.float32))
+
+
+def drop_hands(sequence: PoseSequence, rng: np.random.Generator, probability: float) -> PoseSequence:
+    """Mark each hand missing in each frame with ``probability``."""
+    confidence = sequence.confidence.copy()
+    data = sequence.data.copy()
+    for hand in ("left_hand", "right_hand"):
+        rows = sequence.layout.slice(hand)
+        lost = rng.random(sequence.num_frames) < probability
+        confidence[lost, rows] = 0.0
+        data[lost, rows] = 0.0
+    return sequence.replace(data=data, confidence=confidence)
+
+
 @dataclass(frozen=True)
 class Augmenter:
     """A random mix of the augmentations above, for training. Ranges are symmetric around no change."""
@@ -107,8 +138,20 @@ class Augmenter:
     warp_strength: float = 0.2
     drop_probability: float = 0.05
     mirror_probability: float = 0.5
+    # Off by default (0), so that runs made before them repeat exactly:
+    crop_range: float = 0.0  # keep a random stretch of at least 1 - crop_range of the frames
+    hand_rotation_degrees: float = 0.0  # turn each hand about its wrist on its own
+    hand_drop_probability: float = 0.0  # lose each hand in a frame, as a missed detection does
 
     def __call__(self, sequence: PoseSequence, rng: np.random.Generator) -> PoseSequence:
+        if self.crop_range:
+            sequence = crop(sequence, rng, self.crop_range)
+        if self.hand_rotation_degrees:
+            for hand in ("left_hand", "right_hand"):
+                angle = rng.uniform(-self.hand_rotation_degrees, self.hand_rotation_degrees)
+                sequence = rotate_part(sequence, hand, angle)
+        if self.hand_drop_probability:
+            sequence = drop_hands(sequence, rng, self.hand_drop_probability)
         sequence = rotate(sequence, rng.uniform(-self.rotation_degrees, self.rotation_degrees))
         sequence = scale(sequence, *(1 + rng.uniform(-self.scale_range, self.scale_range, size=2)))
         sequence = shear(sequence, *rng.uniform(-self.shear_range, self.shear_range, size=2))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from signscribe.errors import VideoReadError
-from signscribe.io import BBox, Frame, probe, read_frames
+from signscribe.io import BBox, Frame, at_rate, probe, read_frames
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.layout import Layout, from_normalized
 from signscribe.pose.sequence import PoseSequence
@@ -34,6 +34,7 @@ class ExtractionSettings:
     min_tracking_confidence: float = 0.5
     max_side: int | None = None  # shrink frames before MediaPipe; None keeps the source size
     model_complexity: int = OFFLINE_MODEL_COMPLEXITY
+    frame_rate: float | None = None  # frames a second kept for MediaPipe; None keeps every frame
 
     def __post_init__(self) -> None:
         if self.model_complexity != OFFLINE_MODEL_COMPLEXITY:
@@ -41,6 +42,16 @@ class ExtractionSettings:
                 f"model_complexity={self.model_complexity} needs a model download; "
                 f"only {OFFLINE_MODEL_COMPLEXITY} ships with mediapipe and works offline"
             )
+        if self.frame_rate is not None and self.frame_rate <= 0:
+            raise ValueError(f"frame_rate must be positive, got {self.frame_rate}")
+
+    def cache_options(self) -> dict[str, object]:
+        """The settings as the pose cache keys them; an option left at ``None`` that was added after
+        the first release is left out, so entries made before it still match."""
+        options = dataclasses.asdict(self)
+        if options["frame_rate"] is None:
+            del options["frame_rate"]
+        return options
 
 
 def _landmarks_to_rows(landmarks: Any, width: int, height: int, visibility: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -125,14 +136,16 @@ class HolisticExtractor:
         if self.cache is not None:
             if not video.is_file():
                 raise VideoReadError(video, "file not found")
-            key = self.cache.key(video, {**dataclasses.asdict(self.settings), **selection})
+            key = self.cache.key(video, {**self.settings.cache_options(), **selection})
             if (cached := self.cache.get(key, source=str(video))) is not None:
                 return cached
         info = probe(video)
         frames = read_frames(video, max_side=self.settings.max_side, **selection)
         if on_progress is not None:
             frames = _reporting(frames, info.frame_count, on_progress)
-        sequence = self.extract_frames(frames, fps=info.fps, source=str(video))
+        rate = self.settings.frame_rate
+        frames = at_rate(frames, rate)
+        sequence = self.extract_frames(frames, fps=min(rate or info.fps, info.fps), source=str(video))
         if sequence.num_frames == 0:
             raise VideoReadError(video, "the selected range holds no frames")
         if key is not None:

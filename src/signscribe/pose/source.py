@@ -1,11 +1,11 @@
 """One way from any clip to landmarks.
 
-A clip is a video, a ``.pose`` file, an MP_Data sequence folder (one ``.npy`` vector a frame) or
-a ``PoseSequence`` already in memory, optionally narrowed to a time range (seconds, How2Sign) or a
-frame range (1-based inclusive, WLASL), given as a ``Clip`` or as arguments of ``load_landmarks``.
-``load_landmarks`` returns the whole ``PoseSequence`` of a clip; ``stream_landmarks`` yields it
-frame by frame, so a long video is never held in memory. Both tell the kinds of media apart in
-one place, ``media_kind``.
+A clip is a video, a ``.pose`` file, an MP_Data sequence folder (one ``.npy`` vector a frame), a
+Kaggle asl-signs ``.parquet`` file or a ``PoseSequence`` already in memory, optionally narrowed to
+a time range (seconds, How2Sign) or a frame range (1-based inclusive, WLASL), given as a ``Clip``
+or as arguments of ``load_landmarks``. ``load_landmarks`` returns the whole ``PoseSequence`` of a
+clip; ``stream_landmarks`` yields it frame by frame, so a long video is never held in memory.
+Both tell the kinds of media apart in one place, ``media_kind``.
 """
 
 from __future__ import annotations
@@ -16,19 +16,26 @@ from pathlib import Path
 
 import numpy as np
 
-from signscribe.io import BBox, probe, read_frames
+from signscribe.io import BBox, at_rate, probe, read_frames
+from signscribe.pose.asl_signs import PARQUET_SUFFIX, load_asl_signs_landmarks
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor, HolisticStream
 from signscribe.pose.mp_data import load_mp_sequence
 from signscribe.pose.posefile import POSE_SUFFIX, load_pose
 from signscribe.pose.sequence import PoseSequence
 from signscribe.progress import ProgressCallback
 
+# The kinds of landmark files and folders (anything else is a video), each with its reader.
+_LANDMARK_READERS = {"pose": load_pose, "mp_data": load_mp_sequence, "asl_signs": load_asl_signs_landmarks}
+
 
 def media_kind(path: str | Path) -> str:
-    """``pose`` (a ``.pose`` file), ``mp_data`` (a folder of ``.npy`` frames) or ``video``."""
+    """``pose`` (a ``.pose`` file), ``asl_signs`` (a Kaggle asl-signs ``.parquet`` file), ``mp_data`` (a
+    folder of ``.npy`` frames) or ``video``."""
     path = Path(path)
     if path.suffix == POSE_SUFFIX:
         return "pose"
+    if path.suffix == PARQUET_SUFFIX:
+        return "asl_signs"
     if path.is_dir():
         return "mp_data"
     return "video"
@@ -119,11 +126,9 @@ def load_landmarks(
             raise ValueError(f"{clip.path}: the clip has a range of its own; give the range once")
         clip = replace(clip, **part)
     extractor = extractor or HolisticExtractor()
-    include_face = extractor.settings.include_face
-    if clip.media == "pose":
-        return select_range(load_pose(clip.path, include_face=include_face), clip)
-    if clip.media == "mp_data":
-        return select_range(load_mp_sequence(clip.path, include_face=include_face), clip)
+    if clip.media != "video":
+        sequence = _LANDMARK_READERS[clip.media](clip.path, include_face=extractor.settings.include_face)
+        return select_range(sequence, clip)
     return extractor.extract(clip.path, **clip.selection(), on_progress=on_progress)
 
 
@@ -157,13 +162,16 @@ def stream_landmarks(source: ClipSource, settings: ExtractionSettings | None = N
         return LandmarkStream(_sequence_frames(sequence), sequence.fps, name, sequence.num_frames)
     clip = as_clip(source)
     info = probe(clip.path)
-    frames = _video_frames(clip, replace(settings or ExtractionSettings(), include_face=False))
-    return LandmarkStream(frames, info.fps, str(clip.path), info.frame_count)
+    settings = replace(settings or ExtractionSettings(), include_face=False)
+    rate = min(settings.frame_rate or info.fps, info.fps)
+    expected = round(info.frame_count * rate / info.fps)
+    return LandmarkStream(_video_frames(clip, settings), rate, str(clip.path), expected)
 
 
 def _video_frames(clip: Clip, settings: ExtractionSettings) -> Iterator[LandmarkFrame]:
+    frames = read_frames(clip.path, max_side=settings.max_side, **clip.selection())
     with HolisticStream(settings) as stream:
-        for frame in read_frames(clip.path, max_side=settings.max_side, **clip.selection()):
+        for frame in at_rate(frames, settings.frame_rate):
             values, confidence = stream.process(frame.image)
             yield LandmarkFrame(frame.index, frame.time, values, confidence)
 

@@ -1,7 +1,7 @@
 """The FastAPI application: REST recognition, background jobs, live WebSocket streams and the web page.
 
-``create_app`` loads the model, keeps the shared state on ``app.state`` (``settings``,
-``recognizer``, ``store``, ``limiter``, ``worker``, ``open_streams``), answers every error as
+``create_app`` loads the models, keeps the shared state on ``app.state`` (``settings``, ``models``
+(a ``ModelPool``), ``store``, ``limiter``, ``worker``, ``open_streams``), answers every error as
 ``{"error": {"code", "message"}}``, and mounts the routers of ``routes`` and ``live``.
 """
 
@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from signscribe.inference.recognizer import Recognizer
 from signscribe.serving import live, routes
 from signscribe.serving.jobs import JobStore, JobWorker
+from signscribe.serving.models import ModelPool
 from signscribe.serving.security import ApiError, RateLimiter
 from signscribe.serving.settings import ServerSettings
 from signscribe.version import __version__
@@ -56,7 +57,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The job worker starts with the app (after queueing again what a previous server left running)
     and stops with it."""
     app.state.store.recover()
-    app.state.worker = JobWorker(app.state.store, app.state.recognizer)
+    app.state.worker = JobWorker(app.state.store, app.state.models)
     app.state.worker.start()
     try:
         yield
@@ -66,7 +67,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | None = None) -> FastAPI:
-    """Build the app; the model loads now, the job worker starts with the app and stops with it."""
+    """Build the app; the models load now (``recognizer``, if given, is the default model's), the job
+    worker starts with the app and stops with it."""
     settings = settings or ServerSettings.from_env()
     app = FastAPI(
         title="signscribe",
@@ -75,7 +77,7 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.recognizer = recognizer or Recognizer.from_pretrained(settings.model)
+    app.state.models = ModelPool(settings.model, recognizer)
     app.state.store = JobStore(settings.jobs_database)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.worker = None

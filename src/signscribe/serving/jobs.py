@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from signscribe.inference.recognizer import Recognizer
+from signscribe.serving.models import ModelPool
+from signscribe.serving.security import ApiError
 from signscribe.serving.work import JOB_KINDS, UnprocessableUpload, run_job_kind
 
 SCHEMA = """
@@ -152,9 +153,9 @@ class JobStore:
 class JobWorker(threading.Thread):
     """Runs queued jobs one at a time in the background."""
 
-    def __init__(self, store: JobStore, recognizer: Recognizer, poll_seconds: float = 0.2) -> None:
+    def __init__(self, store: JobStore, models: ModelPool, poll_seconds: float = 0.2) -> None:
         super().__init__(name="signscribe-jobs", daemon=True)
-        self.store, self.recognizer, self.poll_seconds = store, recognizer, poll_seconds
+        self.store, self.models, self.poll_seconds = store, models, poll_seconds
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
@@ -183,12 +184,12 @@ class JobWorker(threading.Thread):
                 self.store.update(job.id, progress=min(0.99, done / max(expected or done + 1, 1)))
 
         try:
-            result = run_job_kind(
-                job.kind, self.recognizer, Path(job.upload), job.filename, job.top_k, job.options, on_progress
-            )
+            options = dict(job.options or {})
+            recognizer = self.models.get(options.pop("model", None))
+            result = run_job_kind(job.kind, recognizer, Path(job.upload), job.filename, job.top_k, options, on_progress)
         except JobCancelled:
             return  # the upload stays: the job is deleted (and its upload with it) or recovered
-        except UnprocessableUpload as error:
+        except (UnprocessableUpload, ApiError) as error:  # ApiError: a model this server no longer offers
             if self.store.get(job.id) is not None:
                 self.store.update(job.id, status="failed", error=str(error))
         else:

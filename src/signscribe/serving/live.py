@@ -8,6 +8,7 @@ import contextlib
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from signscribe.errors import SignscribeError
+from signscribe.inference.recognizer import Recognizer
 from signscribe.serving.security import ApiError, check_key, presented_key
 from signscribe.serving.stream import SCHEMA_VERSION, StreamMessageError, StreamSession, parse_message
 
@@ -15,13 +16,15 @@ router = APIRouter()
 
 
 @router.websocket("/v1/stream")
-async def stream(websocket: WebSocket, api_key: str | None = None) -> None:
-    """Live recognition; the message schema is in `signscribe.serving.stream`."""
+async def stream(websocket: WebSocket, api_key: str | None = None, model: str | None = None) -> None:
+    """Live recognition with the model ``model`` (default: the server's); the message schema is in
+    `signscribe.serving.stream`."""
     state = websocket.app.state
     try:
         check_key(state.settings.api_keys, presented_key(websocket.headers, api_key))
+        model_id = state.models.resolve(model)
     except ApiError as error:
-        await websocket.close(code=4401, reason=error.message)
+        await websocket.close(code=4401 if error.status == 401 else 4404, reason=error.message)
         return
     limit = state.settings.stream_max_connections
     if state.open_streams >= limit:
@@ -29,13 +32,13 @@ async def stream(websocket: WebSocket, api_key: str | None = None) -> None:
         return
     state.open_streams += 1
     try:
-        await _run_stream(websocket)
+        await _run_stream(websocket, state.models.get(model_id), model_id)
     finally:
         state.open_streams -= 1
 
 
-async def _run_stream(websocket: WebSocket) -> None:
-    settings, recognizer = websocket.app.state.settings, websocket.app.state.recognizer
+async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: str) -> None:
+    settings = websocket.app.state.settings
     await websocket.accept()
     window = settings.stream_window_frames or int(recognizer.loaded.config.get("input", {}).get("frames", 20))
     session = StreamSession(
@@ -45,7 +48,7 @@ async def _run_stream(websocket: WebSocket) -> None:
         {
             "type": "ready",
             "schema": SCHEMA_VERSION,
-            "model": settings.model or "default",
+            "model": model_id,
             "labels": recognizer.labels,
             "window_frames": window,
             "top_k": session.top_k,

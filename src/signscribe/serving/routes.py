@@ -1,7 +1,8 @@
 """The REST routes: status, models, synchronous recognition and transcription, and jobs.
 
-The app's state (``request.app.state``) holds the settings, the recognizer, the job store, the
-rate limiter and the job worker; see ``signscribe.serving.app``.
+The app's state (``request.app.state``) holds the settings, the models, the job store, the rate
+limiter and the job worker; see ``signscribe.serving.app``. Every recognising route takes ``model``,
+the id of one of the models ``GET /v1/models`` lists (the server's default when left out).
 """
 # No "from __future__ import annotations" here: FastAPI reads these signatures at run time.
 
@@ -36,6 +37,7 @@ def guard(request: Request) -> None:
 
 TopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description="How many glosses to return (default 5).")]
 Video = Annotated[UploadFile, File(description="A video file (MP4, MOV, WebM, MKV, AVI).")]
+ModelId = Annotated[str | None, Query(description="A model id from GET /v1/models (default: the server's).")]
 MinConfidence = Annotated[
     float, Query(ge=0.0, le=1.0, description="Transcription: drop segments whose confidence is below this.")
 ]
@@ -54,7 +56,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """The model is loaded, the job worker runs and the jobs database answers."""
     state = request.app.state
-    checks = {"model": bool(state.recognizer.labels), "worker": bool(state.worker and state.worker.is_alive())}
+    checks = {"model": bool(state.models.default.labels), "worker": bool(state.worker and state.worker.is_alive())}
     try:
         state.store.get("readiness-probe")
         checks["database"] = True
@@ -66,29 +68,18 @@ async def readyz(request: Request) -> JSONResponse:
 
 @api.get("/models", tags=["models"])
 async def models(request: Request) -> dict[str, Any]:
-    """The model this server runs."""
-    settings, loaded = request.app.state.settings, request.app.state.recognizer.loaded
-    return {
-        "models": [
-            {
-                "id": settings.model or "default",
-                "architecture": loaded.architecture,
-                "task": loaded.task,
-                "input_kind": loaded.input_kind,
-                "labels": loaded.labels,
-                "num_labels": len(loaded.labels),
-                "input": loaded.config.get("input", {}),
-            }
-        ]
-    }
+    """The models this server offers, its default first: id, architecture, labels, the data each was
+    trained on and its licence."""
+    return {"models": request.app.state.models.describe()}
 
 
-async def _run_on_upload(request: Request, file: UploadFile, work: Any, *arguments: Any) -> Any:
+async def _run_on_upload(request: Request, file: UploadFile, model: str | None, work: Any, *arguments: Any) -> Any:
     """Save the upload, run ``work(recognizer, path, name, *arguments)`` in a thread, delete the upload."""
     state = request.app.state
+    recognizer = state.models.get(model)
     path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
     try:
-        return await asyncio.to_thread(work, state.recognizer, path, display_name(file.filename), *arguments)
+        return await asyncio.to_thread(work, recognizer, path, display_name(file.filename), *arguments)
     except UnprocessableUpload as error:
         raise ApiError(422, "unprocessable_video", str(error)) from error
     finally:
@@ -96,9 +87,9 @@ async def _run_on_upload(request: Request, file: UploadFile, work: Any, *argumen
 
 
 @api.post("/recognize", tags=["recognition"])
-async def recognize(request: Request, file: Video, top_k: TopK = None) -> dict[str, Any]:
+async def recognize(request: Request, file: Video, top_k: TopK = None, model: ModelId = None) -> dict[str, Any]:
     """Top-k glosses for an uploaded clip, in the shape of `signscribe recognize --format json`."""
-    return await _run_on_upload(request, file, recognize_upload, top_k or request.app.state.settings.top_k)
+    return await _run_on_upload(request, file, model, recognize_upload, top_k or request.app.state.settings.top_k)
 
 
 @api.post("/transcribe", tags=["transcription"], response_model=None)
@@ -107,11 +98,12 @@ async def transcribe(
     file: Video,
     format: Annotated[str, Query(pattern="^(json|srt|vtt)$", description="json, srt or vtt.")] = "json",
     min_confidence: MinConfidence = 0.5,
+    model: ModelId = None,
 ) -> dict[str, Any] | PlainTextResponse:
     """A timed gloss transcript of continuous signing, as `signscribe transcribe` gives it: JSON
     (`segments` with `start`, `end`, `gloss`, `confidence`), SubRip or WebVTT. Long videos are
     better sent as a `transcribe` job."""
-    transcript = await _run_on_upload(request, file, transcribe_upload, {"min_confidence": min_confidence})
+    transcript = await _run_on_upload(request, file, model, transcribe_upload, {"min_confidence": min_confidence})
     if format == "json":
         return transcript.to_dict()
     media_type = "application/x-subrip" if format == "srt" else "text/vtt"
@@ -125,13 +117,17 @@ async def create_job(
     top_k: TopK = None,
     kind: Annotated[str, Query(pattern=f"^({'|'.join(JOB_KINDS)})$", description="What the job does.")] = "recognize",
     min_confidence: MinConfidence = 0.5,
+    model: ModelId = None,
 ) -> dict[str, Any]:
     """Queue a long video to recognise as one sign or to transcribe; poll `GET /v1/jobs/{id}` for
     status, progress and result (a transcribe job's result is the JSON of `POST /v1/transcribe`)."""
     state = request.app.state
+    state.models.get(model)  # an unknown model is refused now, not when the job runs
     path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
-    options = {"min_confidence": min_confidence} if kind == "transcribe" else None
-    job = state.store.create(display_name(file.filename), path, top_k or state.settings.top_k, kind, options)
+    options = {"min_confidence": min_confidence} if kind == "transcribe" else {}
+    if model is not None:
+        options["model"] = model
+    job = state.store.create(display_name(file.filename), path, top_k or state.settings.top_k, kind, options or None)
     return job.public()
 
 

@@ -16,9 +16,10 @@ Server to client:
 * ``{"type": "ready", "schema": 1, "model": ..., "labels": [...], "window_frames": N, "top_k": K}``
 * ``{"type": "landmarks", "t": ..., "pose": [[x, y] x 33] | null, "left_hand": ..., "right_hand": ...}``
   (normalised 0-1 image coordinates, for drawing an overlay) for every processed frame.
-* ``{"type": "prediction", "t": ..., "window": {"start": t0, "end": t1, "frames": n}, "top_k":
-  [{"gloss": ..., "confidence": ...}], "frames": {"received": r, "processed": p, "dropped": d},
-  "processing_ms": ms}``: ``t`` is the newest frame the prediction includes.
+* ``{"type": "prediction", "t": ..., "window": {"start": t0, "end": t1, "frames": n}, "signing": bool,
+  "top_k": [{"gloss": ..., "confidence": ...}], "frames": {"received": r, "processed": p, "dropped": d},
+  "processing_ms": ms}``: ``t`` is the newest frame the prediction includes; while the signer rests
+  (no hand raised, see ``signscribe.pose.activity``) ``signing`` is false and ``top_k`` empty.
 * ``{"type": "error", "code": ..., "message": ...}``: a bad message; the stream goes on.
 
 Frames are processed one at a time. When a new frame arrives before the previous one is
@@ -212,11 +213,14 @@ class StreamSession:
             height=height,
             source="stream",
         )
-        predictions = self.recognizer.predict(sequence, top_k=self.top_k)
+        detector = self.recognizer.detector
+        signing = detector is None or detector.is_signing(sequence)
+        predictions = self.recognizer.predict(sequence, top_k=self.top_k) if signing else []
         return {
             "type": "prediction",
             "t": t,
             "window": {"start": float(times[0]), "end": float(times[-1]), "frames": len(times)},
+            "signing": signing,
             "top_k": [{"gloss": p.gloss, "confidence": round(p.confidence, 5)} for p in predictions],
             "frames": {"received": self.received, "processed": self.processed, "dropped": self.dropped},
             "processing_ms": round((time.perf_counter() - started) * 1000, 2),

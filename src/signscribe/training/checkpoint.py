@@ -15,6 +15,8 @@ from torch import nn
 
 from signscribe.errors import InputFileError, SignscribeError
 
+AVERAGED = "averaged.safetensors"  # the moving average of the weights, when a run keeps one
+
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     state = optimizer.state_dict()
@@ -28,15 +30,24 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
 
 
-def save_checkpoint(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    """Write ``model.safetensors``, ``optimizer.safetensors`` and ``state.json`` into ``folder``
-    atomically: a complete new folder replaces the old one."""
+def save_checkpoint(
+    folder: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    averaged: dict[str, torch.Tensor] | None = None,
+) -> None:
+    """Write ``model.safetensors``, ``optimizer.safetensors``, ``state.json`` and, with ``averaged``
+    weights, ``averaged.safetensors`` into ``folder`` atomically: a complete new folder replaces the
+    old one."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
     try:
         save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, staging / "model.safetensors")
         tensors, optimizer_json = _optimizer_tensors(optimizer)
         save_file(tensors, staging / "optimizer.safetensors")
+        if averaged is not None:
+            save_file({k: v.detach().contiguous() for k, v in averaged.items()}, staging / AVERAGED)
         (staging / "state.json").write_text(json.dumps({**state, "optimizer": optimizer_json}, indent=1))
         previous = folder.with_name(f".{folder.name}.old")
         if folder.exists():
@@ -47,8 +58,11 @@ def save_checkpoint(folder: Path, model: nn.Module, optimizer: torch.optim.Optim
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def load_checkpoint(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Restore model and optimizer from ``folder``; returns the saved training state."""
+def load_checkpoint(
+    folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
+    """Restore model and optimizer from ``folder``; returns the saved training state and the averaged
+    weights, if the run kept them."""
     for name in ("model.safetensors", "optimizer.safetensors", "state.json"):
         if not (folder / name).is_file():
             raise InputFileError(folder, f"checkpoint lacks {name}; nothing to resume")
@@ -61,7 +75,7 @@ def load_checkpoint(folder: Path, model: nn.Module, optimizer: torch.optim.Optim
         index, _, name = key.partition(".")
         per_param.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": per_param, "param_groups": saved["param_groups"]})
-    return state
+    return state, load_file(folder / AVERAGED) if (folder / AVERAGED).is_file() else None
 
 
 def resumable_state(

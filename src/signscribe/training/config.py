@@ -59,31 +59,36 @@ class ConfigFile:
 @dataclass
 class TrainingOptions(ConfigFile):
     """What every training command takes: the data and its split, the model family, the input
-    pipeline's settings (options named like them configure it: ``channels``, ``hands_relative`` and
-    ``max_frames`` for landmarks), optimisation, augmentation and early stopping."""
+    pipeline's settings (options named like them, ``channels``, ``hands_relative`` and ``max_frames``
+    for landmarks, and any of them in ``features``), optimisation, augmentation and early stopping."""
 
     data: str = ""
     val: str | None = None
     videos: str | None = None
     val_videos: str | None = None  # the --val dataset's videos, when they are not in --videos
     subset: int | None = None
+    trimmed: bool | None = None  # WLASL clips already cut to the sign; None detects it
     sequences_per_signer: int | None = None
+    frame_rate: float | None = None  # frames a second extracted from videos; None keeps every frame
     model: str = ""
     model_config: dict[str, Any] = field(default_factory=dict)
     channels: int = 2
     hands_relative: bool = True
     max_frames: int = 64  # longer sequences are resampled down to this many frames
+    features: dict[str, Any] = field(default_factory=dict)  # more input pipeline settings, by name
     epochs: int = 40
     batch: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_epochs: float = 2.0
     label_smoothing: float = 0.1
+    ema_decay: float = 0.0  # > 0: evaluate and save a moving average of the weights (0.999, say)
     seed: int = 0
     split_by: str = "random"  # "random" or "signer", when the data has no train/val split of its own
     holdout_signer: str | None = None  # with split_by=signer: the signer to validate on
     val_fraction: float = 0.2
     augment: bool = True
+    augmentation: dict[str, Any] = field(default_factory=dict)  # the input pipeline's augmenter options
     mirror_probability: float = 0.0  # mirroring swaps the dominant hand, which changes some signs
     patience: int = 10  # epochs without a better validation score before stopping; 0 never stops
 

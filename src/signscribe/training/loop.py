@@ -1,11 +1,12 @@
 """The epoch loop every trainer shares (plain PyTorch): a seeded order and seeded augmentation per
-epoch, linear warm-up then cosine learning rate, gradient clipping, early stopping, an atomic
-checkpoint after every epoch and exact resumption from it."""
+epoch, linear warm-up then cosine learning rate, gradient clipping, an optional moving average of
+the weights, early stopping, an atomic checkpoint after every epoch and exact resumption from it."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ class LoopOptions(Protocol):
     warmup_epochs: float
     seed: int
     patience: int
+    ema_decay: float
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -44,6 +46,34 @@ class EpochHandlers:
     rank: Callable[[dict[str, float]], tuple[float, ...]]
     publish: Callable[[int, dict[str, float], bool, list[dict[str, float]]], None]
     extra_state: Callable[[], dict[str, Any]] = dict
+
+
+class WeightAverage:
+    """An exponential moving average of a model's floating-point weights and buffers; evaluation and
+    the saved model use it. The decay ramps up over the first steps, so early weights fade fast."""
+
+    def __init__(self, model: torch.nn.Module, decay: float, shadow: dict[str, torch.Tensor] | None = None) -> None:
+        self.decay, self.updates = decay, 0
+        current = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+        self.shadow = shadow if shadow is not None else current
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for name, value in model.state_dict().items():
+            if name in self.shadow:
+                self.shadow[name].lerp_(value, 1 - decay)
+
+    @contextmanager
+    def applied(self, model: torch.nn.Module) -> Iterator[None]:
+        """The model holds the averaged weights inside the block, its own again after it."""
+        own = {name: value.clone() for name, value in model.state_dict().items() if name in self.shadow}
+        model.load_state_dict(self.shadow, strict=False)
+        try:
+            yield
+        finally:
+            model.load_state_dict(own, strict=False)
 
 
 @dataclass
@@ -86,10 +116,14 @@ def run_epochs(
     history: list[dict[str, float]] = []
     best: dict[str, float] = {}
     best_epoch, start_epoch, stale = 0, 1, 0
+    averaged = None
     if saved_state is not None:
-        state = load_checkpoint(checkpoint_dir, model, optimizer)
+        state, averaged = load_checkpoint(checkpoint_dir, model, optimizer)
         history, best, best_epoch, stale = state["history"], state["best"], state["best_epoch"], state["stale"]
         start_epoch = state["epoch"] + 1
+    average = WeightAverage(model, config.ema_decay, averaged) if config.ema_decay else None
+    if average is not None and saved_state is not None:
+        average.updates = (start_epoch - 1) * steps_per_epoch
 
     stopped_early = False
     for epoch in range(start_epoch, config.epochs + 1):
@@ -113,19 +147,22 @@ def run_epochs(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
+            if average is not None:
+                average.update(model)
             for name, value in {"train_loss": float(loss.detach()), **metrics}.items():
                 sums[name] = sums.get(name, 0.0) + value * len(indices)
             if advance:
                 advance()
         row = {"epoch": epoch, "lr": lr, **{name: total / train_size for name, total in sums.items()}}
-        row.update(handlers.evaluate(epoch))
-        history.append(row)
-        improved = not best or handlers.rank(row) > handlers.rank(best)
-        if improved:
-            best, best_epoch, stale = dict(row), epoch, 0
-        else:
-            stale += 1
-        handlers.publish(epoch, row, improved, history)
+        with average.applied(model) if average is not None else nullcontext():
+            row.update(handlers.evaluate(epoch))
+            history.append(row)
+            improved = not best or handlers.rank(row) > handlers.rank(best)
+            if improved:
+                best, best_epoch, stale = dict(row), epoch, 0
+            else:
+                stale += 1
+            handlers.publish(epoch, row, improved, history)
         save_checkpoint(
             checkpoint_dir,
             model,
@@ -139,6 +176,7 @@ def run_epochs(
                 "stale": stale,
                 **handlers.extra_state(),
             },
+            average.shadow if average is not None else None,
         )
         if on_epoch:
             on_epoch(row)

@@ -27,7 +27,7 @@ from signscribe.models.inputs import ExampleSet, InputPipeline, PreparedSamples,
 from signscribe.models.pretrained import model_config_json, save_model_folder
 from signscribe.models.registry import create_model, model_family
 from signscribe.pose.cache import PoseCache
-from signscribe.pose.extract import HolisticExtractor
+from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
 from signscribe.progress import ProgressCallback, ProgressHook
 from signscribe.training.checkpoint import resumable_state
 from signscribe.training.config import TrainingOptions
@@ -117,10 +117,15 @@ class TrainingTask(ABC):
 
 
 def pipeline_for(config: TrainingOptions, kind: str) -> InputPipeline:
-    """The input pipeline of ``kind`` configured by the options named like its settings."""
+    """The input pipeline of ``kind`` configured by the options named like its settings, then by
+    ``config.features``."""
     default = input_pipeline(kind)
     names = [item.name for item in fields(default)] if is_dataclass(default) else []
-    return input_pipeline(kind, {name: getattr(config, name) for name in names if hasattr(config, name)})
+    settings = {name: getattr(config, name) for name in names if hasattr(config, name)}
+    try:
+        return input_pipeline(kind, {**settings, **config.features})
+    except TypeError as error:
+        raise ValueError(f"features: {error}; the {kind} input takes {', '.join(names)}") from error
 
 
 def _each(advance: Callable[[], None] | None) -> ProgressCallback | None:
@@ -173,7 +178,7 @@ def train_model(
     defaults = type(config)().to_dict()
     saved_state = resumable_state(out / CHECKPOINT, config.to_dict(), resume, RESUMABLE_CHANGES, defaults)
     pipeline = pipeline_for(config, family.input_kind)
-    extractor = extractor or HolisticExtractor(cache=PoseCache())
+    extractor = extractor or HolisticExtractor(ExtractionSettings(frame_rate=config.frame_rate), cache=PoseCache())
     data = prepare_data(task_type, config, pipeline, extractor, workers, hook)
     task = task_type(config, data, out, saved_state)
 
@@ -181,7 +186,10 @@ def train_model(
     model_config = {**pipeline.model_config(), **task.model_options(), **config.model_config}
     model = create_model(config.model, task.num_outputs, **model_config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    augment = pipeline.augmenter(config.mirror_probability) if config.augment else None
+    try:
+        augment = pipeline.augmenter(config.mirror_probability, **config.augmentation) if config.augment else None
+    except TypeError as error:
+        raise ValueError(f"augmentation: {error}") from error
     train_set = ExampleSet(pipeline, data.train.items, task.targets(data.train), augment, config.seed)
     val_set = ExampleSet(pipeline, data.val.items, task.targets(data.val))
     folder_config = model_config_json(
@@ -190,6 +198,7 @@ def train_model(
         pipeline,
         task.num_outputs,
         pipeline.clip_statistics(data.train.items),
+        extractor.settings,
         **task.task_info(),
     )
     params = sum(p.numel() for p in model.parameters())

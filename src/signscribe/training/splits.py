@@ -58,7 +58,12 @@ def open_part(spec: str, config: TrainingOptions, videos: str | None, only_accep
     """A dataset of the run, with the dataset options of ``config`` (with ``only_accepted``, those its
     kind takes, so options meant for ``--data`` do not trouble a ``--val`` of another kind); a
     dataset without media is an error."""
-    given = {"videos": videos, "subset": config.subset, "sequences_per_signer": config.sequences_per_signer}
+    given = {
+        "videos": videos,
+        "subset": config.subset,
+        "trimmed": config.trimmed,
+        "sequences_per_signer": config.sequences_per_signer,
+    }
     if only_accepted:
         accepted = dataset_options(parse_spec(spec)[0])
         given = {name: value for name, value in given.items() if name in accepted}

@@ -83,8 +83,8 @@ class InputPipeline(ABC):
     @abstractmethod
     def collate(self, examples: list[Any], targets: list[int]) -> ModelBatch: ...
 
-    def augmenter(self, mirror_probability: float = 0.0) -> Augment | None:
-        """The training augmentation of this kind, or ``None``."""
+    def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> Augment | None:
+        """The training augmentation of this kind (``options`` tune it), or ``None``."""
         return None
 
     def prefetch(  # noqa: B027  (optional: a no-op unless overridden)
@@ -95,10 +95,6 @@ class InputPipeline(ABC):
         on_progress: ProgressCallback | None = None,
     ) -> None:
         """Make ``load`` cheap for these clips with ``workers`` processes (a cache), if the kind can."""
-
-    def batch(self, raws: list[Any]) -> ModelBatch:
-        """One batch for inference from raw inputs (targets all 0)."""
-        return self.collate([self.example(self.prepare(raw)) for raw in raws], [0] * len(raws))
 
 
 _PIPELINES: dict[str, type[InputPipeline]] = {}

@@ -18,11 +18,11 @@ import torch
 
 from signscribe.errors import InputFileError
 from signscribe.models.inputs.base import InputPipeline, register_input_kind
-from signscribe.pose.augment import Augmenter, resample
+from signscribe.pose.augment import Augmenter, mirror, resample
 from signscribe.pose.batch import warm_cache
 from signscribe.pose.extract import HolisticExtractor
-from signscribe.pose.layout import Layout
-from signscribe.pose.normalize import normalize
+from signscribe.pose.layout import BODY_POINTS, Layout
+from signscribe.pose.normalize import fill_gaps, normalize
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.source import Clip, ClipSource, load_landmarks
 from signscribe.progress import ProgressCallback
@@ -52,6 +52,8 @@ class FeatureConfig(InputPipeline):
     channels: int = 2  # x, y (2) or x, y, z (3)
     hands_relative: bool = True
     max_frames: int = 64  # longer sequences are resampled down to this many frames
+    fill_gaps: int = 0  # interpolate a hand lost for at most this many frames between two detections
+    dominant_hand: bool = False  # mirror clips whose left wrist moves more, so the dominant hand is the right
 
     def __post_init__(self) -> None:
         if self.channels not in (2, 3):
@@ -83,6 +85,10 @@ class FeatureConfig(InputPipeline):
                 "centre": "midpoint of the shoulders, per frame",
                 "scale": "median shoulder width of the sequence",
                 "hands": "relative to their wrist" if self.hands_relative else "body-normalised",
+                **(
+                    {"gaps": f"a hand lost for up to {self.fill_gaps} frames is interpolated"} if self.fill_gaps else {}
+                ),
+                **({"dominant hand": "clips led by the left wrist are mirrored"} if self.dominant_hand else {}),
             },
         }
 
@@ -102,12 +108,22 @@ class FeatureConfig(InputPipeline):
         return load_landmarks(clip, extractor, on_progress)
 
     def prepare(self, raw: PoseSequence) -> PoseSequence:
-        """Normalised landmarks without the face (as given when already normalised)."""
+        """Normalised landmarks without the face (as given when already normalised): short hand gaps
+        filled, the dominant hand made the right one. Landmarks in which no person was found in any
+        frame are refused: there is no signer to recognise."""
+        name = raw.source or "<landmarks>"
         if raw.num_frames == 0:
-            raise InputFileError(raw.source or "<landmarks>", "no frames in the landmarks")
+            raise InputFileError(name, "no frames in the landmarks")
         if raw.normalized:
             return raw
-        return normalize(raw.without_face(), hands_relative=self.hands_relative)
+        if not any(raw.detected(component).any() for component in ("pose", "left_hand", "right_hand")):
+            raise InputFileError(name, f"no signer found: no person detected in any of {raw.num_frames} frames")
+        sequence = raw.without_face()
+        if self.fill_gaps:
+            for hand in ("left_hand", "right_hand"):
+                sequence = fill_gaps(sequence, hand, self.fill_gaps)
+        sequence = normalize(sequence, hands_relative=self.hands_relative)
+        return mirror(sequence) if self.dominant_hand and left_handed(sequence) else sequence
 
     def example(self, prepared: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
         return sequence_features(prepared, self)
@@ -115,8 +131,9 @@ class FeatureConfig(InputPipeline):
     def collate(self, examples: list[tuple[np.ndarray, np.ndarray]], targets: list[int]) -> Batch:
         return collate([(values, present, target) for (values, present), target in zip(examples, targets, strict=True)])
 
-    def augmenter(self, mirror_probability: float = 0.0) -> Augmenter:
-        return Augmenter(mirror_probability=mirror_probability)
+    def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> Augmenter:
+        """``Augmenter`` with ``options`` named like its fields."""
+        return Augmenter(mirror_probability=mirror_probability, **options)
 
     def prefetch(
         self,
@@ -127,6 +144,18 @@ class FeatureConfig(InputPipeline):
     ) -> None:
         """Extract the videos among ``clips`` into the extractor's pose cache in parallel."""
         warm_cache(clips, extractor, workers, on_progress)
+
+
+def left_handed(sequence: PoseSequence) -> bool:
+    """Whether the left wrist travels further than the right over the clip (body landmarks, which are
+    found far more often than the hands): the signer leads with the left hand."""
+    travelled = []
+    for name in ("LEFT_WRIST", "RIGHT_WRIST"):
+        row = BODY_POINTS.index(name)
+        seen = sequence.confidence[:, row] > 0
+        path = sequence.data[seen, row, :2]
+        travelled.append(float(np.linalg.norm(np.diff(path, axis=0), axis=1).sum()) if len(path) > 1 else 0.0)
+    return travelled[0] > travelled[1]
 
 
 def sequence_features(sequence: PoseSequence, config: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:

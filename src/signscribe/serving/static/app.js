@@ -43,19 +43,46 @@ function downloadCsv(name, header, rows) {
   link.click();
 }
 
-async function loadModelInfo() {
+// ---- models and the signs they know -------------------------------------------------------
+let models = [];
+const chosenModel = () => models.find((m) => m.id === $("model").value) || models[0];
+const modelQuery = () => (chosenModel() ? `model=${encodeURIComponent(chosenModel().id)}` : "");
+
+function showModel() {
+  const model = chosenModel();
+  if (!model) return;
+  $("model-info").textContent = `model: ${model.id} (${model.num_labels} signs)${model.data ? ` · ${model.data}` : ""}`;
+  renderSigns();
+}
+
+function renderSigns() {
+  const model = chosenModel();
+  const query = $("sign-search").value.trim().toLowerCase();
+  const shown = model ? model.labels.filter((label) => label.toLowerCase().includes(query)) : [];
+  $("signs").replaceChildren(...shown.map((label) => {
+    const item = document.createElement("li");
+    item.textContent = label;
+    return item;
+  }));
+  $("sign-count").textContent = model ? `${shown.length} of ${model.labels.length} signs` : "";
+}
+
+async function loadModels() {
   try {
     const response = await fetch("/v1/models", { headers: authHeaders() });
     const body = await response.json();
-    $("model-info").textContent = response.ok
-      ? `model: ${body.models[0].id} (${body.models[0].num_labels} signs)`
-      : body.error.message;
+    if (!response.ok) { $("model-info").textContent = body.error.message; return; }
+    models = body.models;
+    $("model").replaceChildren(...models.map((m) => new Option(`${m.id} (${m.num_labels} signs)`, m.id, m.default, m.default)));
+    showModel();
   } catch (error) {
     $("model-info").textContent = `server unreachable: ${error}`;
   }
 }
-loadModelInfo();
-keyInput.addEventListener("change", loadModelInfo);
+loadModels();
+keyInput.addEventListener("change", loadModels);
+$("model").addEventListener("change", showModel);
+$("sign-search").addEventListener("input", renderSigns);
 
 // ---- upload ---------------------------------------------------------------------------------
 let uploadRows = [];
@@ -68,7 +95,7 @@ $("upload-form").addEventListener("submit", (event) => {
   const request = new XMLHttpRequest();
   const progress = $("upload-progress");
   const status = $("upload-status");
-  request.open("POST", `/v1/recognize?top_k=${encodeURIComponent($("upload-top-k").value)}`);
+  request.open("POST", `/v1/recognize?top_k=${encodeURIComponent($("upload-top-k").value)}&${modelQuery()}`);
   for (const [name, value] of Object.entries(authHeaders())) request.setRequestHeader(name, value);
   progress.hidden = false;
   progress.value = 0;
@@ -155,7 +182,12 @@ function drawTimeline() {
 function onMessage(event) {
   const message = JSON.parse(event.data);
   if (message.type === "landmarks") drawOverlay(message);
-  else if (message.type === "prediction") {
+  else if (message.type === "prediction" && !message.signing) {
+    live.history.push({ t: message.t, confidence: 0 });
+    renderBars($("live-predictions"), []);
+    $("live-status").textContent = `resting: no sign · frames ${message.frames.processed} processed, ${message.frames.dropped} dropped`;
+    drawTimeline();
+  } else if (message.type === "prediction") {
     const best = message.top_k[0];
     live.history.push({ t: message.t, confidence: best.confidence });
     if (live.history.length > 2000) live.history.shift();
@@ -186,8 +218,8 @@ async function startLive() {
   video.srcObject = live.stream;
   await video.play();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const key = keyInput.value ? `?api_key=${encodeURIComponent(keyInput.value)}` : "";
-  live.socket = new WebSocket(`${scheme}://${location.host}/v1/stream${key}`);
+  const key = keyInput.value ? `&api_key=${encodeURIComponent(keyInput.value)}` : "";
+  live.socket = new WebSocket(`${scheme}://${location.host}/v1/stream?${modelQuery()}${key}`);
   live.socket.binaryType = "arraybuffer";
   live.socket.onmessage = onMessage;
   live.socket.onclose = (event) => { if (live.socket) $("live-status").textContent = `closed ${event.reason || ""}`; stopLive(); };

@@ -1,0 +1,61 @@
+"""The recognition models a server offers: the one it was started with (its default) and every model
+bundled in the package, each loaded once at start-up (they are small) and chosen per request by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signscribe.inference.recognizer import Recognizer
+from signscribe.models.bundled import DEFAULT_MODEL, bundled_models, default_model_name
+from signscribe.serving.security import ApiError
+
+
+class ModelPool:
+    """Recognizers by id; ``None`` or ``"default"`` asks for the server's default."""
+
+    def __init__(self, default: str | None = None, recognizer: Recognizer | None = None) -> None:
+        self.default_id = default_model_name() if default in (None, DEFAULT_MODEL) else str(default)
+        self.recognizers = {self.default_id: recognizer or Recognizer.from_pretrained(default)}
+        self.sources: dict[str, dict[str, str]] = {}
+        for model in bundled_models():
+            self.sources[model.name] = {"data": model.data, "licence": model.licence}
+            if model.name not in self.recognizers:
+                self.recognizers[model.name] = Recognizer.from_pretrained(model.name)
+
+    @property
+    def default(self) -> Recognizer:
+        return self.recognizers[self.default_id]
+
+    def resolve(self, model_id: str | None) -> str:
+        """The id of the model asked for; an id the server does not offer is a 404."""
+        chosen = self.default_id if model_id in (None, DEFAULT_MODEL) else str(model_id)
+        if chosen not in self.recognizers:
+            raise ApiError(404, "model_not_found", f"no model {model_id!r}; this server offers {', '.join(self.ids)}")
+        return chosen
+
+    def get(self, model_id: str | None) -> Recognizer:
+        return self.recognizers[self.resolve(model_id)]
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.recognizers)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """What ``GET /v1/models`` answers, the default first."""
+        described = []
+        for model_id, recognizer in self.recognizers.items():
+            loaded = recognizer.loaded
+            described.append(
+                {
+                    "id": model_id,
+                    "default": model_id == self.default_id,
+                    "architecture": loaded.architecture,
+                    "task": loaded.task,
+                    "input_kind": loaded.input_kind,
+                    "labels": loaded.labels,
+                    "num_labels": len(recognizer.labels),
+                    "input": loaded.config.get("input", {}),
+                    **self.sources.get(model_id, {}),
+                }
+            )
+        return described
