@@ -5,7 +5,7 @@ each sending JPEG frames of a real How2Sign clip (640x360) at 15 fps. For every 
 prediction includes (the prediction's ``t``), latency is the time from sending that frame to
 receiving the prediction. Prints p50/p95 latency, frames processed and dropped, the server's
 memory (RSS) at the start and its peak, then REST requests/s for a short real WLASL clip.
-Run: ``.venv/bin/python benchmarks/serve_load.py [--seconds 10]``.
+Run: ``.venv/bin/python benchmarks/serve_load.py [--seconds 10] [--rounds 2]``.
 """
 
 from __future__ import annotations
@@ -121,6 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each stream")
     parser.add_argument("--requests", type=int, default=30, help="REST requests after the first")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of 4 streams: memory must level off")
     args = parser.parse_args()
     clip = DATA / "how2sign" / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"
     if not clip.is_file():
@@ -159,7 +160,7 @@ def main() -> None:
                     raise SystemExit("the server did not start")
                 time.sleep(0.5)
             print(f"server RSS at start: {rss_mb(server.pid):.0f} MB")
-            for count in (1, 2, 4, 4):  # 4 twice: memory must not keep growing from round to round
+            for count in (1, 2, *[4] * args.rounds):
                 asyncio.run(streams(f"ws://127.0.0.1:{port}/v1/stream", frames, count, args.seconds, server.pid))
                 time.sleep(1.0)
                 print(f"  server RSS after the streams closed: {rss_mb(server.pid):.0f} MB")
