@@ -20,20 +20,31 @@ def _centre(sequence: PoseSequence) -> np.ndarray:
     return np.array([sequence.width / 2, sequence.height / 2], np.float32)
 
 
-def affine(sequence: PoseSequence, matrix: np.ndarray) -> PoseSequence:
-    """Apply a 2x2 matrix to x, y around the centre; z and missing points are unchanged."""
-    centre = _centre(sequence)
+def _transform(
+    sequence: PoseSequence, matrix: np.ndarray, pivot: np.ndarray, rows: slice = slice(None)
+) -> PoseSequence:
+    """Apply a 2x2 matrix to x, y of the points ``rows`` around ``pivot``; z and missing points are unchanged."""
     data = sequence.data.copy()
-    data[..., :2] = (sequence.data[..., :2] - centre) @ np.asarray(matrix, np.float32).T + centre
+    data[:, rows, :2] = (sequence.data[:, rows, :2] - pivot) @ np.asarray(matrix, np.float32).T + pivot
     data = np.where(sequence.confidence[..., None] > 0, data, sequence.data)
     return sequence.replace(data=data.astype(np.float32))
 
 
-def rotate(sequence: PoseSequence, degrees: float) -> PoseSequence:
-    """Rotate in the image plane (positive is counter-clockwise on screen, where y points down)."""
+def affine(sequence: PoseSequence, matrix: np.ndarray) -> PoseSequence:
+    """Apply a 2x2 matrix to x, y around the centre; z and missing points are unchanged."""
+    return _transform(sequence, matrix, _centre(sequence))
+
+
+def _rotation(degrees: float) -> np.ndarray:
+    """The 2x2 matrix of a rotation in the image plane (counter-clockwise on screen, where y points down)."""
     angle = math.radians(degrees)
     cos, sin = math.cos(angle), math.sin(angle)
-    return affine(sequence, np.array([[cos, sin], [-sin, cos]]))
+    return np.array([[cos, sin], [-sin, cos]])
+
+
+def rotate(sequence: PoseSequence, degrees: float) -> PoseSequence:
+    """Rotate in the image plane (positive is counter-clockwise on screen, where y points down)."""
+    return affine(sequence, _rotation(degrees))
 
 
 def scale(sequence: PoseSequence, x: float, y: float | None = None) -> PoseSequence:
@@ -106,13 +117,7 @@ def crop(sequence: PoseSequence, rng: np.random.Generator, crop_range: float) ->
 def rotate_part(sequence: PoseSequence, component: str, degrees: float) -> PoseSequence:
     """Rotate one component (a hand) about its first point (the wrist) in the image plane."""
     rows = sequence.layout.slice(component)
-    angle = math.radians(degrees)
-    matrix = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]], np.float32)
-    data = sequence.data.copy()
-    pivot = data[:, rows.start : rows.start + 1, :2]
-    data[:, rows, :2] = (data[:, rows, :2] - pivot) @ matrix.T + pivot
-    data = np.where(sequence.confidence[..., None] > 0, data, sequence.data)
-    return sequence.replace(data=data.astype(np.float32))
+    return _transform(sequence, _rotation(degrees), sequence.data[:, rows.start : rows.start + 1, :2], rows)
 
 
 def drop_hands(sequence: PoseSequence, rng: np.random.Generator, probability: float) -> PoseSequence:

@@ -45,6 +45,11 @@ class ExtractionSettings:
         if self.frame_rate is not None and self.frame_rate <= 0:
             raise ValueError(f"frame_rate must be positive, got {self.frame_rate}")
 
+    def rate_for(self, video_fps: float) -> float:
+        """The frame rate of landmarks extracted from a video at ``video_fps``: ``frame_rate``, never
+        above the video's own."""
+        return min(self.frame_rate or video_fps, video_fps)
+
     def cache_options(self) -> dict[str, object]:
         """The settings as the pose cache keys them; an option left at ``None`` that was added after
         the first release is left out, so entries made before it still match."""
@@ -143,9 +148,8 @@ class HolisticExtractor:
         frames = read_frames(video, max_side=self.settings.max_side, **selection)
         if on_progress is not None:
             frames = _reporting(frames, info.frame_count, on_progress)
-        rate = self.settings.frame_rate
-        frames = at_rate(frames, rate)
-        sequence = self.extract_frames(frames, fps=min(rate or info.fps, info.fps), source=str(video))
+        frames = at_rate(frames, self.settings.frame_rate)
+        sequence = self.extract_frames(frames, fps=self.settings.rate_for(info.fps), source=str(video))
         if sequence.num_frames == 0:
             raise VideoReadError(video, "the selected range holds no frames")
         if key is not None:

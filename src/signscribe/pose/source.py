@@ -163,7 +163,7 @@ def stream_landmarks(source: ClipSource, settings: ExtractionSettings | None = N
     clip = as_clip(source)
     info = probe(clip.path)
     settings = replace(settings or ExtractionSettings(), include_face=False)
-    rate = min(settings.frame_rate or info.fps, info.fps)
+    rate = settings.rate_for(info.fps)
     expected = round(info.frame_count * rate / info.fps)
     return LandmarkStream(_video_frames(clip, settings), rate, str(clip.path), expected)
 
