@@ -350,9 +350,9 @@ def list_model_families() -> None:
     """The bundled models (for `--model NAME` everywhere), then the model families (for `train --model`
     and `train-translation --model`) with their task and input kind."""
     from signscribe.models import list_models, model_family
-    from signscribe.models.bundled import bundled_models
+    from signscribe.models.bundled import bundled_models, default_model_name
 
-    console.print(terminal.bundled_table(bundled_models()))
+    console.print(terminal.bundled_table(bundled_models(), default_model_name()))
     console.print(terminal.families_table([model_family(name) for name in list_models()]))
 
 

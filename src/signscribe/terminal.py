@@ -106,9 +106,9 @@ def transcript_table(transcript: Transcript, name: str) -> Table:
     return table(title, ("start", "end", "gloss", "confidence"), rows, ("start", "end", "confidence"))
 
 
-def bundled_table(models: list[BundledModel]) -> Table:
-    rows = [(f"{m.name}{' (default)' if i == 0 else ''}", str(len(m.labels)), m.data, m.licence)
-            for i, m in enumerate(models)]  # fmt: skip
+def bundled_table(models: list[BundledModel], default: str) -> Table:
+    rows = [(f"{m.name}{' (default)' if m.name == default else ''}", str(len(m.labels)), m.data, m.licence)
+            for m in models]  # fmt: skip
     return table("bundled models", ("name", "labels", "trained on", "licence"), rows, ("labels",))
 
 

@@ -6,7 +6,7 @@ the torso or the face. So a stretch of landmarks counts as signing when, in enou
 hand is found *above the rest line*: a height below the shoulders, in shoulder widths, as
 ``signscribe.pose.normalize`` measures it. The height is the body's wrist point on the hand's side,
 which normalisation keeps in the body frame whether or not the hands are made wrist-relative, so
-the detector reads raw and normalised landmarks alike. The hands' speed is reported too.
+the detector reads raw and normalised landmarks alike.
 """
 
 from __future__ import annotations
@@ -26,31 +26,24 @@ _HANDS = (("left_hand", BODY_POINTS.index("LEFT_WRIST")), ("right_hand", BODY_PO
 
 @dataclass(frozen=True)
 class Activity:
-    """What a stretch of landmarks shows: the share of frames with a hand, the share with a raised
-    hand, and the wrists' mean speed while their hand is seen (shoulder widths a second)."""
+    """What a stretch of landmarks shows: the share of frames with a hand, and the share with a raised hand."""
 
     hand_presence: float
     raised: float
-    motion: float
 
 
 def activity(sequence: PoseSequence, rest_line: float) -> Activity:
     """The activity of landmarks (raw or normalised), a hand counting as raised above ``rest_line``."""
     if sequence.num_frames == 0:
-        return Activity(0.0, 0.0, 0.0)
+        return Activity(0.0, 0.0)
     body = sequence if sequence.normalized else normalize(sequence.without_face())
     present = np.zeros(sequence.num_frames, bool)
     raised = np.zeros(sequence.num_frames, bool)
-    speeds = []
     for hand, wrist in _HANDS:
         seen = body.confidence[:, _LAYOUT.slice(hand)].max(axis=1) > 0
         present |= seen
         raised |= seen & (body.confidence[:, wrist] > 0) & (body.data[:, wrist, 1] < rest_line)
-        both = seen[1:] & seen[:-1]
-        if both.any():
-            step = np.linalg.norm(np.diff(body.data[:, wrist, :2], axis=0), axis=-1)
-            speeds.append(float(step[both].mean()) * sequence.fps)
-    return Activity(float(present.mean()), float(raised.mean()), float(np.mean(speeds)) if speeds else 0.0)
+    return Activity(float(present.mean()), float(raised.mean()))
 
 
 @dataclass(frozen=True)
