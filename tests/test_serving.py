@@ -4,6 +4,7 @@ import io
 import json
 import struct
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from PIL import Image
 from signscribe.data import read_mp_data
 from signscribe.inference import Recognizer
 from signscribe.io import read_frames
-from signscribe.pose import load_mp_sequence
+from signscribe.pose import HolisticExtractor, PoseCache, PoseSequence, load_mp_sequence
 from signscribe.serving import ServerSettings, create_app
 from signscribe.serving.jobs import JobStore
 
@@ -224,35 +225,60 @@ def test_stream_real_frames_gives_predictions_and_overlay(make_client, both_hand
     assert counts["processed"] + counts["dropped"] <= counts["received"] <= len(frames)
 
 
+def _send_landmarks(ws, sequence: PoseSequence, frames: Iterable[int], fps: float, start: float = 0.0) -> float:
+    """Send frames of ``sequence`` (in pixels) as a client running MediaPipe would, its normalised
+    landmarks, one message a frame at ``fps`` from time ``start``; returns the last one's time."""
+    width, height = sequence.width, sequence.height
+    t = start
+    for count, index in enumerate(frames):
+        pose = np.c_[
+            sequence.data[index, :33, :2] / [width, height],
+            sequence.data[index, :33, 2:],
+            sequence.confidence[index, :33],
+        ]
+        hands = {}
+        for name, rows in (("left_hand", slice(33, 54)), ("right_hand", slice(54, 75))):
+            present = sequence.confidence[index, rows].any()
+            hands[name] = (sequence.data[index, rows] / [width, height, 1]).tolist() if present else None
+        t = start + count / fps
+        message = {"type": "landmarks", "t": t, "width": width, "height": height, "pose": pose.tolist(), **hands}
+        ws.send_text(json.dumps(message))
+        time.sleep(0.02)
+    return t
+
+
+def _prediction_at(ws, t: float) -> dict:
+    message = ws.receive_json()
+    while not (message["type"] == "prediction" and message["t"] == t):
+        message = ws.receive_json()
+    return message
+
+
 def test_stream_landmarks_from_a_client_running_mediapipe(make_client, keypoints_archive: Path) -> None:
     """A client sends MediaPipe's normalised landmarks (here: a real traduttore 'hello')."""
     sample = next(s for s in read_mp_data(keypoints_archive).samples if s.id == "hello/75")
     sequence = load_mp_sequence(sample.path)
     client = make_client()
-    last_t = (sequence.num_frames - 1) / 30
     with client.websocket_connect("/v1/stream") as ws:
         ws.receive_json()
-        for index in range(sequence.num_frames):
-            pose = np.c_[
-                sequence.data[index, :33, :2] / [640, 480],
-                sequence.data[index, :33, 2:],
-                sequence.confidence[index, :33],
-            ]
-            hands = {}
-            for name, rows in (("left_hand", slice(33, 54)), ("right_hand", slice(54, 75))):
-                present = sequence.confidence[index, rows].any()
-                hands[name] = (sequence.data[index, rows] / [640, 480, 1]).tolist() if present else None
-            ws.send_text(
-                json.dumps(
-                    {"type": "landmarks", "t": index / 30, "width": 640, "height": 480, "pose": pose.tolist(), **hands}
-                )
-            )
-            time.sleep(0.02)
-        message = ws.receive_json()
-        while not (message["type"] == "prediction" and message["t"] == last_t):
-            message = ws.receive_json()
-    assert message["top_k"][0]["gloss"] == "hello"
+        message = _prediction_at(ws, _send_landmarks(ws, sequence, range(sequence.num_frames), 30))
+    assert message["signing"] is True and message["top_k"][0]["gloss"] == "hello"
     assert message["window"]["frames"] == min(20, message["frames"]["processed"])
+
+
+def test_stream_says_no_sign_while_the_signer_rests_with_hands_in_view(make_client, wlasl_dir: Path) -> None:
+    """A real WLASL clip whose signer ends at rest, hands at the waist: the sign, then the rest held."""
+    sequence = HolisticExtractor(cache=PoseCache()).extract(wlasl_dir / "clips" / "10520.mp4")
+    rest = list(range(sequence.num_frames - 12, sequence.num_frames))
+    client = make_client()
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.receive_json()
+        signed_until = _send_landmarks(ws, sequence, range(8, 28), sequence.fps)
+        signing = _prediction_at(ws, signed_until)
+        rested_until = _send_landmarks(ws, sequence, rest + rest[::-1], sequence.fps, signed_until + 1 / sequence.fps)
+        resting = _prediction_at(ws, rested_until)
+    assert signing["signing"] is True and len(signing["top_k"]) == 5
+    assert resting["signing"] is False and resting["top_k"] == [] and resting["window"]["frames"] == 20
 
 
 def test_stream_reports_bad_messages_and_goes_on(make_client) -> None:

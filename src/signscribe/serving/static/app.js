@@ -179,18 +179,22 @@ function drawTimeline() {
   context.stroke();
 }
 
+// The top-1 confidence over time (0 while the signer rests), the last 2000 predictions.
+function recordConfidence(t, confidence) {
+  live.history.push({ t, confidence });
+  if (live.history.length > 2000) live.history.shift();
+  drawTimeline();
+}
+
 function onMessage(event) {
   const message = JSON.parse(event.data);
   if (message.type === "landmarks") drawOverlay(message);
   else if (message.type === "prediction" && !message.signing) {
-    live.history.push({ t: message.t, confidence: 0 });
     renderBars($("live-predictions"), []);
     $("live-status").textContent = `resting: no sign · frames ${message.frames.processed} processed, ${message.frames.dropped} dropped`;
-    drawTimeline();
+    recordConfidence(message.t, 0);
   } else if (message.type === "prediction") {
     const best = message.top_k[0];
-    live.history.push({ t: message.t, confidence: best.confidence });
-    if (live.history.length > 2000) live.history.shift();
     for (const [rank, p] of message.top_k.entries()) live.log.push([message.t.toFixed(3), rank + 1, p.gloss, p.confidence]);
     $("live-export").disabled = false;
     const shown = best.confidence >= threshold() ? message.top_k : [];
@@ -199,7 +203,7 @@ function onMessage(event) {
     $("live-status").textContent = best.confidence >= threshold()
       ? `${best.gloss} (${(best.confidence * 100).toFixed(0)}%) · frames ${frames.processed} processed, ${frames.dropped} dropped`
       : `below threshold · frames ${frames.processed} processed, ${frames.dropped} dropped`;
-    drawTimeline();
+    recordConfidence(message.t, best.confidence);
   } else if (message.type === "error") {
     $("live-status").textContent = `server: ${message.message}`;
   }
