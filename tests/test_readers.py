@@ -145,16 +145,29 @@ def test_only_wlasl_clips_too_short_for_their_range_are_used_whole(wlasl_dir: Pa
             if (wlasl_dir / "clips" / f"{instance['video_id']}.mp4").is_file() and len(chosen) < 3:
                 chosen.append({"gloss": entry["gloss"], "instances": [{**instance, "frame_start": 5, "frame_end": 20}]})
     chosen[2]["instances"][0].update(frame_start=900, frame_end=990)
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for entry in chosen:
+        video_id = entry["instances"][0]["video_id"]
+        (videos / f"{video_id}.mp4").symlink_to(wlasl_dir / "clips" / f"{video_id}.mp4")
+    # and an unreadable clip: it keeps its range, for extraction to report
+    chosen.append({"gloss": "broken", "instances": [{**chosen[0]["instances"][0], "video_id": "99999"}]})
+    (videos / "99999.mp4").write_bytes(b"not a video")
     json_path = tmp_path / "WLASL_v0.3.json"
     json_path.write_text(json.dumps(chosen))
-    data = open_dataset(f"wlasl:{json_path}", videos=wlasl_dir / "clips")
+    data = open_dataset(f"wlasl:{json_path}", videos=videos)
     ranges = {s.label: (s.start_frame, s.end_frame) for s in data.samples}
-    assert ranges == {chosen[0]["gloss"]: (5, 20), chosen[1]["gloss"]: (5, 20), chosen[2]["gloss"]: (1, -1)}
+    assert ranges == {
+        chosen[0]["gloss"]: (5, 20),
+        chosen[1]["gloss"]: (5, 20),
+        chosen[2]["gloss"]: (1, -1),
+        "broken": (5, 20),
+    }
     assert data.notes == [
-        "1 of 3 clips with a frame range are too short to hold it (pre-trimmed): each is used whole; "
+        "1 of 4 clips with a frame range are too short to hold it (pre-trimmed): each is used whole; "
         "the others keep their range"
     ]
-    everything = open_dataset(f"wlasl:{json_path}", videos=wlasl_dir / "clips", trimmed=True)
+    everything = open_dataset(f"wlasl:{json_path}", videos=videos, trimmed=True)
     assert all((s.start_frame, s.end_frame) == (1, -1) for s in everything.samples)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from signscribe.data.dataset import Dataset, Sample, partition
-from signscribe.errors import DatasetError
+from signscribe.errors import DatasetError, VideoReadError
 from signscribe.io import probe
 
 SUBSETS = (100, 300, 1000, 2000)
@@ -100,8 +100,12 @@ def _has_range(sample: Sample) -> bool:
 
 def range_fit(sample: Sample) -> tuple[bool, bool]:
     """Whether a clip with a frame range is (a) as long as its range, as a copy cut to the sign is,
-    and (b) too short to hold it: it ends before the range does, so the range cannot apply."""
-    frames = probe(sample.path).frame_count
+    and (b) too short to hold it: it ends before the range does, so the range cannot apply. An
+    unreadable clip is neither: it keeps its range, and extraction reports it with the reason."""
+    try:
+        frames = probe(sample.path).frame_count
+    except VideoReadError:
+        return False, False
     end = sample.end_frame if sample.end_frame != -1 else None
     as_long = end is not None and abs(frames - (end - sample.start_frame + 1)) <= LENGTH_TOLERANCE
     return as_long, frames + LENGTH_TOLERANCE < (end if end is not None else sample.start_frame)
