@@ -82,6 +82,31 @@ def test_recognize_real_clip_like_the_cli(make_client, clip_bytes: bytes, recogn
     assert top3.path == "/v1/recognize"
 
 
+def test_every_bundled_model_is_offered_and_chosen_per_request(
+    make_client, clip_bytes: bytes, wlasl_dir: Path, tmp_path: Path
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    client = make_client()
+    offered = {m["id"]: m for m in client.get("/v1/models").json()["models"]}
+    assert next(iter(offered)) == "traduttore16" and offered["traduttore16"]["default"]  # the server's own first
+    assert offered["wlasl100"]["num_labels"] == 100 and "C-UDA" in offered["wlasl100"]["licence"]
+    chosen = client.post("/v1/recognize?model=wlasl100", files={"file": ("clip.mp4", clip_bytes, "video/mp4")})
+    expected = Recognizer.from_pretrained("wlasl100").predict(wlasl_dir / "clips" / "01586.mp4", top_k=5)
+    assert [p["gloss"] for p in chosen.json()["results"][0]["predictions"]] == [p.gloss for p in expected]
+    for path in ("/v1/recognize?model=nope", "/v1/jobs?model=nope"):
+        refused = client.post(path, files={"file": ("clip.mp4", clip_bytes, "video/mp4")})
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
+        assert "wlasl100" in refused.json()["error"]["message"]
+    assert not list((tmp_path / "data").rglob("*.mp4")), "a refused upload is not kept"
+    with client.websocket_connect("/v1/stream?model=wlasl100") as ws:
+        ready = ws.receive_json()
+    assert ready["model"] == "wlasl100" and len(ready["labels"]) == 100 and ready["window_frames"] == 60
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/v1/stream?model=nope") as ws:
+        ws.receive_json()
+    assert closed.value.code == 4404
+
+
 def test_bad_uploads_are_clear_4xx_json(make_client, clip_bytes: bytes, tmp_path: Path) -> None:
     client = make_client(max_upload_bytes=len(clip_bytes) - 1)
     cases = [
