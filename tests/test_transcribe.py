@@ -153,6 +153,20 @@ def test_cli_transcribe_writes_subtitles_and_an_annotated_copy(sentence_clip: Pa
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
 
 
+def test_transcribe_at_a_lower_frame_rate_still_annotates_every_frame(sentence_clip: Path, tmp_path: Path) -> None:
+    """``--fps 12`` on a 24 fps clip: landmarks of every second frame, the copy keeps all of them."""
+    out, annotated = tmp_path / "t.json", tmp_path / "annotated.mp4"
+    args = ["transcribe", sentence_clip, "-m", "traduttore16", "--fps", 12, "--out", out, "--annotate", annotated]
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    source, body = probe(sentence_clip), json.loads(out.read_text())
+    assert body["fps"] == 12 and abs(body["frames"] - source.frame_count / 2) <= 1
+    assert body["window"] == round(20 / 30 * 12)  # the model's 20 frames at 30 fps, as frames at 12 fps
+    assert probe(annotated).frame_count == source.frame_count
+    full_rate = Transcriber.from_pretrained("traduttore16").transcribe(sentence_clip)
+    assert full_rate.fps == source.fps and full_rate.frames == source.frame_count
+
+
 def test_cli_transcribe_table_and_bad_input(both_hands_pose, tmp_path: Path, audio_only_file: Path) -> None:
     pose_file = save_pose(both_hands_pose, tmp_path / "clip.pose")
     runner = CliRunner()
