@@ -10,9 +10,11 @@ import pytest
 import torch
 
 from signscribe.data import read_mp_data
+from signscribe.errors import SignscribeError
 from signscribe.inference import Recognizer
 from signscribe.models import FeatureConfig, create_model, list_models, sequence_features
 from signscribe.models.bundled import bundled_path
+from signscribe.models.ensemble import combine
 from signscribe.models.pretrained import (
     LABELS,
     ModelFolderError,
@@ -91,6 +93,33 @@ def test_model_folder_round_trip_and_errors(tmp_path: Path) -> None:
         resolve_model_path(tmp_path / "nowhere")
     with pytest.raises(ModelFolderError, match="no such folder"):
         resolve_model_path("someone/some-model")  # a hub id: not installed or offline here
+
+
+def _tiny_folder(family: str, folder: Path, labels: list[str], seed: int, features: FeatureConfig) -> Path:
+    torch.manual_seed(seed)
+    model = create_model(family, len(labels), **TINY[family]).eval()
+    config = model_config_json(family, TINY[family], features, len(labels), {"fps": 30, "frames": 20})
+    return save_model_folder(model, folder, config, {LABELS: labels_json(labels)}, "# card\n")
+
+
+def test_an_ensemble_averages_its_members_probabilities(tmp_path: Path) -> None:
+    labels = ["a", "b", "c"]
+    members = [
+        _tiny_folder("stgcn", tmp_path / "one", labels, 0, FeatureConfig()),
+        _tiny_folder("pose_transformer", tmp_path / "two", labels, 1, FeatureConfig()),
+    ]
+    folder = combine(members, tmp_path / "both", "# both\n", frame_rate=12.5)
+    ensemble, alone = load_pretrained(folder), [load_pretrained(m) for m in members]
+    assert ensemble.architecture == "ensemble" and ensemble.labels == labels
+    inputs = _inputs(2, 12)
+    mean = torch.stack([m.model(*inputs).softmax(dim=-1) for m in alone]).mean(dim=0)
+    torch.testing.assert_close(ensemble.model(*inputs).softmax(dim=-1), mean)
+    assert ensemble.extraction.frame_rate == 12.5  # saved in config.json, used by the recognizer's extractor
+    assert Recognizer.from_pretrained(folder).extractor.settings.frame_rate == 12.5
+    assert Recognizer.from_pretrained(members[0]).extractor.settings.frame_rate is None
+    other = _tiny_folder("stgcn", tmp_path / "other", labels, 2, FeatureConfig(fill_gaps=2))
+    with pytest.raises(SignscribeError, match="its labels or input settings differ"):
+        combine([members[0], other], tmp_path / "mixed", "# mixed\n")
 
 
 def test_default_model_ships_in_the_package() -> None:
