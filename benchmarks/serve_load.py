@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
-import os
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,35 @@ from signscribe.io import read_frames
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FPS = 15
+STREAM_CLIP = DATA / "how2sign" / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"  # 640x360 after max_side
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[tuple[str, int]]:
+    """``signscribe serve`` in its own process on a free port, with a temporary data dir and no rate
+    limit, ready; yields its base URL and process id."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as data_dir:
+        command = ["serve", "--port", str(port), "--data-dir", data_dir, "--rate-limit", "0"]
+        server = subprocess.Popen([sys.executable, "-m", "signscribe", *command])
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.5)
+            yield base, server.pid
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def rss_mb(pid: int) -> float:
@@ -50,6 +80,13 @@ def jpeg_frames(clip: Path, seconds: float) -> list[bytes]:
             Image.fromarray(frame.image).save(buffer, format="JPEG", quality=80)
             frames.append(buffer.getvalue())
     return frames
+
+
+def stream_frames(seconds: float) -> list[bytes]:
+    """The first ``seconds`` of the streamed real clip, as JPEG frames at ``FPS``."""
+    if not STREAM_CLIP.is_file():
+        raise SystemExit(f"{STREAM_CLIP} is missing: the benchmark needs ../shared/data")
+    return jpeg_frames(STREAM_CLIP, seconds)
 
 
 async def one_stream(url: str, frames: list[bytes], seconds: float) -> tuple[list[float], dict[str, int]]:
@@ -123,51 +160,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30, help="REST requests after the first")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of 4 streams: memory must level off")
     args = parser.parse_args()
-    clip = DATA / "how2sign" / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"
-    if not clip.is_file():
-        raise SystemExit(f"{clip} is missing: the benchmark needs ../shared/data")
-    frames = jpeg_frames(clip, args.seconds)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "SIGNSCRIBE_CACHE_DIR": str(Path(data_dir) / "cache")}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "signscribe",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                data_dir,
-                "--rate-limit",
-                "0",
-            ],
-            env=env,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.5)
-            print(f"server RSS at start: {rss_mb(server.pid):.0f} MB")
-            for count in (1, 2, *[4] * args.rounds):
-                asyncio.run(streams(f"ws://127.0.0.1:{port}/v1/stream", frames, count, args.seconds, server.pid))
-                time.sleep(1.0)
-                print(f"  server RSS after the streams closed: {rss_mb(server.pid):.0f} MB")
-            rest(base, DATA / "wlasl" / "clips" / "01586.mp4", args.requests)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    frames = stream_frames(args.seconds)
+    with running_server() as (base, pid):
+        print(f"server RSS at start: {rss_mb(pid):.0f} MB")
+        url = base.replace("http", "ws") + "/v1/stream"
+        for count in (1, 2, *[4] * args.rounds):
+            asyncio.run(streams(url, frames, count, args.seconds, pid))
+            time.sleep(1.0)
+            print(f"  server RSS after the streams closed: {rss_mb(pid):.0f} MB")
+        rest(base, DATA / "wlasl" / "clips" / "01586.mp4", args.requests)
 
 
 if __name__ == "__main__":

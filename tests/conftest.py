@@ -99,3 +99,37 @@ def audio_only_file(tmp_path: Path) -> Path:
         audio.setframerate(8000)
         audio.writeframes(np.zeros(8000, np.int16).tobytes())
     return path
+
+
+@pytest.fixture(scope="session")
+def serving_recognizer():
+    from signscribe.inference import Recognizer
+
+    return Recognizer.from_pretrained("traduttore16")
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, serving_recognizer):
+    """``make(**settings)``: a started test client of an app serving traduttore16 from ``tmp_path/data``."""
+    from fastapi.testclient import TestClient
+
+    from signscribe.serving import ServerSettings, create_app
+
+    clients = []
+
+    def make(**settings) -> TestClient:
+        options = {"data_dir": tmp_path / "data", "model": "traduttore16", **settings}
+        client = TestClient(create_app(ServerSettings(**options), recognizer=serving_recognizer))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def clip_bytes(wlasl_dir: Path) -> bytes:
+    """A real WLASL clip (01586, "agreement") as uploaded bytes."""
+    return (wlasl_dir / "clips" / "01586.mp4").read_bytes()

@@ -23,31 +23,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    return Recognizer.from_pretrained("traduttore16")
-
-
-@pytest.fixture
-def make_client(tmp_path: Path, recognizer: Recognizer):
-    clients = []
-
-    def make(**settings) -> TestClient:
-        app = create_app(
-            ServerSettings(data_dir=tmp_path / "data", model="traduttore16", **settings), recognizer=recognizer
-        )
-        client = TestClient(app)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture(scope="module")
-def clip_bytes(wlasl_dir: Path) -> bytes:
-    return (wlasl_dir / "clips" / "01586.mp4").read_bytes()
+def recognizer(serving_recognizer: Recognizer) -> Recognizer:
+    return serving_recognizer
 
 
 def _upload(client: TestClient, data: bytes, name: str = "clip.mp4", path: str = "/v1/recognize", **headers):
@@ -315,7 +292,7 @@ def test_stream_reports_bad_messages_and_goes_on(make_client) -> None:
         ws.send_text(json.dumps({"type": "dance", "t": 1}))
         assert ws.receive_json()["code"] == "bad_message"
         ws.send_text(json.dumps({"type": "frame", "jpeg": "aGVsbG8="}))
-        assert "timestamp" in ws.receive_json()["message"]
+        assert "t: Field required" in ws.receive_json()["message"]
         ws.send_bytes(struct.pack("<d", 0.5) + b"definitely not a jpeg")
         assert ws.receive_json()["code"] == "bad_frame"
         ws.send_text(json.dumps({"type": "landmarks", "t": 1, "pose": [[0, 0, 0]] * 5}))

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from signscribe.training import TrainingOptions, TrainResult
 
 Command = TypeVar("Command", bound=Callable[..., None])
+SHOWN_FAILURES = 20
 app = typer.Typer(name="signscribe", help="Sign-language video to text.", no_args_is_help=True, add_completion=False)
 
 
@@ -59,9 +60,10 @@ def main(
 
 
 def _wrote(*paths: Path | None) -> None:
+    """Status on stderr: stdout holds only the requested output."""
     for path in paths:
         if path is not None:
-            console.print(f"wrote {path}")
+            errors.print(f"wrote {path}", highlight=False)
 
 
 @command()
@@ -255,6 +257,7 @@ def evaluate(
     signer: Annotated[str | None, typer.Option(help="Only this signer's samples.")] = None,
     report: Annotated[Path | None, typer.Option(help="Folder for report.json and confusion_matrix.png.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+    strict: Annotated[bool, typer.Option(help="Fail (exit 1) when any sample is missing or fails to load.")] = False,
 ) -> None:
     """Top-1/2/5/10 accuracy (per instance and per class), loss, per-class precision and recall."""
     from signscribe import Recognizer
@@ -267,9 +270,19 @@ def evaluate(
         options = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer, "trimmed": trimmed}
         result, failed = run(recognizer, data, split, signer, on_progress=loading, workers=workers, **options)
     console.print(terminal.evaluation_table(result))
-    for sample, reason in failed:
-        console.print(f"  [red]failed[/red] {sample.id}: {reason}", highlight=False)
+    for sample, reason in failed[:SHOWN_FAILURES]:
+        errors.print(f"  [red]left out[/red] {sample.id}: {reason}", highlight=False)
+    if failed:
+        more = f" ({len(failed) - SHOWN_FAILURES} not listed)" if len(failed) > SHOWN_FAILURES else ""
+        missing = sum(reason.startswith("media not found") for _, reason in failed)
+        errors.print(
+            f"{len(failed)} sample(s) left out of the figures above: {missing} with missing media, "
+            f"{len(failed) - missing} failed to load{more}"
+        )
     _wrote(*write_report(result, report, json_out))
+    if failed and strict:
+        errors.print("[red]error:[/red] --strict: samples were left out", highlight=False)
+        raise typer.Exit(code=1)
 
 
 @command()
@@ -279,13 +292,16 @@ def recognize(
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Glosses to report per clip.")] = 5,
     output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
     out: option.OutFile = None,
+    results: Annotated[
+        Path | None, typer.Option(help="Folders: the top-10 file (default: inference_results.txt beside --out).")
+    ] = None,
     workers: option.Workers = 1,
     fps: option.FrameRate = None,
 ) -> None:
     """Rank glosses with confidences for a clip, or for every clip of a folder.
 
-    For a folder, a consolidated top-10 text file (inference_results.txt) is also written beside
-    --out (or in the current folder)."""
+    For a folder, a consolidated top-10 text file is also written: to --results, or as
+    inference_results.txt beside --out (without either, none)."""
     from signscribe import Recognizer
     from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_path, write_recognition
 
@@ -298,7 +314,7 @@ def recognize(
         console.print(*terminal.recognition_tables(recognition, top_k))
     elif out is None:
         print(format_results(recognition.results, top_k, output_format, recognition.base), end="")
-    _wrote(*write_recognition(recognition, top_k, output_format, out))
+    _wrote(*write_recognition(recognition, top_k, output_format, out, results))
     for result in recognition.failed:
         errors.print(f"[red]failed[/red] {result.clip}: {result.error}", highlight=False)
     if len(recognition.failed) == len(recognition.results):
@@ -370,15 +386,10 @@ def serve(
     API keys come from SIGNSCRIBE_API_KEYS (comma-separated) or SIGNSCRIBE_API_KEYS_FILE, CORS origins
     from SIGNSCRIBE_CORS_ORIGINS; the options here win over SIGNSCRIBE_DATA_DIR, SIGNSCRIBE_MAX_UPLOAD_MB
     and SIGNSCRIBE_RATE_LIMIT."""
-    import uvicorn
-
-    from signscribe.serving import ServerSettings, create_app
+    from signscribe.serving import ServerSettings, serve_forever
 
     upload_bytes = int(max_upload_mb * 1024 * 1024) if max_upload_mb else None
     settings = ServerSettings.from_env(
         model=model, data_dir=data_dir, max_upload_bytes=upload_bytes, rate_limit_per_minute=rate_limit
     )
-    application = create_app(settings)
-    keys = f"{len(settings.api_keys)} API key(s) required" if settings.api_keys else "no API key required"
-    console.print(f"signscribe serving on http://{host}:{port} ({keys}; data in {settings.data_dir})")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    serve_forever(settings, host, port, lambda line: errors.print(line, highlight=False))

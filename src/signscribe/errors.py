@@ -28,3 +28,7 @@ class PoseFileError(InputFileError):
 
 class DatasetError(InputFileError):
     """A dataset file is malformed; the reason names the line or key."""
+
+
+class NoSignerError(InputFileError):
+    """A clip in which no person is found: there is nothing to recognise (a reason, never a label)."""

@@ -8,6 +8,7 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from signscribe.data.dataset import Dataset, Sample, partition
@@ -24,7 +25,7 @@ def _is_archive(path: Path) -> bool:
 
 def unpack_archive(archive: Path) -> Path:
     """Unpack an archive once into the cache (keyed by its content) and return that folder."""
-    target = default_cache_dir().parent / "archives" / content_hash(archive)
+    target = default_cache_dir() / "archives" / content_hash(archive)
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -37,9 +38,13 @@ def unpack_archive(archive: Path) -> Path:
             with tarfile.open(archive) as bundle:
                 bundle.extractall(staging, filter="data")
         staging.rename(target)
-    except (tarfile.TarError, zipfile.BadZipFile, OSError) as error:
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+        shutil.rmtree(staging, ignore_errors=True)  # a truncated archive ends in EOFError
+        reason = "the archive is truncated" if isinstance(error, EOFError) else str(error)
+        raise DatasetError(archive, f"cannot unpack archive: {reason}") from None
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        raise DatasetError(archive, f"cannot unpack archive: {error}") from error
+        raise
     return target
 
 

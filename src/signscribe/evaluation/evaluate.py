@@ -29,13 +29,15 @@ def evaluate(
     workers: int = 1,
     **dataset_options: Any,
 ) -> tuple[ClassificationReport, list[tuple[Sample, str]]]:
-    """Metrics of the model on the dataset (or one split or signer of it) and the samples that failed to
-    load; ``dataset_options`` are those of ``open_dataset`` (``videos``, ``subset``, ...). With
-    ``workers > 1`` the videos' landmarks are first extracted into the pose cache in parallel."""
+    """Metrics of the model on the dataset (or one split or signer of it) and the samples left out with
+    the reason: those whose media file is missing, then those that failed to load. ``dataset_options``
+    are those of ``open_dataset`` (``videos``, ``subset``, ...). With ``workers > 1`` the videos'
+    landmarks are first extracted into the pose cache in parallel."""
     dataset = open_dataset(spec, **dataset_options)
     if split is not None:
         dataset = dataset.select(split)
     samples = [s for s in dataset.samples if signer is None or s.signer == signer]
+    missing = [(s, f"media not found: {s.path}") for s in dataset.missing if signer is None or s.signer == signer]
     if not samples:
         raise SignscribeError(
             f"{spec}: no samples with media{f' in split {split!r}' if split else ''}"
@@ -57,7 +59,7 @@ def evaluate(
     logits = predict_logits(recognizer.loaded.model, ExampleSet(pipeline, prepared.items, targets), batch)
     probabilities = recognizer.resting_as_idle(logits.softmax(dim=-1), prepared.items)
     scores = probabilities.clamp_min(1e-12).log()
-    return classification_report(scores, torch.tensor(targets), recognizer.labels), prepared.failed
+    return classification_report(scores, torch.tensor(targets), recognizer.labels), missing + prepared.failed
 
 
 def write_report(report: ClassificationReport, folder: Path | None, json_path: Path | None) -> list[Path]:

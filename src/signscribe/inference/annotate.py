@@ -15,12 +15,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from signscribe.errors import VideoReadError
 from signscribe.inference.transcribe import Segment, Transcriber, Transcript
 from signscribe.io import probe, read_frames
 from signscribe.io.encode import video_writer
 from signscribe.pose.layout import HAND_LIMBS, UPPER_BODY_LIMBS, Layout
 from signscribe.pose.source import LandmarkFrame, media_kind
 from signscribe.progress import ProgressCallback
+
+MIN_ANNOTATED_SIDE = 16  # H.264 in yuv420p needs even sizes; below this nothing readable can be drawn
 
 BODY_COLOUR, LEFT_COLOUR, RIGHT_COLOUR = (255, 255, 255), (255, 140, 0), (0, 200, 255)
 
@@ -132,6 +135,11 @@ def transcribe_and_annotate(
     transcribing, then drawn with the captions in a second pass over the video."""
     if media_kind(video) != "video":
         raise ValueError(f"{video}: annotating draws on the video; give a video, not a .pose file or MP_Data folder")
+    info = probe(video)
+    if min(info.width, info.height) < MIN_ANNOTATED_SIDE:
+        raise VideoReadError(
+            video, f"{info.width}x{info.height} is too small to annotate (at least {MIN_ANNOTATED_SIDE} pixels a side)"
+        )
     with LandmarkSpool() as spool:
         transcript = transcriber.transcribe(video, on_landmarks=spool.add, on_progress=on_transcribed)
         annotate_video(video, transcript, spool, out, on_drawn)

@@ -96,15 +96,18 @@ def recognize_path(
     return Recognition(results, path if folder else path.parent, folder)
 
 
-def write_recognition(recognition: Recognition, top_k: int, output_format: str, out: Path | None) -> list[Path]:
+def write_recognition(
+    recognition: Recognition, top_k: int, output_format: str, out: Path | None, top10: Path | None = None
+) -> list[Path]:
     """Write the results to ``out`` in ``output_format`` (``table`` writes tab-separated text) and, for a
-    folder, the top-10 file beside ``out`` (or in the current folder); returns the files written."""
+    folder, the top-10 file to ``top10``, else beside ``out`` (with neither, none); returns the files
+    written."""
     written = []
     if out is not None:
         write_text_atomic(out, format_results(recognition.results, top_k, output_format, recognition.base))
         written.append(out)
-    if recognition.folder:
-        summary = (out.parent if out else Path.cwd()) / TOP10_FILE
+    summary = top10 or (out.parent / TOP10_FILE if out else None)
+    if recognition.folder and summary is not None:
         write_text_atomic(summary, top10_text(recognition.results, recognition.base))
         written.append(summary)
     return written

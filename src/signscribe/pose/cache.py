@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 from signscribe.errors import PoseFileError
@@ -32,10 +34,17 @@ def content_hash(path: str | Path) -> str:
 
 
 class PoseCache:
-    """``.pose`` files stored under a key made of the video's content hash and the extraction options."""
+    """``.pose`` files stored under a key made of the video's content hash and the extraction options.
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    Unbounded by default (a user's own cache); a server bounds its cache with ``max_bytes`` and
+    ``max_age`` (seconds): each ``put`` then removes entries older than ``max_age``, and the oldest
+    entries while the total is over ``max_bytes``."""
+
+    def __init__(
+        self, root: str | Path | None = None, max_bytes: int | None = None, max_age: float | None = None
+    ) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
+        self.max_bytes, self.max_age = max_bytes, max_age
         self.hits = 0
         self.misses = 0
 
@@ -63,3 +72,34 @@ class PoseCache:
 
     def put(self, key: str, sequence: PoseSequence) -> None:
         save_pose(sequence, self._path(key))
+        if self.max_bytes is not None or self.max_age is not None:
+            self.prune()
+
+    def entries(self) -> list[Path]:
+        return list(self.root.glob("??/*.pose"))
+
+    def prune(self) -> None:
+        """Remove entries past ``max_age``, then the oldest until the total fits ``max_bytes``."""
+        now = time.time()
+        aged = []
+        for path in self.entries():
+            with contextlib.suppress(FileNotFoundError):  # another process may prune at the same time
+                status = path.stat()
+                aged.append((status.st_mtime, status.st_size, path))
+        aged.sort()
+        total = sum(size for _, size, _ in aged)
+        for modified, size, path in aged:
+            too_old = self.max_age is not None and now - modified > self.max_age
+            if not too_old and (self.max_bytes is None or total <= self.max_bytes):
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+
+    def forget(self, video_hash: str) -> int:
+        """Remove every entry of the video with this content hash (whatever its options); returns how many."""
+        if not video_hash:
+            return 0
+        paths = list(self.root.glob(f"{video_hash[:2]}/{video_hash}-*.pose"))
+        for path in paths:
+            path.unlink(missing_ok=True)
+        return len(paths)

@@ -205,6 +205,11 @@ class HolisticStream:
         with _native_stderr_silenced():
             self._holistic.close()
 
+    def reset(self) -> None:
+        """Forget the tracking state, keeping the graph and its loaded models, for the next video."""
+        with _native_stderr_silenced():
+            self._holistic.reset()
+
     def process(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(points, 3)`` values and ``(points,)`` confidence of one RGB uint8 frame."""
         height, width = image.shape[:2]

@@ -3,12 +3,16 @@ either recognises the clip as one sign (``recognize``) or transcribes it into ti
 (``transcribe``, with its transcription options).
 
 A job that was running when the server stopped is queued again on the next start (and says so in
-its ``note``); nothing is lost silently.
+its ``note``); nothing is lost silently. A job belongs to the API key that made it (``owner``, a
+digest of the key): other keys see no such job. The worker outlives any failure: a job that fails
+inside the server is marked failed with the reason, and a storage error (a full disk) makes the worker
+wait, queue its job again and carry on once the database takes writes again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -35,11 +39,20 @@ CREATE TABLE IF NOT EXISTS jobs (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     kind TEXT NOT NULL DEFAULT 'recognize',
-    options TEXT
+    options TEXT,
+    owner TEXT NOT NULL DEFAULT '',  -- digest of the API key that made the job; '' without keys
+    video TEXT NOT NULL DEFAULT ''   -- content hash of the upload: its landmarks in the pose cache
 )
 """
 # Columns added after the first release, for databases created before them.
-ADDED_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'recognize'", "options": "TEXT"}
+ADDED_COLUMNS = {
+    "kind": "TEXT NOT NULL DEFAULT 'recognize'",
+    "options": "TEXT",
+    "owner": "TEXT NOT NULL DEFAULT ''",
+    "video": "TEXT NOT NULL DEFAULT ''",
+}
+PRIVATE = ("upload", "owner", "video")
+log = logging.getLogger("signscribe.serving")
 
 
 @dataclass
@@ -57,11 +70,15 @@ class Job:
     updated: float
     kind: str = "recognize"
     options: dict[str, Any] | None = None
+    owner: str = ""
+    video: str = ""
 
     def public(self) -> dict[str, Any]:
-        """What ``GET /v1/jobs/{id}`` answers (the upload's path on disk stays private)."""
+        """What ``GET /v1/jobs/{id}`` answers (the upload's path on disk, the owner and the video's
+        hash stay private)."""
         body = asdict(self)
-        del body["upload"]
+        for name in PRIVATE:
+            del body[name]
         return body
 
 
@@ -88,24 +105,34 @@ class JobStore:
             return self._connection.execute(sql, parameters).fetchall()
 
     def create(
-        self, filename: str, upload: Path, top_k: int, kind: str = "recognize", options: dict[str, Any] | None = None
+        self,
+        filename: str,
+        upload: Path,
+        top_k: int,
+        kind: str = "recognize",
+        options: dict[str, Any] | None = None,
+        owner: str = "",
+        video: str = "",
     ) -> Job:
         if kind not in JOB_KINDS:
             raise ValueError(f"job kind must be one of {JOB_KINDS}, got {kind!r}")
         now = time.time()
         job_id = uuid.uuid4().hex
         self._execute(
-            "INSERT INTO jobs (id, status, filename, upload, top_k, created, updated, kind, options) "
-            "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
-            (job_id, filename, str(upload), top_k, now, now, kind, json.dumps(options) if options else None),
-        )
+            "INSERT INTO jobs (id, status, filename, upload, top_k, created, updated, kind, options, owner, video) "
+            "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, filename, str(upload), top_k, now, now, kind, json.dumps(options) if options else None,
+             owner, video),
+        )  # fmt: skip
         job = self.get(job_id)
         assert job is not None
         return job
 
-    def get(self, job_id: str) -> Job | None:
+    def get(self, job_id: str, owner: str | None = None) -> Job | None:
+        """The job, or ``None`` when there is none (or, with ``owner``, none of that owner's)."""
         names = [item.name for item in fields(Job)]
-        rows = self._execute(f"SELECT {', '.join(names)} FROM jobs WHERE id = ?", (job_id,))
+        where, parameters = ("id = ?", (job_id,)) if owner is None else ("id = ? AND owner = ?", (job_id, owner))
+        rows = self._execute(f"SELECT {', '.join(names)} FROM jobs WHERE {where}", parameters)
         if not rows:
             return None
         values = dict(zip(names, rows[0], strict=True))
@@ -119,8 +146,8 @@ class JobStore:
         names = ", ".join(f"{name} = ?" for name in fields)
         self._execute(f"UPDATE jobs SET {names}, updated = ? WHERE id = ?", (*fields.values(), time.time(), job_id))
 
-    def delete(self, job_id: str) -> Job | None:
-        job = self.get(job_id)
+    def delete(self, job_id: str, owner: str | None = None) -> Job | None:
+        job = self.get(job_id, owner)
         if job is not None:
             self._execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             Path(job.upload).unlink(missing_ok=True)
@@ -136,12 +163,12 @@ class JobStore:
             ).fetchone()
         return self.get(row[0]) if row else None
 
-    def recover(self) -> int:
-        """Queue again the jobs a previous server left running; returns how many."""
+    def recover(self, note: str = "interrupted by a server restart and queued again") -> int:
+        """Queue again the jobs left running (by a previous server, or by a storage error); returns how many."""
         rows = self._execute(
             "UPDATE jobs SET status = 'queued', progress = 0, note = ?, updated = ? WHERE status = 'running' "
             "RETURNING id",
-            ("interrupted by a server restart and queued again", time.time()),
+            (note, time.time()),
         )
         return len(rows)
 
@@ -151,25 +178,46 @@ class JobStore:
 
 
 class JobWorker(threading.Thread):
-    """Runs queued jobs one at a time in the background."""
+    """Runs queued jobs one at a time in the background, and keeps running whatever a job does.
 
-    def __init__(self, store: JobStore, models: ModelPool, poll_seconds: float = 0.2) -> None:
+    ``storage_error`` is the database error the worker is waiting out (``None`` when healthy): it
+    retries every ``retry_seconds``, and the job it was on is queued again, not lost."""
+
+    def __init__(
+        self, store: JobStore, models: ModelPool, poll_seconds: float = 0.2, retry_seconds: float = 2.0
+    ) -> None:
         super().__init__(name="signscribe-jobs", daemon=True)
-        self.store, self.models, self.poll_seconds = store, models, poll_seconds
+        self.store, self.models = store, models
+        self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
+        self.storage_error: str | None = None
         self._stop_event = threading.Event()
+
+    @property
+    def healthy(self) -> bool:
+        return self.is_alive() and self.storage_error is None
 
     def stop(self) -> None:
         self._stop_event.set()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            job = self.store.claim_next()
-            if job is None:
-                self._stop_event.wait(self.poll_seconds)
-                continue
-            self.process(job)
+            try:
+                if self.storage_error is not None:  # the job the error interrupted runs again
+                    self.store.recover("interrupted by a storage error and queued again")
+                job = self.store.claim_next()
+                self.storage_error = None
+                if job is None:
+                    self._stop_event.wait(self.poll_seconds)
+                    continue
+                self.process(job)
+            except sqlite3.Error as error:
+                if self.storage_error is None:
+                    log.error("job worker: storage error, retrying every %g s: %s", self.retry_seconds, error)
+                self.storage_error = str(error)
+                self._stop_event.wait(self.retry_seconds)
 
     def process(self, job: Job) -> None:
+        """Run one job and store its outcome; a storage error propagates (``run`` waits it out)."""
         last = 0.0
 
         def on_progress(done: int, expected: int | None) -> None:
@@ -187,12 +235,18 @@ class JobWorker(threading.Thread):
             options = dict(job.options or {})
             recognizer = self.models.get(options.pop("model", None))
             result = run_job_kind(job.kind, recognizer, Path(job.upload), job.filename, job.top_k, options, on_progress)
+            outcome: dict[str, Any] = {"status": "done", "progress": 1.0, "result": result}
         except JobCancelled:
             return  # the upload stays: the job is deleted (and its upload with it) or recovered
+        except sqlite3.Error:
+            raise
         except (UnprocessableUpload, ApiError) as error:  # ApiError: a model this server no longer offers
-            if self.store.get(job.id) is not None:
-                self.store.update(job.id, status="failed", error=str(error))
+            outcome = {"status": "failed", "error": str(error)}
+        except Exception as error:  # a failure inside the server: the job says so, the worker goes on
+            log.exception("job %s failed", job.id)
+            outcome = {"status": "failed", "error": f"the job failed inside the server ({type(error).__name__})"}
+        if self.store.get(job.id) is None:  # deleted while it ran: its landmarks go too
+            self.models.cache.forget(job.video)
         else:
-            if self.store.get(job.id) is not None:
-                self.store.update(job.id, status="done", progress=1.0, result=result)
+            self.store.update(job.id, **outcome)
         Path(job.upload).unlink(missing_ok=True)  # a finished job keeps its result, not the video

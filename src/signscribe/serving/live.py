@@ -1,18 +1,33 @@
 """The WebSocket route ``/v1/stream``: live recognition, one ``StreamSession`` per connection (the
-message schema is in ``signscribe.serving.stream``)."""
+message schema is in ``signscribe.serving.stream``).
+
+A connection is accepted first and then, when refused, closed with a code that says why, so that
+clients (browsers included, which see no HTTP status of a refused handshake) can tell the reasons
+apart: 4401 no valid API key, 4429 rate limited (requests or failed authentications, as REST), 4404
+unknown model, 1013 every stream slot taken (try again later), 4408 nothing received for
+``stream_idle_seconds``.
+"""
 # No "from __future__ import annotations" here: FastAPI reads these signatures at run time.
 
 import asyncio
-import contextlib
+import json
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from signscribe.errors import SignscribeError
 from signscribe.inference.recognizer import Recognizer
-from signscribe.serving.security import ApiError, check_key, presented_key
-from signscribe.serving.stream import SCHEMA_VERSION, StreamMessageError, StreamSession, parse_message
+from signscribe.serving.security import ApiError
+from signscribe.serving.stream import SCHEMA_VERSION, StreamSession
+from signscribe.serving.stream_messages import ConfigMessage, StreamMessageError, parse_message
 
 router = APIRouter()
+CLOSE_CODES = {401: 4401, 404: 4404, 429: 4429}
+CAPACITY_CLOSE, IDLE_CLOSE = 1013, 4408
+
+
+async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
+    """JSON that is valid JSON: a non-finite number is a bug, never sent as ``NaN``."""
+    await websocket.send_text(json.dumps(message, allow_nan=False))
 
 
 @router.websocket("/v1/stream")
@@ -20,40 +35,33 @@ async def stream(websocket: WebSocket, api_key: str | None = None, model: str | 
     """Live recognition with the model ``model`` (default: the server's); the message schema is in
     `signscribe.serving.stream`."""
     state = websocket.app.state
+    await websocket.accept()
+    address = websocket.client.host if websocket.client else "unknown"
     try:
-        check_key(state.settings.api_keys, presented_key(websocket.headers, api_key))
+        state.gatekeeper.admit(websocket.headers, address, api_key)
         model_id = state.models.resolve(model)
     except ApiError as error:
-        await websocket.close(code=4401 if error.status == 401 else 4404, reason=error.message)
+        await websocket.close(code=CLOSE_CODES.get(error.status, 1008), reason=error.message[:120])
         return
-    limit = state.settings.stream_max_connections
-    if state.open_streams >= limit:
-        await websocket.close(code=1013, reason=f"at most {limit} live streams")
+    slots = state.streams
+    if not slots.take():
+        await websocket.close(code=CAPACITY_CLOSE, reason=f"at most {slots.limit} live streams; try again later")
         return
-    state.open_streams += 1
     try:
         await _run_stream(websocket, state.models.get(model_id), model_id)
     finally:
-        state.open_streams -= 1
+        slots.release()
 
 
 async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: str) -> None:
-    settings = websocket.app.state.settings
-    await websocket.accept()
+    state = websocket.app.state
+    settings = state.settings
     window = settings.stream_window_frames or int(recognizer.loaded.config.get("input", {}).get("frames", 20))
     session = StreamSession(
-        recognizer, window, settings.stream_min_frames, settings.top_k, settings.stream_prediction_rate
+        recognizer, window, settings.stream_min_frames, settings.top_k, settings.stream_prediction_rate, state.streams
     )
-    await websocket.send_json(
-        {
-            "type": "ready",
-            "schema": SCHEMA_VERSION,
-            "model": model_id,
-            "labels": recognizer.labels,
-            "window_frames": window,
-            "top_k": session.top_k,
-        }
-    )
+    ready = {"type": "ready", "schema": SCHEMA_VERSION, "model": model_id, "labels": recognizer.labels}
+    await _send(websocket, {**ready, "window_frames": window, "top_k": session.top_k})
 
     async def process_frames() -> None:
         while True:
@@ -63,23 +71,29 @@ async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: st
                 continue
             try:
                 messages = await asyncio.to_thread(session.process, frame)
-            except SignscribeError as error:  # e.g. a frame MediaPipe cannot use: report and go on
-                messages = [{"type": "error", "code": "frame_failed", "message": str(error)}]
+            except Exception as error:  # a frame MediaPipe or the model cannot use: report it and go on
+                messages = [{"type": "error", "code": "frame_failed", "message": f"the frame failed: {error}"}]
             for message in messages:
-                await websocket.send_json(message)
+                await _send(websocket, message)
 
     processor = asyncio.create_task(process_frames())
+    limits = (settings.stream_max_message_bytes, settings.stream_max_frame_pixels)
     try:
         while True:
-            message = await websocket.receive()
+            try:
+                message = await asyncio.wait_for(websocket.receive(), settings.stream_idle_seconds)
+            except TimeoutError:
+                idle = f"nothing received for {settings.stream_idle_seconds:g} s"
+                await websocket.close(code=IDLE_CLOSE, reason=idle)
+                break
             if message["type"] == "websocket.disconnect":
                 break
-            try:
-                parsed = parse_message(message.get("text"), message.get("bytes"), settings.stream_max_message_bytes)
+            try:  # images are decoded off the event loop, so a flood of them cannot stall the server
+                parsed = await asyncio.to_thread(parse_message, message.get("text"), message.get("bytes"), *limits)
             except StreamMessageError as error:
-                await websocket.send_json({"type": "error", "code": error.code, "message": str(error)})
+                await _send(websocket, {"type": "error", "code": error.code, "message": str(error)})
                 continue
-            if isinstance(parsed, dict):
+            if isinstance(parsed, ConfigMessage):
                 session.configure(parsed)
             else:
                 session.offer(parsed)
@@ -87,6 +101,5 @@ async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: st
         pass
     finally:
         processor.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await processor
-        await asyncio.to_thread(session.close)
+        # Handed to a thread, not awaited: a connection cancelled mid-close still returns its graph.
+        asyncio.get_running_loop().run_in_executor(None, session.close)

@@ -1,5 +1,7 @@
 """The recognition models a server offers: the one it was started with (its default) and every model
-bundled in the package, each loaded once at start-up (they are small) and chosen per request by id."""
+bundled in the package, each loaded once at start-up (they are small) and chosen per request by id.
+All of them extract landmarks through the server's own pose cache (under its data dir, bounded), never
+the user's."""
 
 from __future__ import annotations
 
@@ -7,20 +9,27 @@ from typing import Any
 
 from signscribe.inference.recognizer import Recognizer
 from signscribe.models.bundled import DEFAULT_MODEL, bundled_models, default_model_name
+from signscribe.pose.cache import PoseCache
+from signscribe.pose.extract import HolisticExtractor
 from signscribe.serving.security import ApiError
 
 
 class ModelPool:
     """Recognizers by id; ``None`` or ``"default"`` asks for the server's default."""
 
-    def __init__(self, default: str | None = None, recognizer: Recognizer | None = None) -> None:
+    def __init__(self, default: str | None, recognizer: Recognizer | None, cache: PoseCache) -> None:
+        self.cache = cache
         self.default_id = default_model_name() if default in (None, DEFAULT_MODEL) else str(default)
-        self.recognizers = {self.default_id: recognizer or Recognizer.from_pretrained(default)}
+        self.recognizers = {self.default_id: self._cached(recognizer or Recognizer.from_pretrained(default))}
         self.sources: dict[str, dict[str, str]] = {}
         for model in bundled_models():
             self.sources[model.name] = {"data": model.data, "licence": model.licence}
             if model.name not in self.recognizers:
-                self.recognizers[model.name] = Recognizer.from_pretrained(model.name)
+                self.recognizers[model.name] = self._cached(Recognizer.from_pretrained(model.name))
+
+    def _cached(self, recognizer: Recognizer) -> Recognizer:
+        """The same model, its extractor (same settings) writing to the server's cache."""
+        return Recognizer(recognizer.loaded, HolisticExtractor(recognizer.extractor.settings, cache=self.cache))
 
     @property
     def default(self) -> Recognizer:

@@ -1,8 +1,10 @@
 """The REST routes: status, models, synchronous recognition and transcription, and jobs.
 
-The app's state (``request.app.state``) holds the settings, the models, the job store, the rate
-limiter and the job worker; see ``signscribe.serving.app``. Every recognising route takes ``model``,
-the id of one of the models ``GET /v1/models`` lists (the server's default when left out).
+The app's state (``request.app.state``) holds the settings, the models, the job store, the
+recognition queue and the job worker; see ``signscribe.serving.app``. The ``Gate`` middleware has
+admitted the caller before a route runs (``request.state.caller``); the ``X-API-Key`` security scheme
+here only declares the key to OpenAPI, so that ``/docs`` can send it. Every recognising route takes
+``model``, the id of one of the models ``GET /v1/models`` lists (the server's default when left out).
 """
 # No "from __future__ import annotations" here: FastAPI reads these signatures at run time.
 
@@ -10,12 +12,15 @@ import asyncio
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Security, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import APIKeyHeader
 
 from signscribe.inference.subtitles import format_transcript
+from signscribe.pose.cache import content_hash
 from signscribe.serving.jobs import Job
-from signscribe.serving.security import ApiError, check_key, identity, presented_key, save_upload
+from signscribe.serving.security import ApiError, Caller
+from signscribe.serving.uploads import save_upload
 from signscribe.serving.work import JOB_KINDS, UnprocessableUpload, recognize_upload, transcribe_upload
 
 MAX_TOP_K = 50
@@ -27,12 +32,15 @@ def display_name(filename: str | None) -> str:
     return re.sub(r"[^\w.\- ]", "_", name)[:120] or "upload"
 
 
-def guard(request: Request) -> None:
-    """The API key (when the server has keys) and the rate limit of the caller."""
-    state = request.app.state
-    key = presented_key(request.headers)
-    check_key(state.settings.api_keys, key)
-    state.limiter.check(identity(request, key))
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Needed when the server has keys.")
+
+
+def admitted_caller(request: Request, _: Annotated[str | None, Security(API_KEY)] = None) -> Caller:
+    """The caller the gate admitted."""
+    return request.state.caller
+
+
+Admitted = Annotated[Caller, Depends(admitted_caller)]
 
 
 TopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description="How many glosses to return (default 5).")]
@@ -43,7 +51,7 @@ MinConfidence = Annotated[
 ]
 
 status = APIRouter(tags=["status"])
-api = APIRouter(prefix="/v1", dependencies=[Depends(guard)])
+api = APIRouter(prefix="/v1", dependencies=[Depends(admitted_caller)])
 
 
 @status.get("/healthz")
@@ -56,7 +64,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """The model is loaded, the job worker runs and the jobs database answers."""
     state = request.app.state
-    checks = {"model": bool(state.models.default.labels), "worker": bool(state.worker and state.worker.is_alive())}
+    checks = {"model": bool(state.models.default.labels), "worker": bool(state.worker and state.worker.healthy)}
     try:
         state.store.get("readiness-probe")
         checks["database"] = True
@@ -74,16 +82,18 @@ async def models(request: Request) -> dict[str, Any]:
 
 
 async def _run_on_upload(request: Request, file: UploadFile, model: str | None, work: Any, *arguments: Any) -> Any:
-    """Save the upload, run ``work(recognizer, path, name, *arguments)`` in a thread, delete the upload."""
+    """Save the upload, run ``work(recognizer, path, name, *arguments)`` in a thread (a slot of the
+    bounded recognition queue: 503 when it is full), delete the upload."""
     state = request.app.state
     recognizer = state.models.get(model)
-    path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
-    try:
-        return await asyncio.to_thread(work, recognizer, path, display_name(file.filename), *arguments)
-    except UnprocessableUpload as error:
-        raise ApiError(422, "unprocessable_video", str(error)) from error
-    finally:
-        path.unlink(missing_ok=True)
+    async with state.recognitions.slot():
+        path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
+        try:
+            return await asyncio.to_thread(work, recognizer, path, display_name(file.filename), *arguments)
+        except UnprocessableUpload as error:
+            raise ApiError(422, error.code, str(error)) from error
+        finally:
+            path.unlink(missing_ok=True)
 
 
 @api.post("/recognize", tags=["recognition"])
@@ -113,6 +123,7 @@ async def transcribe(
 @api.post("/jobs", status_code=202, tags=["jobs"])
 async def create_job(
     request: Request,
+    caller: Admitted,
     file: Video,
     top_k: TopK = None,
     kind: Annotated[str, Query(pattern=f"^({'|'.join(JOB_KINDS)})$", description="What the job does.")] = "recognize",
@@ -120,33 +131,46 @@ async def create_job(
     model: ModelId = None,
 ) -> dict[str, Any]:
     """Queue a long video to recognise as one sign or to transcribe; poll `GET /v1/jobs/{id}` for
-    status, progress and result (a transcribe job's result is the JSON of `POST /v1/transcribe`)."""
+    status, progress and result (a transcribe job's result is the JSON of `POST /v1/transcribe`).
+    The job belongs to the API key that made it. 503 while the job worker is not running."""
     state = request.app.state
     state.models.get(model)  # an unknown model is refused now, not when the job runs
+    if not (state.worker and state.worker.is_alive()):
+        raise ApiError(503, "worker_unavailable", "the job worker is not running; try again later",
+                       {"Retry-After": "10"})  # fmt: skip
     path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
     options = {"min_confidence": min_confidence} if kind == "transcribe" else {}
     if model is not None:
         options["model"] = model
-    job = state.store.create(display_name(file.filename), path, top_k or state.settings.top_k, kind, options or None)
+    try:
+        video = await asyncio.to_thread(content_hash, path)
+        job = state.store.create(
+            display_name(file.filename), path, top_k or state.settings.top_k, kind, options or None, caller.owner, video
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return job.public()
 
 
-def _find(request: Request, job_id: str) -> Job:
-    job = request.app.state.store.get(job_id)
+def _find(request: Request, job_id: str, caller: Caller) -> Job:
+    """The caller's job; another key's job is answered as no job at all."""
+    job = request.app.state.store.get(job_id, caller.owner)
     if job is None:
         raise ApiError(404, "job_not_found", f"no job {job_id}")
     return job
 
 
 @api.get("/jobs/{job_id}", tags=["jobs"])
-async def get_job(request: Request, job_id: str) -> dict[str, Any]:
+async def get_job(request: Request, job_id: str, caller: Admitted) -> dict[str, Any]:
     """Status (queued, running, done, failed), progress 0-1, result or error."""
-    return _find(request, job_id).public()
+    return _find(request, job_id, caller).public()
 
 
 @api.delete("/jobs/{job_id}", tags=["jobs"])
-async def delete_job(request: Request, job_id: str) -> dict[str, Any]:
-    """Delete a job and its upload; a running job stops."""
-    _find(request, job_id)
-    request.app.state.store.delete(job_id)
+async def delete_job(request: Request, job_id: str, caller: Admitted) -> dict[str, Any]:
+    """Delete a job, its upload and its landmarks in the server's pose cache; a running job stops."""
+    job = _find(request, job_id, caller)
+    request.app.state.store.delete(job_id, caller.owner)
+    request.app.state.models.cache.forget(job.video)
     return {"deleted": job_id}

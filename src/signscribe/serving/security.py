@@ -1,33 +1,15 @@
-"""API keys, rate limits, and uploads that are size-limited and sniffed before anything reads them."""
+"""Who may call the server, and how often: API keys, per-caller rate limits, and a throttle on failed
+authentication, shared by the REST gate and the WebSocket stream."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import threading
 import time
-import uuid
 from collections import defaultdict, deque
 from collections.abc import Mapping
-from pathlib import Path
-
-from fastapi import Request, UploadFile
-
-from signscribe.errors import VideoReadError
-from signscribe.io import probe
-
-CHUNK = 1 << 20
-# Leading bytes of the containers we accept (ISO BMFF/QuickTime, Matroska/WebM, AVI, MPEG-PS/TS).
-_SIGNATURES = (
-    (4, b"ftyp"),
-    (4, b"moov"),
-    (4, b"mdat"),
-    (4, b"wide"),
-    (4, b"free"),
-    (0, b"\x1a\x45\xdf\xa3"),
-    (0, b"RIFF"),
-    (0, b"\x00\x00\x01\xba"),
-    (0, b"\x47"),
-)
+from dataclasses import dataclass
 
 
 class ApiError(Exception):
@@ -58,15 +40,18 @@ def check_key(keys: frozenset[str], key: str | None) -> None:
 
 
 class RateLimiter:
-    """At most ``limit`` requests a minute per identity (sliding window)."""
+    """At most ``limit`` events a minute per identity (sliding window); ``what`` names the events in
+    the 429's message."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self, limit: int, what: str = "requests") -> None:
+        self.limit, self.what = limit, what
         self._seen: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._pruned = time.monotonic()
 
-    def check(self, identity: str) -> None:
+    def check(self, identity: str, record: bool = True) -> None:
+        """429 when ``identity`` already had ``limit`` events in the last minute; else count this one
+        (unless ``record`` is false: a look without an event)."""
         if self.limit <= 0:
             return
         now = time.monotonic()
@@ -81,44 +66,51 @@ class RateLimiter:
                 seen = self._seen[identity]
             if len(seen) >= self.limit:
                 retry = max(1, int(60 - (now - seen[0])) + 1)
-                raise ApiError(429, "rate_limited", f"more than {self.limit} requests a minute",
+                raise ApiError(429, "rate_limited", f"more than {self.limit} {self.what} a minute",
                                {"Retry-After": str(retry)})  # fmt: skip
-            seen.append(now)
+            if record:
+                seen.append(now)
 
 
-def identity(request: Request, key: str | None) -> str:
-    return f"key:{key}" if key else f"address:{request.client.host if request.client else '?'}"
+@dataclass(frozen=True)
+class Caller:
+    """Who a request comes from: a valid API key (``None`` on a server without keys) and an address."""
+
+    key: str | None
+    address: str
+
+    @property
+    def owner(self) -> str:
+        """What jobs are filed under: a digest of the key (the key itself is never stored), or ``""``."""
+        return hashlib.sha256(self.key.encode()).hexdigest()[:32] if self.key else ""
+
+    @property
+    def identity(self) -> str:
+        """What the rate limit counts: the key when it is valid, else the address (whatever headers say)."""
+        return f"key:{self.owner}" if self.key else f"address:{self.address}"
 
 
-async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
-    """Stream an upload to a server-chosen name under ``folder``, stopping at ``max_bytes``; then check
-    that it is a real video. The client's file name is never used as a path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.upload"
-    size = 0
-    try:
-        with path.open("wb") as file:
-            while chunk := await upload.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ApiError(413, "upload_too_large", f"the upload is larger than {max_bytes} bytes")
-                file.write(chunk)
-        if size == 0:
-            raise ApiError(400, "empty_upload", "the uploaded file is empty")
-        sniff_video(path)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
+class Gatekeeper:
+    """Admits a caller: the address's failed authentications (at most ``failures_per_minute``), the
+    key, then the caller's rate limit. REST requests and WebSocket streams go through the same one."""
 
+    def __init__(self, keys: frozenset[str], requests_per_minute: int, failures_per_minute: int) -> None:
+        self.keys = keys
+        self.requests = RateLimiter(requests_per_minute)
+        self.failures = RateLimiter(failures_per_minute, "failed authentications")
 
-def sniff_video(path: Path) -> None:
-    """415 unless the file starts like a video container and FFmpeg finds a decodable video stream in it."""
-    with path.open("rb") as file:
-        head = file.read(16)
-    if not any(head[offset : offset + len(magic)] == magic for offset, magic in _SIGNATURES):
-        raise ApiError(415, "not_a_video", "the upload is not a video container (MP4, MOV, WebM, MKV, AVI or MPEG)")
-    try:
-        probe(path)
-    except VideoReadError as error:
-        raise ApiError(415, "not_a_video", f"the upload is not a readable video: {error.reason}") from error
+    def admit(self, headers: Mapping[str, str], address: str, query_key: str | None = None) -> Caller:
+        """The caller, or an ``ApiError`` (401 without a valid key, 429 over a limit)."""
+        if not self.keys:
+            caller = Caller(None, address)
+        else:
+            self.failures.check(f"address:{address}", record=False)
+            key = presented_key(headers, query_key)
+            try:
+                check_key(self.keys, key)
+            except ApiError:
+                self.failures.check(f"address:{address}")
+                raise
+            caller = Caller(key, address)
+        self.requests.check(caller.identity)
+        return caller

@@ -4,9 +4,11 @@ Message schema (version 1), all JSON text unless said otherwise.
 
 Client to server:
 
-* ``{"type": "config", "top_k": 5, "rate": 15}``: optional; predictions a second at most.
-* A frame, either binary (8-byte little-endian float64 timestamp in seconds, then JPEG bytes) or
-  ``{"type": "frame", "t": 1.25, "jpeg": "<base64>"}``.
+* ``{"type": "config", "top_k": 5, "rate": 15}``: optional; ``top_k`` 1-50, ``rate`` predictions a
+  second at most (above 0, at most 60).
+* A frame, either binary (8-byte little-endian float64 timestamp in seconds, then JPEG, PNG or WebP
+  bytes) or ``{"type": "frame", "t": 1.25, "jpeg": "<base64>"}``. Its size is read from the image
+  header first: above ``stream_max_frame_pixels`` (3840x2160 by default) it is refused undecoded.
 * Landmarks from a client that runs MediaPipe itself: ``{"type": "landmarks", "t": 1.25,
   "width": 640, "height": 480, "pose": [[x, y, z, visibility] x 33] | null, "left_hand":
   [[x, y, z] x 21] | null, "right_hand": ... | null}`` with MediaPipe's normalised x, y.
@@ -20,7 +22,13 @@ Server to client:
   "top_k": [{"gloss": ..., "confidence": ...}], "frames": {"received": r, "processed": p, "dropped": d},
   "processing_ms": ms}``: ``t`` is the newest frame the prediction includes; while the signer rests
   (no hand raised, see ``signscribe.pose.activity``) ``signing`` is false and ``top_k`` empty.
-* ``{"type": "error", "code": ..., "message": ...}``: a bad message; the stream goes on.
+* ``{"type": "error", "code": ..., "message": ...}``: a bad message (``bad_json``, ``bad_message``,
+  ``bad_frame``, ``bad_landmarks``, ``too_large``, ``frame_too_large``, ``frame_failed``); the stream
+  goes on. Every message is validated by the pydantic models of ``stream_messages``: numbers must be
+  numbers and finite (no NaN, no Infinity), so every number the server sends back is finite too.
+
+Close codes (see ``signscribe.serving.live``): 4401 no valid API key, 4404 unknown model, 4429 rate
+limited, 1013 every stream slot taken (try again later), 4408 idle for ``stream_idle_seconds``.
 
 Frames are processed one at a time. When a new frame arrives before the previous one is
 processed, the older one is dropped and counted, so a slow server falls behind by dropping
@@ -30,110 +38,35 @@ frames, never by queueing them: memory per connection is one pending frame plus 
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
-import json
-import struct
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from signscribe.inference.recognizer import Recognizer
 from signscribe.pose.extract import HolisticStream
-from signscribe.pose.layout import Layout, from_normalized
 from signscribe.pose.sequence import PoseSequence
+from signscribe.serving.stream_messages import LAYOUT, ConfigMessage, Incoming
+from signscribe.serving.stream_slots import StreamSlots
 
 SCHEMA_VERSION = 1
-LAYOUT = Layout()
-HEADER = struct.Struct("<d")
-
-
-class StreamMessageError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class Incoming:
-    """A frame waiting to be processed: an RGB image or landmarks already in our layout."""
-
-    t: float
-    image: np.ndarray | None = None
-    landmarks: tuple[np.ndarray, np.ndarray, int, int] | None = None
-
-
-def _decode_jpeg(data: bytes) -> np.ndarray:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format not in ("JPEG", "PNG", "WEBP"):
-                raise StreamMessageError("bad_frame", f"frames must be JPEG, got {image.format}")
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as error:
-        raise StreamMessageError("bad_frame", f"the frame is not a readable JPEG ({error})") from error
-
-
-def _landmark_rows(message: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int, int]:
-    width, height = int(message.get("width") or 640), int(message.get("height") or 480)
-    values = np.zeros((LAYOUT.num_points, 3), np.float32)
-    confidence = np.zeros(LAYOUT.num_points, np.float32)
-    for name in LAYOUT.components:
-        points = message.get(name)
-        if points is None:
-            continue
-        rows = LAYOUT.slice(name)
-        array = np.asarray(points, dtype=np.float32)
-        expected = rows.stop - rows.start
-        if array.ndim != 2 or array.shape[0] != expected or array.shape[1] < 3:
-            raise StreamMessageError("bad_landmarks", f"{name} must be {expected} points of [x, y, z, ...]")
-        values[rows], confidence[rows] = from_normalized(
-            array[:, :4] if name == "pose" else array[:, :3], width, height
-        )
-    return values, confidence, width, height
-
-
-def parse_message(text: str | None, data: bytes | None, max_bytes: int) -> Incoming | dict[str, Any]:
-    """A frame to process, or a config message (a dict)."""
-    if data is not None:
-        if len(data) > max_bytes:
-            raise StreamMessageError("too_large", f"messages are limited to {max_bytes} bytes")
-        if len(data) <= HEADER.size:
-            raise StreamMessageError("bad_frame", "a binary frame is an 8-byte timestamp followed by JPEG bytes")
-        (t,) = HEADER.unpack_from(data)
-        return Incoming(t=float(t), image=_decode_jpeg(data[HEADER.size :]))
-    if text is None or len(text) > max_bytes:
-        raise StreamMessageError("too_large", f"messages are limited to {max_bytes} bytes")
-    try:
-        message = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise StreamMessageError("bad_json", f"not JSON: {error.msg}") from error
-    if not isinstance(message, dict):
-        raise StreamMessageError("bad_message", "a message must be a JSON object")
-    kind = message.get("type")
-    if kind == "config":
-        return message
-    if not isinstance(message.get("t"), int | float):
-        raise StreamMessageError("bad_message", f"a {kind!r} message needs a numeric timestamp 't'")
-    if kind == "frame":
-        try:
-            jpeg = base64.b64decode(message.get("jpeg") or "", validate=True)
-        except ValueError as error:
-            raise StreamMessageError("bad_frame", "'jpeg' must be base64") from error
-        return Incoming(t=float(message["t"]), image=_decode_jpeg(jpeg))
-    if kind == "landmarks":
-        return Incoming(t=float(message["t"]), landmarks=_landmark_rows(message))
-    raise StreamMessageError("bad_message", f"unknown message type {kind!r}; expected config, frame or landmarks")
 
 
 class StreamSession:
     """The state of one connection: the pending frame, the landmark window and the counters."""
 
-    def __init__(self, recognizer: Recognizer, window_frames: int, min_frames: int, top_k: int, rate: float) -> None:
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        window_frames: int,
+        min_frames: int,
+        top_k: int,
+        rate: float,
+        graphs: StreamSlots,
+    ) -> None:
+        """``graphs`` lends the MediaPipe graph on the first image frame; ``close`` gives it back."""
         self.recognizer = recognizer
         self.window: deque[tuple[float, np.ndarray, np.ndarray]] = deque(maxlen=window_frames)
         self.min_frames = min(min_frames, window_frames)
@@ -143,14 +76,15 @@ class StreamSession:
         self.last_prediction = -np.inf
         self.pending: Incoming | None = None
         self.wake = asyncio.Event()
+        self.graphs = graphs
         self.holistic: HolisticStream | None = None
         self._graph_lock = threading.Lock()  # process() runs in a worker thread; close() must wait for it
 
-    def configure(self, message: dict[str, Any]) -> None:
-        if "top_k" in message:
-            self.top_k = max(1, min(int(message["top_k"]), len(self.recognizer.labels)))
-        if "rate" in message:
-            self.rate = max(0.1, float(message["rate"]))
+    def configure(self, message: ConfigMessage) -> None:
+        if message.top_k is not None:
+            self.top_k = min(message.top_k, len(self.recognizer.labels))
+        if message.rate is not None:
+            self.rate = message.rate
 
     def offer(self, frame: Incoming) -> None:
         """Keep only the newest unprocessed frame."""
@@ -177,7 +111,7 @@ class StreamSession:
         else:
             assert frame.image is not None
             if self.holistic is None:
-                self.holistic = HolisticStream().__enter__()
+                self.holistic = self.graphs.borrow()
             values, confidence = self.holistic.process(frame.image)
             height, width = frame.image.shape[:2]
         self.size = (width, height)
@@ -229,5 +163,5 @@ class StreamSession:
     def close(self) -> None:
         with self._graph_lock:
             if self.holistic is not None:
-                self.holistic.__exit__(None, None, None)
+                self.graphs.give_back(self.holistic)
                 self.holistic = None

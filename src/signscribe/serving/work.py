@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from signscribe.errors import SignscribeError
+from signscribe.errors import NoSignerError, SignscribeError
 from signscribe.inference.clips import ClipResult, results_as_dict
 from signscribe.inference.recognizer import Recognizer
 from signscribe.inference.transcribe import Transcriber, Transcript, TranscriptionSettings
@@ -16,7 +16,12 @@ JOB_KINDS = ("recognize", "transcribe")
 
 
 class UnprocessableUpload(SignscribeError):
-    """An upload that could not be recognised or transcribed; the message names the client's file."""
+    """An upload that could not be recognised or transcribed; the message names the client's file and
+    ``code`` says why: ``no_signer`` (no person in it) or ``unprocessable_video``."""
+
+    def __init__(self, error: SignscribeError, upload: Path, name: str) -> None:
+        super().__init__(str(error).replace(str(upload), name))
+        self.code = "no_signer" if isinstance(error, NoSignerError) else "unprocessable_video"
 
 
 def recognize_upload(
@@ -26,7 +31,7 @@ def recognize_upload(
     try:
         predictions = recognizer.predict(upload, top_k, on_progress)
     except SignscribeError as error:
-        raise UnprocessableUpload(str(error).replace(str(upload), name)) from error
+        raise UnprocessableUpload(error, upload, name) from error
     return results_as_dict([ClipResult(Path(name), predictions)], top_k, Path())
 
 
@@ -43,7 +48,7 @@ def transcribe_upload(
     try:
         transcript = transcriber.transcribe(upload, on_progress=on_progress)
     except SignscribeError as error:
-        raise UnprocessableUpload(str(error).replace(str(upload), name)) from error
+        raise UnprocessableUpload(error, upload, name) from error
     transcript.source = name
     return transcript
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from signscribe.errors import InputFileError
+from signscribe.errors import InputFileError, NoSignerError
 from signscribe.models.inputs.base import InputPipeline, register_input_kind
 from signscribe.pose.augment import Augmenter, mirror, resample
 from signscribe.pose.batch import warm_cache
@@ -117,7 +117,7 @@ class FeatureConfig(InputPipeline):
         if raw.normalized:
             return raw
         if not any(raw.detected(component).any() for component in ("pose", "left_hand", "right_hand")):
-            raise InputFileError(name, f"no signer found: no person detected in any of {raw.num_frames} frames")
+            raise NoSignerError(name, f"no signer found: no person detected in any of {raw.num_frames} frames")
         sequence = raw.without_face()
         if self.fill_gaps:
             for hand in ("left_hand", "right_hand"):

@@ -1,0 +1,90 @@
+"""Uploads that are size-limited and sniffed before anything reads them, and the bounded queue of the
+synchronous recognitions that read them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import UploadFile
+
+from signscribe.errors import VideoReadError
+from signscribe.io import probe
+from signscribe.serving.security import ApiError
+
+CHUNK = 1 << 20
+# Leading bytes of the containers we accept (ISO BMFF/QuickTime, Matroska/WebM, AVI, MPEG-PS/TS).
+_SIGNATURES = (
+    (4, b"ftyp"),
+    (4, b"moov"),
+    (4, b"mdat"),
+    (4, b"wide"),
+    (4, b"free"),
+    (0, b"\x1a\x45\xdf\xa3"),
+    (0, b"RIFF"),
+    (0, b"\x00\x00\x01\xba"),
+    (0, b"\x47"),
+)
+
+
+def too_large(max_bytes: int) -> ApiError:
+    return ApiError(413, "upload_too_large", f"the upload is larger than {max_bytes} bytes")
+
+
+async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
+    """Stream an upload to a server-chosen name under ``folder``, stopping at ``max_bytes``; then check
+    that it is a real video. The client's file name is never used as a path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.upload"
+    size = 0
+    try:
+        with path.open("wb") as file:
+            while chunk := await upload.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise too_large(max_bytes)
+                file.write(chunk)
+        if size == 0:
+            raise ApiError(400, "empty_upload", "the uploaded file is empty")
+        sniff_video(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def sniff_video(path: Path) -> None:
+    """415 unless the file starts like a video container and FFmpeg finds a decodable video stream in it."""
+    with path.open("rb") as file:
+        head = file.read(16)
+    if not any(head[offset : offset + len(magic)] == magic for offset, magic in _SIGNATURES):
+        raise ApiError(415, "not_a_video", "the upload is not a video container (MP4, MOV, WebM, MKV, AVI or MPEG)")
+    try:
+        probe(path)
+    except VideoReadError as error:
+        raise ApiError(415, "not_a_video", f"the upload is not a readable video: {error.reason}") from error
+
+
+class WorkQueue:
+    """At most ``running`` recognitions at once and ``waiting`` more in line; past that a request is
+    refused at once with 503 and ``Retry-After``, so a burst cannot pile up memory."""
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self.capacity = running + waiting
+        self.admitted = 0
+        self._slots = asyncio.Semaphore(running)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self.admitted >= self.capacity:
+            raise ApiError(503, "busy", "the server is busy with other recognitions; try again shortly",
+                           {"Retry-After": "2"})  # fmt: skip
+        self.admitted += 1
+        try:
+            async with self._slots:
+                yield
+        finally:
+            self.admitted -= 1
