@@ -4,7 +4,9 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from signscribe.data import read_mp_data
@@ -192,3 +194,33 @@ def test_moving_average_and_new_options_resume_exactly(small_real_csv: Path, tmp
         train(_config(small_real_csv, augmentation={"wobble": 1}), tmp_path / "bad")
     with pytest.raises(ValueError, match=r"features: .*the landmarks input takes channels"):
         train(_config(small_real_csv, features={"colour": 1}), tmp_path / "bad2")
+
+
+def test_bf16_with_gradient_accumulation_trains_on_the_cpu(small_real_csv: Path, tmp_path: Path) -> None:
+    """Mixed precision (bf16 autocast works on the CPU too) and gradients of 2 batches a step."""
+    result = train(_config(small_real_csv, epochs=3, device="cpu", precision="bf16", accumulate=2), tmp_path / "run")
+    losses = [row["train_loss"] for row in result.history]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+    assert json.loads((tmp_path / "run" / "train_config.json").read_text())["precision"] == "bf16"
+
+
+def test_missing_devices_are_clear_errors(small_real_csv: Path, tmp_path: Path, both_hands_clip: Path) -> None:
+    from typer.testing import CliRunner
+
+    from signscribe.cli import app
+    from signscribe.devices import DeviceError, resolve_device
+
+    assert resolve_device("auto") == resolve_device("cpu") or torch.cuda.is_available()
+    runner = CliRunner()
+    if not torch.cuda.is_available():
+        for command in (
+            ["recognize", str(both_hands_clip), "--device", "cuda"],
+            ["train", "--data", f"csv:{small_real_csv}", "--device", "cuda", "--out", str(tmp_path / "gpu")],
+        ):
+            result = runner.invoke(app, command)
+            assert result.exit_code == 2 and "sees no CUDA GPU on this machine" in result.output, result.output
+        assert not (tmp_path / "gpu").exists()
+        with pytest.raises(DeviceError, match="fp16 needs a CUDA GPU"):
+            train(_config(small_real_csv, precision="fp16"), tmp_path / "fp16")
+    with pytest.raises(DeviceError, match="--device must be one of auto, cpu, cuda, mps"):
+        resolve_device("tpu")

@@ -143,6 +143,7 @@ def train(
     val: option.Val = None,
     config: option.Config = None,
     model: option.Family = None,
+    weights: Annotated[str | None, typer.Option(help="Start from this checkpoint (.pt or .safetensors).")] = None,
     epochs: option.PositiveInt = None,
     batch: option.PositiveInt = None,
     lr: option.Lr = None,
@@ -154,6 +155,9 @@ def train(
     trimmed: option.Trimmed = None,
     sequences_per_signer: option.SignerBlock = None,
     fps: option.FrameRate = None,
+    device: option.Device = None,
+    precision: Annotated[str | None, typer.Option(help="fp32, bf16 or fp16 (CUDA) mixed precision.")] = None,
+    accumulate: Annotated[int | None, typer.Option(min=1, help="Batches per optimizer step.")] = None,
     workers: option.Workers = 1,
     out: option.OutFolder = Path("model"),
     resume: option.Resume = False,
@@ -253,6 +257,7 @@ def evaluate(
     trimmed: option.Trimmed = None,
     sequences_per_signer: option.SignerBlock = None,
     fps: option.FrameRate = None,
+    device: option.Device = None,
     workers: option.Workers = 1,
     signer: Annotated[str | None, typer.Option(help="Only this signer's samples.")] = None,
     report: Annotated[Path | None, typer.Option(help="Folder for report.json and confusion_matrix.png.")] = None,
@@ -264,7 +269,7 @@ def evaluate(
     from signscribe import evaluate as run
     from signscribe.evaluation import write_report
 
-    recognizer = Recognizer.from_pretrained(model, frame_rate=fps)
+    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto")
     with terminal.progress() as bars:
         loading = bar(bars, "loading landmarks")
         options = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer, "trimmed": trimmed}
@@ -297,6 +302,7 @@ def recognize(
     ] = None,
     workers: option.Workers = 1,
     fps: option.FrameRate = None,
+    device: option.Device = None,
 ) -> None:
     """Rank glosses with confidences for a clip, or for every clip of a folder.
 
@@ -306,7 +312,7 @@ def recognize(
     from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_path, write_recognition
 
     option.check_choice(output_format, RESULT_FORMATS)
-    recognizer = Recognizer.from_pretrained(model, frame_rate=fps)
+    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto")
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         recognition = recognize_path(recognizer, clip, top_k, workers, bar(bars, "recognising"), extracting)
@@ -380,6 +386,7 @@ def serve(
     data_dir: Annotated[Path | None, typer.Option(help="Jobs database and uploads (default: user data dir).")] = None,
     max_upload_mb: Annotated[float | None, typer.Option(min=0.01, help="Largest accepted upload.")] = None,
     rate_limit: Annotated[int | None, typer.Option(min=0, help="Requests a minute per client; 0 = off.")] = None,
+    device: option.Device = None,
 ) -> None:
     """Serve the REST API, the WebSocket stream and the web page (docs at /docs).
 
@@ -390,6 +397,6 @@ def serve(
 
     upload_bytes = int(max_upload_mb * 1024 * 1024) if max_upload_mb else None
     settings = ServerSettings.from_env(
-        model=model, data_dir=data_dir, max_upload_bytes=upload_bytes, rate_limit_per_minute=rate_limit
+        model=model, data_dir=data_dir, max_upload_bytes=upload_bytes, rate_limit_per_minute=rate_limit, device=device
     )
     serve_forever(settings, host, port, lambda line: errors.print(line, highlight=False))

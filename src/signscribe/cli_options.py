@@ -40,3 +40,6 @@ def check_choice(value: str, choices: tuple[str, ...], name: str = "--format") -
     """A ``ValueError`` naming the choices unless ``value`` is one of them."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+
+
+Device = Annotated[str | None, typer.Option(help="auto, cpu, cuda (cuda:N) or mps (default: auto).")]

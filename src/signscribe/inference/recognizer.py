@@ -38,8 +38,10 @@ class Recognizer(ModelRunner):
 
     task = "recognition"
 
-    def __init__(self, loaded: LoadedModel, extractor: HolisticExtractor | None = None) -> None:
-        super().__init__(loaded, extractor)
+    def __init__(
+        self, loaded: LoadedModel, extractor: HolisticExtractor | None = None, device: str | None = None
+    ) -> None:
+        super().__init__(loaded, extractor, device)
         self.detector = SigningDetector() if loaded.input_kind == "landmarks" else None
 
     @property

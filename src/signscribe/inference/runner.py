@@ -9,6 +9,7 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 
+from signscribe.devices import device_of, resolve_device, to_device
 from signscribe.models.inputs import ModelBatch
 from signscribe.models.pretrained import LoadedModel, load_pretrained, wrong_task
 from signscribe.pose.cache import PoseCache
@@ -25,12 +26,17 @@ class ModelRunner:
 
     task: ClassVar[str]
 
-    def __init__(self, loaded: LoadedModel, extractor: HolisticExtractor | None = None) -> None:
-        """``extractor`` defaults to the model's own extraction settings, with the pose cache."""
+    def __init__(
+        self, loaded: LoadedModel, extractor: HolisticExtractor | None = None, device: str | None = None
+    ) -> None:
+        """``extractor`` defaults to the model's own extraction settings, with the pose cache; with
+        ``device`` (``auto``, ``cpu``, ``cuda``, ``mps``) the model moves there."""
         if loaded.task != self.task:
             raise wrong_task(loaded.path, loaded.task, self.task)
         self.loaded = loaded
         self.extractor = extractor or HolisticExtractor(loaded.extraction, cache=PoseCache())
+        if device is not None:
+            loaded.model.to(resolve_device(device))
 
     @classmethod
     def from_pretrained(
@@ -38,13 +44,14 @@ class ModelRunner:
         path_or_name: str | Path | None = None,
         extractor: HolisticExtractor | None = None,
         frame_rate: float | None = None,
+        device: str | None = None,
     ) -> RunnerType:
         """From a model folder, a bundled model's name (``"default"``) or a hub id; ``frame_rate``
-        overrides the model's extraction frame rate."""
+        overrides the model's extraction frame rate, ``device`` says where the model runs."""
         loaded = load_pretrained(path_or_name, task=cls.task)
         if extractor is None and frame_rate is not None:
             extractor = HolisticExtractor(replace(loaded.extraction, frame_rate=frame_rate), cache=PoseCache())
-        return cls(loaded, extractor)
+        return cls(loaded, extractor, device)
 
     def landmarks(self, clip: ClipSource) -> PoseSequence:
         """The landmarks of a clip, extracted (through the pose cache) or read."""
@@ -62,5 +69,6 @@ class ModelRunner:
 
     @torch.no_grad()
     def outputs(self, prepared: list[Any]) -> torch.Tensor:
-        """The model's raw output for prepared clips."""
-        return self.loaded.model(*self.model_batch(prepared).inputs)
+        """The model's raw output for prepared clips (computed where the model is, returned on the CPU)."""
+        model = self.loaded.model
+        return model(*to_device(self.model_batch(prepared).inputs, device_of(model))).float().cpu()

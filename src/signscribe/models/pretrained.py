@@ -127,7 +127,7 @@ def save_model_folder(
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
     try:
-        state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+        state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
         save_file(state, staging / WEIGHTS, metadata={"format": FORMAT, "architecture": config["architecture"]})
         (staging / CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         for name, text in {**files, CARD: card}.items():

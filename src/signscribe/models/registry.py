@@ -5,15 +5,16 @@ Each family declares its task and its input kind:
 * task ``recognition`` (a clip to one label; ``num_classes`` labels) or ``translation`` (a clip
   to text; ``num_classes`` is the size of the token vocabulary);
 * input kind: what the model reads, and so which input pipeline of ``signscribe.models.inputs``
-  turns clips into its tensors (``landmarks`` today; ``frames``, ``embeddings`` and
-  ``video+prompt`` are the kinds planned next).
+  turns clips into its tensors (``landmarks``, ``frames``; ``embeddings`` and ``video+prompt`` are
+  the kinds planned next), and the input settings it was made for (``input_defaults``: an X3D-S
+  reads 13 frames of 160 px), under which a training config's ``features`` go.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from torch import nn
 
@@ -27,13 +28,14 @@ class ModelFamily:
     factory: Callable[..., nn.Module]
     task: str
     input_kind: str
+    input_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 _FAMILIES: dict[str, ModelFamily] = {}
 
 
 def register_model(
-    name: str, task: str = "recognition", input_kind: str = "landmarks"
+    name: str, task: str = "recognition", input_kind: str = "landmarks", input_defaults: dict[str, Any] | None = None
 ) -> Callable[[ModelFactory], ModelFactory]:
     """Register a class or function that builds a model from ``num_classes`` and keyword config."""
     if task not in TASKS:
@@ -42,7 +44,7 @@ def register_model(
     def register(factory: ModelFactory) -> ModelFactory:
         if name in _FAMILIES:
             raise ValueError(f"model {name!r} is registered twice")
-        _FAMILIES[name] = ModelFamily(name, factory, task, input_kind)
+        _FAMILIES[name] = ModelFamily(name, factory, task, input_kind, dict(input_defaults or {}))
         return factory
 
     return register

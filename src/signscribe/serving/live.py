@@ -4,8 +4,8 @@ message schema is in ``signscribe.serving.stream``).
 A connection is accepted first and then, when refused, closed with a code that says why, so that
 clients (browsers included, which see no HTTP status of a refused handshake) can tell the reasons
 apart: 4401 no valid API key, 4429 rate limited (requests or failed authentications, as REST), 4404
-unknown model, 1013 every stream slot taken (try again later), 4408 nothing received for
-``stream_idle_seconds``.
+unknown model, 4422 a model that cannot stream (an RGB video model), 1013 every stream slot taken
+(try again later), 4408 nothing received for ``stream_idle_seconds``.
 """
 # No "from __future__ import annotations" here: FastAPI reads these signatures at run time.
 
@@ -22,7 +22,7 @@ from signscribe.serving.stream_messages import ConfigMessage, StreamMessageError
 
 router = APIRouter()
 CLOSE_CODES = {401: 4401, 404: 4404, 429: 4429}
-CAPACITY_CLOSE, IDLE_CLOSE = 1013, 4408
+CAPACITY_CLOSE, IDLE_CLOSE, UNSUPPORTED_CLOSE = 1013, 4408, 4422
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
@@ -43,12 +43,17 @@ async def stream(websocket: WebSocket, api_key: str | None = None, model: str | 
     except ApiError as error:
         await websocket.close(code=CLOSE_CODES.get(error.status, 1008), reason=error.message[:120])
         return
+    recognizer = state.models.get(model_id)
+    if recognizer.loaded.input_kind != "landmarks":
+        reason = f"{model_id} reads {recognizer.loaded.input_kind}; live streams need a landmark model for now"
+        await websocket.close(code=UNSUPPORTED_CLOSE, reason=reason[:120])
+        return
     slots = state.streams
     if not slots.take():
         await websocket.close(code=CAPACITY_CLOSE, reason=f"at most {slots.limit} live streams; try again later")
         return
     try:
-        await _run_stream(websocket, state.models.get(model_id), model_id)
+        await _run_stream(websocket, recognizer, model_id)
     finally:
         slots.release()
 

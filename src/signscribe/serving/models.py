@@ -17,8 +17,10 @@ from signscribe.serving.security import ApiError
 class ModelPool:
     """Recognizers by id; ``None`` or ``"default"`` asks for the server's default."""
 
-    def __init__(self, default: str | None, recognizer: Recognizer | None, cache: PoseCache) -> None:
-        self.cache = cache
+    def __init__(
+        self, default: str | None, recognizer: Recognizer | None, cache: PoseCache, device: str = "auto"
+    ) -> None:
+        self.cache, self.device = cache, device
         self.default_id = default_model_name() if default in (None, DEFAULT_MODEL) else str(default)
         self.recognizers = {self.default_id: self._cached(recognizer or Recognizer.from_pretrained(default))}
         self.sources: dict[str, dict[str, str]] = {}
@@ -29,7 +31,8 @@ class ModelPool:
 
     def _cached(self, recognizer: Recognizer) -> Recognizer:
         """The same model, its extractor (same settings) writing to the server's cache."""
-        return Recognizer(recognizer.loaded, HolisticExtractor(recognizer.extractor.settings, cache=self.cache))
+        extractor = HolisticExtractor(recognizer.extractor.settings, cache=self.cache)
+        return Recognizer(recognizer.loaded, extractor, self.device)
 
     @property
     def default(self) -> Recognizer:

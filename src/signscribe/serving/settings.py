@@ -56,6 +56,7 @@ class ServerSettings:
     """Everything the app needs; ``from_env`` fills it from ``SIGNSCRIBE_*`` variables."""
 
     model: str | None = None  # model folder or hub id; None = the default model
+    device: str = "auto"  # where the models run: auto, cpu, cuda (cuda:N) or mps
     data_dir: Path = field(default_factory=default_data_dir)  # jobs database, uploads and the pose cache
     api_keys: frozenset[str] = frozenset()  # empty: no key needed
     max_upload_bytes: int = 100 * 1024 * 1024

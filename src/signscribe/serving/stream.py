@@ -27,8 +27,9 @@ Server to client:
   goes on. Every message is validated by the pydantic models of ``stream_messages``: numbers must be
   numbers and finite (no NaN, no Infinity), so every number the server sends back is finite too.
 
-Close codes (see ``signscribe.serving.live``): 4401 no valid API key, 4404 unknown model, 4429 rate
-limited, 1013 every stream slot taken (try again later), 4408 idle for ``stream_idle_seconds``.
+Close codes (see ``signscribe.serving.live``): 4401 no valid API key, 4404 unknown model, 4422 a
+model that cannot stream, 4429 rate limited, 1013 every stream slot taken (try again later), 4408
+idle for ``stream_idle_seconds``.
 
 Frames are processed one at a time. When a new frame arrives before the previous one is
 processed, the older one is dropped and counted, so a slow server falls behind by dropping

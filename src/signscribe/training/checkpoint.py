@@ -24,7 +24,7 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
     for index, values in state["state"].items():
         for key, value in values.items():
             if isinstance(value, torch.Tensor):
-                tensors[f"{index}.{key}"] = value.detach().contiguous()
+                tensors[f"{index}.{key}"] = value.detach().cpu().contiguous()
             else:
                 scalars[f"{index}.{key}"] = value
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
@@ -43,11 +43,13 @@ def save_checkpoint(
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
     try:
-        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, staging / "model.safetensors")
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, staging / "model.safetensors"
+        )
         tensors, optimizer_json = _optimizer_tensors(optimizer)
         save_file(tensors, staging / "optimizer.safetensors")
         if averaged is not None:
-            save_file({k: v.detach().contiguous() for k, v in averaged.items()}, staging / AVERAGED)
+            save_file({k: v.detach().cpu().contiguous() for k, v in averaged.items()}, staging / AVERAGED)
         (staging / "state.json").write_text(json.dumps({**state, "optimizer": optimizer_json}, indent=1))
         previous = folder.with_name(f".{folder.name}.old")
         if folder.exists():

@@ -72,6 +72,7 @@ class TrainingOptions(ConfigFile):
     frame_rate: float | None = None  # frames a second extracted from videos; None keeps every frame
     model: str = ""
     model_config: dict[str, Any] = field(default_factory=dict)
+    weights: str | None = None  # a published checkpoint to start from (see signscribe.models.weights)
     channels: int = 2
     hands_relative: bool = True
     max_frames: int = 64  # longer sequences are resampled down to this many frames
@@ -83,6 +84,9 @@ class TrainingOptions(ConfigFile):
     warmup_epochs: float = 2.0
     label_smoothing: float = 0.1
     ema_decay: float = 0.0  # > 0: evaluate and save a moving average of the weights (0.999, say)
+    device: str = "auto"  # auto, cpu, cuda (cuda:N) or mps
+    precision: str = "fp32"  # fp32, bf16 (CPU or GPU) or fp16 (CUDA, with loss scaling)
+    accumulate: int = 1  # batches whose gradients add up before each optimizer step
     seed: int = 0
     split_by: str = "random"  # "random" or "signer", when the data has no train/val split of its own
     holdout_signer: str | None = None  # with split_by=signer: the signer to validate on
@@ -97,8 +101,8 @@ class TrainingOptions(ConfigFile):
             raise ValueError(f"split_by must be 'random' or 'signer', got {self.split_by!r}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
-        if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
-            raise ValueError("epochs and batch must be at least 1 and lr positive")
+        if self.epochs < 1 or self.batch < 1 or self.lr <= 0 or self.accumulate < 1:
+            raise ValueError("epochs, batch and accumulate must be at least 1 and lr positive")
 
 
 @dataclass
@@ -129,9 +133,12 @@ class TranslationConfig(TrainingOptions):
     val_fraction: float = 0.1
     mirror_probability: float = 0.5
     patience: int = 0
+    device: str = "cpu"  # sentence decoding runs on the CPU for now
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.device != "cpu":
+            raise ValueError(f"train-translation runs on the CPU for now; device {self.device!r} is not supported")
         if self.max_length < 2:
             raise ValueError(f"a sentence needs max_length at least 2 tokens (end included), got {self.max_length}")
         GenerationConfig(self.max_length, self.beam_size, self.length_penalty)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import torch
 
+from signscribe.devices import autocast, device_of
 from signscribe.progress import ProgressHook
 from signscribe.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -27,6 +28,8 @@ class LoopOptions(Protocol):
     seed: int
     patience: int
     ema_decay: float
+    precision: str
+    accumulate: int
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -125,6 +128,8 @@ def run_epochs(
     if average is not None and saved_state is not None:
         average.updates = (start_epoch - 1) * steps_per_epoch
 
+    device = device_of(model)
+    scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")  # bf16 needs no scaling
     stopped_early = False
     for epoch in range(start_epoch, config.epochs + 1):
         if config.patience and stale >= config.patience:
@@ -137,18 +142,23 @@ def run_epochs(
         advance = hook(f"epoch {epoch}/{config.epochs}", steps_per_epoch) if hook else None
         sums: dict[str, float] = {"train_loss": 0.0}
         lr = config.lr
+        optimizer.zero_grad()
         for step in range(steps_per_epoch):
             indices = order[step * config.batch : (step + 1) * config.batch].tolist()
             lr = learning_rate(config, (epoch - 1) * steps_per_epoch + step, steps_per_epoch)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss, metrics = handlers.step(indices)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            if average is not None:
-                average.update(model)
+            with autocast(device, config.precision):
+                loss, metrics = handlers.step(indices)
+            scaler.scale(loss / config.accumulate).backward()
+            if (step + 1) % config.accumulate == 0 or step + 1 == steps_per_epoch:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad()
+                if average is not None:
+                    average.update(model)
             for name, value in {"train_loss": float(loss.detach()), **metrics}.items():
                 sums[name] = sums.get(name, 0.0) + value * len(indices)
             if advance:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
@@ -20,12 +21,14 @@ from typing import Any, ClassVar
 import torch
 
 from signscribe.data.dataset import Sample
+from signscribe.devices import check_precision, resolve_device
 from signscribe.errors import SignscribeError
 from signscribe.evaluation.plots import Panel, plot_curves
 from signscribe.files import write_csv_atomic, write_text_atomic
 from signscribe.models.inputs import ExampleSet, InputPipeline, PreparedSamples, input_pipeline, prepare_samples
 from signscribe.models.pretrained import model_config_json, save_model_folder
-from signscribe.models.registry import create_model, model_family
+from signscribe.models.registry import ModelFamily, create_model, model_family
+from signscribe.models.weights import load_weights
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
 from signscribe.progress import ProgressCallback, ProgressHook
@@ -34,7 +37,7 @@ from signscribe.training.config import TrainingOptions
 from signscribe.training.loop import CHECKPOINT, EpochHandlers, TrainResult, run_epochs
 from signscribe.training.splits import split_samples
 
-RESUMABLE_CHANGES = {"epochs", "patience"}  # options a resumed run may change
+RESUMABLE_CHANGES = {"epochs", "patience", "device"}  # options a resumed run may change
 TRAIN_COMMANDS = {"recognition": "train", "translation": "train-translation"}
 
 
@@ -116,14 +119,15 @@ class TrainingTask(ABC):
         ``curves.png`` (``save_folder`` writes the model folder)."""
 
 
-def pipeline_for(config: TrainingOptions, kind: str) -> InputPipeline:
-    """The input pipeline of ``kind`` configured by the options named like its settings, then by
-    ``config.features``."""
+def pipeline_for(config: TrainingOptions, family: ModelFamily) -> InputPipeline:
+    """The input pipeline of the family's input kind configured by the options named like its
+    settings, then by the family's own defaults, then by ``config.features``."""
+    kind = family.input_kind
     default = input_pipeline(kind)
     names = [item.name for item in fields(default)] if is_dataclass(default) else []
     settings = {name: getattr(config, name) for name in names if hasattr(config, name)}
     try:
-        return input_pipeline(kind, {**settings, **config.features})
+        return input_pipeline(kind, {**settings, **family.input_defaults, **config.features})
     except TypeError as error:
         raise ValueError(f"features: {error}; the {kind} input takes {', '.join(names)}") from error
 
@@ -174,10 +178,15 @@ def train_model(
     family = model_family(config.model)
     if family.task != task_type.task:
         raise SignscribeError(f"{config.model} is a {family.task} model; train it with {TRAIN_COMMANDS[family.task]}")
-    torch.use_deterministic_algorithms(True)
+    device = resolve_device(config.device)
+    check_precision(device, config.precision)
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what deterministic cuBLAS needs
+    # exact repeats on the CPU; some GPU kernels have no deterministic version, so there it only warns
+    torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
     defaults = type(config)().to_dict()
     saved_state = resumable_state(out / CHECKPOINT, config.to_dict(), resume, RESUMABLE_CHANGES, defaults)
-    pipeline = pipeline_for(config, family.input_kind)
+    pipeline = pipeline_for(config, family)
     extractor = extractor or HolisticExtractor(ExtractionSettings(frame_rate=config.frame_rate), cache=PoseCache())
     data = prepare_data(task_type, config, pipeline, extractor, workers, hook)
     task = task_type(config, data, out, saved_state)
@@ -185,6 +194,12 @@ def train_model(
     torch.manual_seed(config.seed)
     model_config = {**pipeline.model_config(), **task.model_options(), **config.model_config}
     model = create_model(config.model, task.num_outputs, **model_config)
+    if config.weights and saved_state is None:
+        kept = load_weights(model, config.weights)
+        if log is not None:
+            left = f"; {', '.join(kept)} left to train (another size)" if kept else ""
+            log(f"weights from {config.weights}{left}")
+    model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     try:
         augment = pipeline.augmenter(config.mirror_probability, **config.augmentation) if config.augment else None

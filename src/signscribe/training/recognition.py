@@ -13,6 +13,7 @@ import torch
 from torch.nn import functional
 
 from signscribe.data.dataset import Sample
+from signscribe.devices import device_of, to_device
 from signscribe.errors import SignscribeError
 from signscribe.evaluation.metrics import classification_report, top_k_accuracy
 from signscribe.evaluation.plots import CLASSIFIER_PANELS
@@ -96,15 +97,15 @@ Input: MediaPipe Holistic landmarks, normalised on the shoulders (see `config.js
         save_folder: Callable[[int, dict[str, float]], None],
     ) -> EpochHandlers:
         config, labels = self.config, self.data.labels
-        weights = _class_weights(train_set.targets, len(labels)) if config.class_weighting else None
+        device = device_of(model)
+        weights = _class_weights(train_set.targets, len(labels)).to(device) if config.class_weighting else None
 
         def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
             batch = train_set.batch(indices)
-            logits = model(*batch.inputs)
-            loss = functional.cross_entropy(
-                logits, batch.labels, weight=weights, label_smoothing=config.label_smoothing
-            )
-            accuracy = {f"train_top{k}": top_k_accuracy(logits.detach(), batch.labels, k) for k in (1, 5)}
+            logits = model(*to_device(batch.inputs, device)).float()
+            targets = batch.labels.to(device)
+            loss = functional.cross_entropy(logits, targets, weight=weights, label_smoothing=config.label_smoothing)
+            accuracy = {f"train_top{k}": top_k_accuracy(logits.detach().cpu(), batch.labels, k) for k in (1, 5)}
             return loss, accuracy
 
         def evaluate(epoch: int) -> dict[str, float]:

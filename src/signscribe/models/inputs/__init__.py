@@ -10,12 +10,14 @@ from signscribe.models.inputs.base import (
     register_input_kind,
 )
 from signscribe.models.inputs.examples import ExampleSet, predict_logits
+from signscribe.models.inputs.frames import FramesConfig
 from signscribe.models.inputs.landmarks import Batch, FeatureConfig, collate, sequence_features
 
 __all__ = [
     "Batch",
     "ExampleSet",
     "FeatureConfig",
+    "FramesConfig",
     "InputPipeline",
     "ModelBatch",
     "PreparedSamples",

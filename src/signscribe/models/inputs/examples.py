@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
+from signscribe.devices import device_of, to_device
 from signscribe.models.inputs.base import Augment, InputPipeline, ModelBatch
 
 
@@ -49,6 +50,9 @@ class ExampleSet(TorchDataset):
 
 @torch.no_grad()
 def predict_logits(model: torch.nn.Module, examples: ExampleSet, batch: int) -> torch.Tensor:
-    """The model's outputs for every example, in order (eval mode)."""
+    """The model's outputs for every example, in order (eval mode), computed where the model is and
+    returned on the CPU as float32."""
     model.eval()
-    return torch.cat([model(*examples.batch(rows).inputs) for rows in examples.batches(batch)])
+    device = device_of(model)
+    outputs = [model(*to_device(examples.batch(rows).inputs, device)) for rows in examples.batches(batch)]
+    return torch.cat([output.float().cpu() for output in outputs])

@@ -1,0 +1,108 @@
+"""The model families side by side on one real WLASL clip, on this machine's CPU.
+
+For each: the latency of one clip from the video file to the glosses (median of ``--runs`` after a
+warm-up), the peak memory of a process that does only that (each family runs in its own process),
+the parameters, and the GFLOPs of one forward pass (``torch.utils.flop_counter``: 2 per
+multiply-add). The pose model is the bundled default end to end (MediaPipe extraction without the
+pose cache, then the model); the RGB networks decode and sample the clip (centre crop: no landmarks
+are extracted for them) at the input each was made for, with random weights and 100 classes
+(weights do not change the cost).
+Run: ``.venv/bin/python benchmarks/model_zoo.py [--runs 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CLIP = DATA / "wlasl" / "clips" / "65145.mp4"  # "basketball", 76 frames
+FAMILIES = {  # name: input settings of the frames pipeline (the family's defaults, stated here)
+    "pose (wlasl100, end to end)": None,
+    "i3d": {"frames": 64, "size": 224, "resize": 226},
+    "s3d": {"frames": 64, "size": 224, "resize": 226},
+    "x3d_xs": {"frames": 4, "size": 160, "resize": 182, "value_range": "kinetics"},
+    "x3d_s": {"frames": 13, "size": 160, "resize": 182, "value_range": "kinetics"},
+}
+
+
+def measure(name: str, runs: int) -> dict[str, float]:
+    """One family's figures, in this process."""
+    torch.set_num_threads(2)
+    settings = FAMILIES[name]
+    if settings is None:
+        from signscribe.inference import Recognizer
+        from signscribe.pose import HolisticExtractor
+
+        recognizer = Recognizer.from_pretrained("default")
+        recognizer.extractor = HolisticExtractor(recognizer.loaded.extraction)  # no cache: extract every time
+        model, run = recognizer.loaded.model, lambda: recognizer.predict(CLIP)
+        example = recognizer.model_batch(recognizer.prepare([CLIP])).inputs
+    else:
+        from signscribe.models import create_model
+        from signscribe.models.inputs import FramesConfig
+        from signscribe.pose import HolisticExtractor
+
+        pipeline = FramesConfig(**settings, signer_crop=False)
+        model = create_model(name, 100).eval()
+
+        def clip_tensor() -> torch.Tensor:
+            return torch.from_numpy(pipeline.example(pipeline.prepare(pipeline.load(CLIP, HolisticExtractor()))))[None]
+
+        example = (clip_tensor(),)
+
+        def run() -> torch.Tensor:
+            with torch.no_grad():
+                return model(clip_tensor()).softmax(-1)
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(*example)
+    run()  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return {
+        "latency_ms": statistics.median(times) * 1000,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+        "gflops": counter.get_total_flops() / 1e9,
+        "input": "landmarks, every frame" if settings is None else f"{settings['frames']} x {settings['size']}²",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--one", choices=list(FAMILIES), help=argparse.SUPPRESS)  # a child process's family
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.runs)))
+        return
+    if not CLIP.is_file():
+        raise SystemExit(f"{CLIP} is missing: the benchmark needs ../shared/data")
+    print(f"clip {CLIP.name}, CPU, {torch.get_num_threads()} threads\n")
+    print("| model | input | latency per clip | peak memory | parameters | GFLOPs |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for name in FAMILIES:
+        command = [sys.executable, __file__, "--one", name, "--runs", str(args.runs)]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        row = json.loads(output.strip().splitlines()[-1])
+        print(
+            f"| {name} | {row['input']} | {row['latency_ms']:.0f} ms | {row['peak_mb']:.0f} MB | "
+            f"{row['params_m']:.1f} M | {row['gflops']:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

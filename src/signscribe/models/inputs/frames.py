@@ -1,0 +1,203 @@
+"""The ``frames`` input kind: RGB clips as ``(3, frames, size, size)`` tensors, for video networks (I3D).
+
+``load`` decodes the clip with PyAV (its time or frame range), crops to the signer (the dataset's
+bbox when it has one, else the box around the body and hands from the pose landmarks, else the
+centre) and shrinks the short side to ``resize``; ``prepare`` keeps at most ``4 x frames`` frames,
+uniformly spaced, as uint8 in memory. ``example`` picks ``frames`` frames (``uniform`` over the clip,
+or ``consecutive`` with a ``stride``, centred), centre-crops ``size`` and scales the pixels (``i3d``:
+``(x / 255) * 2 - 1``, the WLASL I3D convention; ``unit``: ``x / 255``; ``kinetics``: the mean and
+deviation X3D was trained with). A clip with fewer frames
+than the model reads is looped, and the clip's ``note`` says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from signscribe.errors import InputFileError, SignscribeError
+from signscribe.io import read_frames
+from signscribe.models.inputs.base import InputPipeline, register_input_kind
+from signscribe.pose.extract import HolisticExtractor
+from signscribe.pose.source import ClipSource, as_clip, load_landmarks
+from signscribe.progress import ProgressCallback
+
+SAMPLINGS = ("uniform", "consecutive")
+# (shift, scale): pixels become (x - shift) / scale; "kinetics": (x / 255 - 0.45) / 0.225, as X3D
+VALUE_RANGES = {"i3d": (127.5, 127.5), "unit": (0.0, 255.0), "kinetics": (114.75, 57.375)}
+KEPT_PER_FRAME = 4  # prepared clips keep at most this many frames per model frame
+SIGNER_MARGIN = 0.2  # the body box grows by this share of its size on each side
+log = logging.getLogger("signscribe")
+
+
+@dataclass
+class VideoClip:
+    """Decoded RGB frames ``(frames, height, width, 3)`` uint8 of one clip, short side ``resize``;
+    ``offset`` (crop corner) and ``start`` (first frame) are set by training augmentation."""
+
+    frames: np.ndarray
+    fps: float
+    source: str
+    note: str = ""
+    offset: tuple[int, int] | None = None
+    start: int | None = None
+
+
+@dataclass
+class FramesBatch:
+    video: torch.Tensor  # (batch, 3, frames, size, size) float32
+    labels: torch.Tensor
+
+    @property
+    def inputs(self) -> tuple[torch.Tensor]:
+        return (self.video,)
+
+
+def signer_box(sequence: Any, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)`` around every detected body and hand point of the clip, with a margin; the
+    landmarks are in pixels of the frames they came from. ``None`` when nobody was found."""
+    seen = sequence.confidence > 0
+    if not seen.any():
+        return None
+    points = sequence.data[..., :2][seen]
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    margin_x, margin_y = (x1 - x0) * SIGNER_MARGIN, (y1 - y0) * SIGNER_MARGIN
+    box = (max(0, x0 - margin_x), max(0, y0 - margin_y), min(width, x1 + margin_x), min(height, y1 + margin_y))
+    return tuple(int(np.rint(v)) for v in box)  # type: ignore[return-value]
+
+
+def _resize_short_side(frames: np.ndarray, short: int) -> np.ndarray:
+    height, width = frames.shape[1:3]
+    scale = short / min(height, width)
+    size = (max(short, round(height * scale)), max(short, round(width * scale)))
+    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    resized = F.interpolate(tensor, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
+    return resized.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+@register_input_kind("frames")
+@dataclass(frozen=True)
+class FramesConfig(InputPipeline):
+    """How a video clip becomes model input; saved in a model's ``config.json``."""
+
+    frames: int = 16
+    size: int = 224
+    resize: int = 226
+    sampling: str = "uniform"
+    stride: int = 1
+    value_range: str = "i3d"
+    signer_crop: bool = True  # without a bbox, crop to the signer found by the pose landmarks
+
+    def __post_init__(self) -> None:
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {self.sampling!r}")
+        if self.value_range not in VALUE_RANGES:
+            raise ValueError(f"value_range must be one of {tuple(VALUE_RANGES)}, got {self.value_range!r}")
+        if self.frames < 1 or self.stride < 1 or not 0 < self.size <= self.resize:
+            raise ValueError(f"need frames >= 1, stride >= 1 and 0 < size <= resize, got {self}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> dict[str, Any]:
+        shift, scale = VALUE_RANGES[self.value_range]
+        return {
+            "tensor": f"(3, {self.frames}, {self.size}, {self.size}) RGB",
+            "sampling": self.sampling if self.sampling == "uniform" else f"consecutive, stride {self.stride}",
+            "spatial": f"signer crop, short side {self.resize}, centre crop {self.size}",
+            "pixels": f"(x - {shift}) / {scale}",
+        }
+
+    def model_config(self) -> dict[str, Any]:
+        return {"in_channels": 3}
+
+    def clip_statistics(self, prepared: list[VideoClip]) -> dict[str, Any]:
+        return {"fps": float(np.median([clip.fps for clip in prepared])), "frames": self.frames}
+
+    def load(
+        self, clip: ClipSource, extractor: HolisticExtractor, on_progress: ProgressCallback | None = None
+    ) -> VideoClip:
+        chosen = as_clip(clip)
+        if chosen.media != "video":
+            raise InputFileError(chosen.path, "a frames model reads video; give a video, not landmarks")
+        decoded = list(read_frames(chosen.path, **chosen.selection()))
+        if not decoded:
+            raise InputFileError(chosen.path, "the selected range holds no frames")
+        frames = np.stack([frame.image for frame in decoded])
+        span = decoded[-1].time - decoded[0].time
+        fps = (len(decoded) - 1) / span if span > 0 else 25.0
+        if chosen.bbox is None and self.signer_crop:
+            try:
+                box = signer_box(load_landmarks(chosen, extractor), frames.shape[2], frames.shape[1])
+            except SignscribeError:
+                box = None
+            if box is not None and box[2] - box[0] > 1 and box[3] - box[1] > 1:
+                frames = frames[:, box[1] : box[3], box[0] : box[2]]
+        return VideoClip(_resize_short_side(frames, self.resize), fps, str(chosen.path))
+
+    def prepare(self, raw: VideoClip) -> VideoClip:
+        keep = self.frames * KEPT_PER_FRAME
+        if len(raw.frames) > keep:
+            raw = replace(raw, frames=raw.frames[np.linspace(0, len(raw.frames) - 1, keep).round().astype(int)])
+        if len(raw.frames) < self.span:
+            note = f"{raw.source}: {len(raw.frames)} frames, fewer than the model's {self.span}: looped"
+            log.info(note)
+            raw = replace(raw, note=note)
+        return raw
+
+    @property
+    def span(self) -> int:
+        """Frames of the source one example covers."""
+        return self.frames if self.sampling == "uniform" else (self.frames - 1) * self.stride + 1
+
+    def frame_indices(self, available: int, start: int | None = None) -> np.ndarray:
+        """The frames an example reads: looped when the clip is shorter than ``span``."""
+        if self.sampling == "uniform" and available >= self.frames:
+            return np.linspace(0, available - 1, self.frames).round().astype(int)
+        first = (max(available - self.span, 0) // 2) if start is None else start
+        return (first + np.arange(self.frames) * (self.stride if self.sampling == "consecutive" else 1)) % available
+
+    def example(self, prepared: VideoClip) -> np.ndarray:
+        frames = prepared.frames[self.frame_indices(len(prepared.frames), prepared.start)]
+        height, width = frames.shape[1:3]
+        top, left = prepared.offset or ((height - self.size) // 2, (width - self.size) // 2)
+        crop = frames[:, top : top + self.size, left : left + self.size]
+        shift, scale = VALUE_RANGES[self.value_range]
+        return ((crop.astype(np.float32) - shift) / scale).transpose(3, 0, 1, 2)
+
+    def collate(self, examples: list[np.ndarray], targets: list[int]) -> FramesBatch:
+        return FramesBatch(torch.from_numpy(np.stack(examples)), torch.tensor(targets, dtype=torch.long))
+
+    def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> FrameAugmenter:
+        return FrameAugmenter(self, mirror_probability=mirror_probability, **options)
+
+
+@dataclass(frozen=True)
+class FrameAugmenter:
+    """Training augmentation of prepared clips: a random crop position, a random temporal start
+    (for ``consecutive`` sampling), colour jitter (brightness and contrast), and a horizontal flip
+    that stands for a left-handed signer."""
+
+    config: FramesConfig
+    mirror_probability: float = 0.0
+    brightness: float = 0.2
+    contrast: float = 0.2
+
+    def __call__(self, clip: VideoClip, rng: np.random.Generator) -> VideoClip:
+        frames = clip.frames
+        height, width = frames.shape[1:3]
+        size = self.config.size
+        offset = (int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1)))
+        start = int(rng.integers(0, max(len(frames) - self.config.span, 0) + 1))
+        gain = 1 + rng.uniform(-self.contrast, self.contrast)
+        bias = 255 * rng.uniform(-self.brightness, self.brightness)
+        mean = frames.mean()
+        frames = np.clip((frames - mean) * gain + mean + bias, 0, 255).astype(np.uint8)
+        if rng.random() < self.mirror_probability:
+            frames = frames[:, :, ::-1]
+        return replace(clip, frames=np.ascontiguousarray(frames), offset=offset, start=start)
