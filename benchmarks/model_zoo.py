@@ -1,12 +1,13 @@
 """The model families side by side on one real WLASL clip, on this machine's CPU.
 
 For each: the latency of one clip from the video file to the glosses (median of ``--runs`` after a
-warm-up), the peak memory of a process that does only that (each family runs in its own process),
-the parameters, and the GFLOPs of one forward pass (``torch.utils.flop_counter``: 2 per
-multiply-add). The pose model is the bundled default end to end (MediaPipe extraction without the
-pose cache, then the model); the RGB networks decode and sample the clip (centre crop: no landmarks
-are extracted for them) at the input each was made for, with random weights and 100 classes
-(weights do not change the cost).
+warm-up; for a streaming MoViNet, of one more frame of a running stream, the network alone), the
+peak memory of a process that does only that (each family runs in its own process), the parameters,
+and the GFLOPs of one forward pass (``torch.utils.flop_counter``: 2 per multiply-add). The pose
+model is the bundled default end to end (MediaPipe extraction without the pose cache, then the
+model); the RGB networks decode and sample the clip (centre crop: no landmarks are extracted for
+them) at the input each was made for, with random weights and 100 classes (weights do not change
+the cost).
 Run: ``.venv/bin/python benchmarks/model_zoo.py [--runs 3]``.
 """
 
@@ -32,7 +33,12 @@ FAMILIES = {  # name: input settings of the frames pipeline (the family's defaul
     "s3d": {"frames": 64, "size": 224, "resize": 226},
     "x3d_xs": {"frames": 4, "size": 160, "resize": 182, "value_range": "kinetics"},
     "x3d_s": {"frames": 13, "size": 160, "resize": 182, "value_range": "kinetics"},
+    "movinet_a0": {"frames": 20, "size": 172, "resize": 196, "value_range": "unit"},
+    "movinet_a2": {"frames": 20, "size": 172, "resize": 196, "value_range": "unit"},
+    "movinet_a0_stream": {"frames": 20, "size": 172, "resize": 196, "value_range": "unit"},
+    "movinet_a2_stream": {"frames": 20, "size": 172, "resize": 196, "value_range": "unit"},
 }
+STREAMING = "_stream"  # these are timed per frame: one stream_step of one frame, the state carried over
 
 
 def measure(name: str, runs: int) -> dict[str, float]:
@@ -58,10 +64,14 @@ def measure(name: str, runs: int) -> dict[str, float]:
         def clip_tensor() -> torch.Tensor:
             return torch.from_numpy(pipeline.example(pipeline.prepare(pipeline.load(CLIP, HolisticExtractor()))))[None]
 
-        example = (clip_tensor(),)
+        clip, state = clip_tensor(), {}
+        streaming = name.endswith(STREAMING)
+        example = (clip[:, :, :1] if streaming else clip,)
 
         def run() -> torch.Tensor:
             with torch.no_grad():
+                if streaming:  # one new frame of a running stream
+                    return model.stream_step(clip[:, :, :1], state).softmax(-1)
                 return model(clip_tensor()).softmax(-1)
 
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
@@ -77,7 +87,11 @@ def measure(name: str, runs: int) -> dict[str, float]:
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
         "gflops": counter.get_total_flops() / 1e9,
-        "input": "landmarks, every frame" if settings is None else f"{settings['frames']} x {settings['size']}²",
+        "input": "landmarks, every frame"
+        if settings is None
+        else f"1 frame of {settings['size']}² (per frame)"
+        if name.endswith(STREAMING)
+        else f"{settings['frames']} x {settings['size']}²",
     }
 
 

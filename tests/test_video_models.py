@@ -125,7 +125,7 @@ def test_grayscale_and_odd_sized_videos_become_rgb(tmp_path: Path) -> None:
     assert example.shape == (3, 8, 112, 112) and np.allclose(example[0], example[1])
 
 
-@pytest.mark.parametrize("family", ["i3d", "s3d", "x3d_xs"])
+@pytest.mark.parametrize("family", ["i3d", "s3d", "x3d_xs", "movinet_a0", "movinet_a0_stream"])
 def test_video_families_train_evaluate_recognise_and_reload_through_the_commands(
     family: str, wlasl_dir: Path, tmp_path: Path
 ) -> None:
@@ -170,3 +170,37 @@ def test_x3d_variants_have_the_published_sizes_and_default_clips() -> None:
     assert round(sizes["x3d_s"] / 1e6, 1) == 3.8 and round(sizes["x3d_l"] / 1e6, 1) == 6.1  # as published
     assert model_family("x3d_s").input_defaults == {"frames": 13, "size": 160, "resize": 182, "value_range": "kinetics"}
     assert model_family("i3d").input_defaults == {"frames": 64}
+
+
+@pytest.mark.parametrize("variant", ["a0", "a2"])
+def test_movinet_streaming_frame_by_frame_equals_the_causal_model_on_the_whole_clip(
+    variant: str, both_hands_clip: Path
+) -> None:
+    config = FramesConfig(frames=12, size=96, resize=110, value_range="unit", signer_crop=False)
+    video = torch.from_numpy(config.example(config.prepare(config.load(both_hands_clip, HolisticExtractor()))))[None]
+    model = create_model(f"movinet_{variant}_stream", 20).eval()
+    with torch.no_grad():
+        whole = model(video)
+        state: dict = {}
+        for t in range(video.shape[2]):
+            frame_by_frame = model.stream_step(video[:, :, t : t + 1], state)
+        state = {}
+        for t in range(0, video.shape[2], 5):  # chunks of any size
+            chunked = model.stream_step(video[:, :, t : t + 5], state)
+    torch.testing.assert_close(frame_by_frame, whole, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="needs a streaming"):
+        create_model(f"movinet_{variant}", 20).stream_step(video, {})
+
+
+@pytest.mark.slow
+def test_movinet_a0_trains_two_epochs_on_the_real_wlasl_clips(wlasl_dir: Path, tmp_path: Path) -> None:
+    """The thesis's setting: MoViNet-A0, 20 frames of 172 px, on CPU, through the command line."""
+    out = tmp_path / "movinet"
+    data = ["--data", f"wlasl:{wlasl_dir / 'WLASL_v0.3.json'}", "--videos", str(wlasl_dir / "clips"), "--subset", "100"]
+    result = CliRunner().invoke(app, ["train", "--model", "movinet_a0", "--epochs", "2", "--batch", "4", *data,
+                                      "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (out / "curves.png").stat().st_size > 0 and (out / "model.safetensors").is_file()
+    assert json.loads((out / "config.json").read_text())["features"]["size"] == 172
+    assert len(list(csv.DictReader((out / "history.csv").open()))) == 2
