@@ -101,10 +101,12 @@ def test_frames_of_a_real_clip_are_cropped_to_the_signer_and_scaled(both_hands_c
     assert boxed.frames.shape[1:3] == (145, 128)
 
 
-def test_a_short_clip_is_looped_and_says_so(both_hands_clip: Path) -> None:
+def test_a_short_clip_is_looped_and_says_so(both_hands_clip: Path, caplog) -> None:
     config = FramesConfig(frames=64, size=112, resize=128, sampling="consecutive")
-    clip = config.prepare(config.load(Clip(both_hands_clip, end_frame=10), HolisticExtractor()))
+    with caplog.at_level("WARNING", logger="signscribe"):
+        clip = config.prepare(config.load(Clip(both_hands_clip, end_frame=10), HolisticExtractor()))
     assert "10 frames, fewer than the model's 64: looped" in clip.note
+    assert "01586.mp4: 10 frames, fewer than the model's 64: looped" in caplog.text
     assert list(config.frame_indices(10)[:12]) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     assert config.example(clip).shape == (3, 64, 112, 112)
 

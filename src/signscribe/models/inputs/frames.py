@@ -7,7 +7,7 @@ uniformly spaced, as uint8 in memory. ``example`` picks ``frames`` frames (``uni
 or ``consecutive`` with a ``stride``, centred), centre-crops ``size`` and scales the pixels (``i3d``:
 ``(x / 255) * 2 - 1``, the WLASL I3D convention; ``unit``: ``x / 255``; ``kinetics``: the mean and
 deviation X3D was trained with). A clip with fewer frames
-than the model reads is looped, and the clip's ``note`` says so.
+than the model reads is looped, and a warning (and the clip's ``note``) says so.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from signscribe.errors import InputFileError, SignscribeError
-from signscribe.io import read_frames
+from signscribe.io import probe, read_frames
 from signscribe.models.inputs.base import InputPipeline, register_input_kind
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.source import ClipSource, as_clip, load_landmarks
@@ -122,23 +122,32 @@ class FramesConfig(InputPipeline):
     def load(
         self, clip: ClipSource, extractor: HolisticExtractor, on_progress: ProgressCallback | None = None
     ) -> VideoClip:
+        """Decode the clip, each frame cropped and shrunk as it comes (so a long or large video is
+        never held at full size); ``on_progress`` follows the decoded frames."""
         chosen = as_clip(clip)
         if chosen.media != "video":
             raise InputFileError(chosen.path, "a frames model reads video; give a video, not landmarks")
-        decoded = list(read_frames(chosen.path, **chosen.selection()))
-        if not decoded:
-            raise InputFileError(chosen.path, "the selected range holds no frames")
-        frames = np.stack([frame.image for frame in decoded])
-        span = decoded[-1].time - decoded[0].time
-        fps = (len(decoded) - 1) / span if span > 0 else 25.0
+        info = probe(chosen.path)
+        box = None
         if chosen.bbox is None and self.signer_crop:
             try:
-                box = signer_box(load_landmarks(chosen, extractor), frames.shape[2], frames.shape[1])
+                box = signer_box(load_landmarks(chosen, extractor), info.width, info.height)
             except SignscribeError:
                 box = None
-            if box is not None and box[2] - box[0] > 1 and box[3] - box[1] > 1:
-                frames = frames[:, box[1] : box[3], box[0] : box[2]]
-        return VideoClip(_resize_short_side(frames, self.resize), fps, str(chosen.path))
+        if box is not None and (box[2] - box[0] < 2 or box[3] - box[1] < 2):
+            box = None
+        frames, times = [], []
+        for done, frame in enumerate(read_frames(chosen.path, **chosen.selection()), start=1):
+            image = frame.image if box is None else frame.image[box[1] : box[3], box[0] : box[2]]
+            frames.append(_resize_short_side(image[None], self.resize)[0])
+            times.append(frame.time)
+            if on_progress is not None:
+                on_progress(done, info.frame_count)
+        if not frames:
+            raise InputFileError(chosen.path, "the selected range holds no frames")
+        span = times[-1] - times[0]
+        fps = (len(times) - 1) / span if span > 0 else info.fps
+        return VideoClip(np.stack(frames), fps, str(chosen.path))
 
     def prepare(self, raw: VideoClip) -> VideoClip:
         keep = self.frames * KEPT_PER_FRAME
@@ -146,7 +155,7 @@ class FramesConfig(InputPipeline):
             raw = replace(raw, frames=raw.frames[np.linspace(0, len(raw.frames) - 1, keep).round().astype(int)])
         if len(raw.frames) < self.span:
             note = f"{raw.source}: {len(raw.frames)} frames, fewer than the model's {self.span}: looped"
-            log.info(note)
+            log.warning(note)
             raw = replace(raw, note=note)
         return raw
 
