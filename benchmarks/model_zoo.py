@@ -6,14 +6,15 @@ peak memory of a process that does only that (each family runs in its own proces
 and the GFLOPs of one forward pass (``torch.utils.flop_counter``: 2 per multiply-add). The pose
 model is the bundled default end to end (MediaPipe extraction without the pose cache, then the
 model); the RGB networks decode and sample the clip (centre crop: no landmarks are extracted for
-them) at the input each was made for, with random weights and 100 classes (weights do not change
-the cost).
+them) at the input each was made for (its registered defaults), with random weights and 100
+classes (weights do not change the cost).
 Run: ``.venv/bin/python benchmarks/model_zoo.py [--runs 3]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import statistics
@@ -27,24 +28,23 @@ from torch.utils.flop_counter import FlopCounterMode
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CLIP = DATA / "wlasl" / "clips" / "65145.mp4"  # "basketball", 76 frames
-FAMILIES = {  # name: input settings of the frames pipeline (the family's defaults, stated here)
-    "pose (wlasl100, end to end)": None,
-    "i3d": {"frames": 64, "size": 224, "resize": 226},
-    "s3d": {"frames": 64, "size": 224, "resize": 226},
-    "x3d_xs": {"frames": 4, "size": 160, "resize": 182, "value_range": "kinetics"},
-    "x3d_s": {"frames": 13, "size": 160, "resize": 182, "value_range": "kinetics"},
-    "movinet_a0": {"frames": 20, "size": 172, "resize": 196, "value_range": "unit"},
-    "movinet_a2": {"frames": 20, "size": 172, "resize": 196, "value_range": "unit"},
-    "movinet_a0_stream": {"frames": 20, "size": 172, "resize": 196, "value_range": "unit"},
-    "movinet_a2_stream": {"frames": 20, "size": 172, "resize": 196, "value_range": "unit"},
-}
+POSE = "pose (wlasl100, end to end)"
+FAMILIES = [POSE, "i3d", "s3d", "x3d_xs", "x3d_s", "movinet_a0", "movinet_a2", "movinet_a0_stream", "movinet_a2_stream"]
 STREAMING = "_stream"  # these are timed per frame: one stream_step of one frame, the state carried over
+
+
+def frame_settings(name: str) -> dict[str, object]:
+    """The input a video family was made for: its registered defaults over the frames pipeline's."""
+    from signscribe.models import model_family
+    from signscribe.models.inputs import FramesConfig
+
+    return dataclasses.asdict(FramesConfig(**model_family(name).input_defaults))
 
 
 def measure(name: str, runs: int) -> dict[str, float]:
     """One family's figures, in this process."""
     torch.set_num_threads(2)
-    settings = FAMILIES[name]
+    settings = None if name == POSE else frame_settings(name)
     if settings is None:
         from signscribe.inference import Recognizer
         from signscribe.pose import HolisticExtractor
@@ -58,7 +58,7 @@ def measure(name: str, runs: int) -> dict[str, float]:
         from signscribe.models.inputs import FramesConfig
         from signscribe.pose import HolisticExtractor
 
-        pipeline = FramesConfig(**settings, signer_crop=False)
+        pipeline = FramesConfig(**{**settings, "signer_crop": False})
         model = create_model(name, 100).eval()
 
         def clip_tensor() -> torch.Tensor:

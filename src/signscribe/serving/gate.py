@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signscribe.serving.security import ApiError, Gatekeeper
+from signscribe.serving.uploads import too_large
 
 # What a multipart body carries besides the file: boundaries, part headers, small form fields.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -46,7 +47,7 @@ class Gate:
             caller = self.gatekeeper.admit(headers, address)
             length = headers.get("content-length", "")
             if length.isdigit() and int(length) > limit:
-                raise ApiError(413, "upload_too_large", f"the upload is larger than {self.max_upload_bytes} bytes")
+                raise too_large(self.max_upload_bytes)
         except ApiError as error:
             response = JSONResponse(error_body(error.code, error.message), error.status, headers=error.headers)
             await response(scope, receive, send)

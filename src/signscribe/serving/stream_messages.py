@@ -90,11 +90,11 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
                         "frame_too_large", f"the frame is {width}x{height}; at most {max_pixels} pixels are accepted"
                     )
                 return np.asarray(image.convert("RGB"))
+    except StreamMessageError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise StreamMessageError("frame_too_large", f"the frame is too large to decode ({error})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        if isinstance(error, StreamMessageError):
-            raise
         raise StreamMessageError("bad_frame", f"the frame is not a readable image ({error})") from None
 
 
