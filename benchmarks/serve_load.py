@@ -5,7 +5,10 @@ each sending JPEG frames of a real How2Sign clip (640x360) at 15 fps. For every 
 prediction includes (the prediction's ``t``), latency is the time from sending that frame to
 receiving the prediction. Prints p50/p95 latency, frames processed and dropped, the server's
 memory (RSS) at the start and its peak, then REST requests/s for a short real WLASL clip.
-Run: ``.venv/bin/python benchmarks/serve_load.py [--seconds 10] [--rounds 2]``.
+``--video-family NAME`` serves an RGB model of that family instead of the default pose model
+(random weights, 100 classes, the family's default input, trained clips taken as 2 s long: weights
+do not change the cost).
+Run: ``.venv/bin/python benchmarks/serve_load.py [--seconds 10] [--rounds 2] [--video-family F]``.
 """
 
 from __future__ import annotations
@@ -36,15 +39,32 @@ FPS = 15
 STREAM_CLIP = DATA / "how2sign" / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"  # 640x360 after max_side
 
 
+def random_video_model(family: str, folder: Path) -> Path:
+    """A model folder of an RGB family with random weights and 100 classes at its default input."""
+    import torch
+
+    from signscribe.models import create_model, model_family
+    from signscribe.models.inputs import FramesConfig
+    from signscribe.models.pretrained import LABELS, labels_json, model_config_json, save_model_folder
+
+    torch.manual_seed(0)
+    features = FramesConfig(**model_family(family).input_defaults)
+    input_info = {"fps": 25.0, "frames": features.frames, "seconds": 2.0}
+    config = model_config_json(family, {}, features, 100, input_info)
+    labels = labels_json([f"sign{index}" for index in range(100)])
+    return save_model_folder(create_model(family, 100), folder, config, {LABELS: labels}, f"# random {family}\n")
+
+
 @contextlib.contextmanager
-def running_server() -> Iterator[tuple[str, int]]:
-    """``signscribe serve`` in its own process on a free port, with a temporary data dir and no rate
-    limit, ready; yields its base URL and process id."""
+def running_server(model: str | None = None) -> Iterator[tuple[str, int]]:
+    """``signscribe serve`` (of ``model``, else the default) in its own process on a free port, with a
+    temporary data dir and no rate limit, ready; yields its base URL and process id."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as data_dir:
         command = ["serve", "--port", str(port), "--data-dir", data_dir, "--rate-limit", "0"]
+        command += ["--model", model] if model else []
         server = subprocess.Popen([sys.executable, "-m", "signscribe", *command])
         try:
             base = f"http://127.0.0.1:{port}"
@@ -159,16 +179,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each stream")
     parser.add_argument("--requests", type=int, default=30, help="REST requests after the first")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of 4 streams: memory must level off")
+    parser.add_argument("--video-family", help="serve a random-weight RGB model of this family")
     args = parser.parse_args()
     frames = stream_frames(args.seconds)
-    with running_server() as (base, pid):
-        print(f"server RSS at start: {rss_mb(pid):.0f} MB")
-        url = base.replace("http", "ws") + "/v1/stream"
-        for count in (1, 2, *[4] * args.rounds):
-            asyncio.run(streams(url, frames, count, args.seconds, pid))
-            time.sleep(1.0)
-            print(f"  server RSS after the streams closed: {rss_mb(pid):.0f} MB")
-        rest(base, DATA / "wlasl" / "clips" / "01586.mp4", args.requests)
+    family = args.video_family
+    with tempfile.TemporaryDirectory() as models:
+        model = str(random_video_model(family, Path(models) / family)) if family else None
+        with running_server(model) as (base, pid):
+            print(f"server RSS at start: {rss_mb(pid):.0f} MB")
+            url = base.replace("http", "ws") + "/v1/stream"
+            for count in (1, 2, *[4] * args.rounds):
+                asyncio.run(streams(url, frames, count, args.seconds, pid))
+                time.sleep(1.0)
+                print(f"  server RSS after the streams closed: {rss_mb(pid):.0f} MB")
+            rest(base, DATA / "wlasl" / "clips" / "01586.mp4", args.requests)
 
 
 if __name__ == "__main__":

@@ -158,6 +158,10 @@ def train(
     device: option.Device = None,
     precision: Annotated[str | None, typer.Option(help="fp32, bf16 or fp16 (CUDA) mixed precision.")] = None,
     accumulate: Annotated[int | None, typer.Option(min=1, help="Batches per optimizer step.")] = None,
+    loader_workers: Annotated[int | None, typer.Option(min=0, help="DataLoader processes building batches.")] = None,
+    frame_cache: Annotated[
+        Path | None, typer.Option(help="RGB models: decode each clip once into this folder (--workers at a time).")
+    ] = None,
     workers: option.Workers = 1,
     out: option.OutFolder = Path("model"),
     resume: option.Resume = False,

@@ -75,6 +75,9 @@ class Recognizer(ModelRunner):
         self, clip: ClipSource, top_k: int = 5, on_progress: ProgressCallback | None = None
     ) -> list[Prediction]:
         """The ``top_k`` most likely glosses, best first; ``on_progress`` follows the clip's loading."""
-        probabilities = self.scores([clip], on_progress)[0]
+        return self.ranked(self.scores([clip], on_progress)[0], top_k)
+
+    def ranked(self, probabilities: torch.Tensor, top_k: int) -> list[Prediction]:
+        """The ``top_k`` glosses of one row of class probabilities, best first."""
         values, indices = probabilities.topk(min(top_k, len(self.labels)))
         return [Prediction(self.labels[i], float(v)) for v, i in zip(values.tolist(), indices.tolist(), strict=True)]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import write_text_atomic
@@ -232,9 +232,20 @@ def warm_cache(
     videos = list(dict.fromkeys(clip for clip in clips if clip.media == "video"))  # each video part once
     if workers < 2 or extractor.cache is None or len(videos) < 2:
         return
-    context = multiprocessing.get_context("spawn")
     arguments = [(clip, extractor.settings, extractor.cache.root) for clip in videos]
+    map_in_processes(_extract_into_cache, arguments, workers, on_progress)
+
+
+def map_in_processes(
+    function: Callable[[Any], object],
+    arguments: Sequence[Any],
+    workers: int,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """Call a module-level ``function`` on each argument in ``workers`` fresh (spawned) processes, for
+    its side effect (a cache filled); ``on_progress`` counts the calls done."""
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        for done, _ in enumerate(pool.map(_extract_into_cache, arguments), start=1):
+        for done, _ in enumerate(pool.map(function, arguments), start=1):
             if on_progress:
                 on_progress(done, len(arguments))

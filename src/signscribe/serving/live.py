@@ -4,7 +4,7 @@ message schema is in ``signscribe.serving.stream``).
 A connection is accepted first and then, when refused, closed with a code that says why, so that
 clients (browsers included, which see no HTTP status of a refused handshake) can tell the reasons
 apart: 4401 no valid API key, 4429 rate limited (requests or failed authentications, as REST), 4404
-unknown model, 4422 a model that cannot stream (an RGB video model), 1013 every stream slot taken
+unknown model, 4422 a model that cannot stream (an input kind with no live session), 1013 every stream slot taken
 (try again later), 4408 nothing received for ``stream_idle_seconds``.
 """
 # No "from __future__ import annotations" here: FastAPI reads these signatures at run time.
@@ -17,12 +17,16 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from signscribe.inference.recognizer import Recognizer
 from signscribe.serving.security import ApiError
-from signscribe.serving.stream import SCHEMA_VERSION, StreamSession
+from signscribe.serving.settings import ServerSettings
+from signscribe.serving.stream import SCHEMA_VERSION, LandmarkSession, StreamSession
 from signscribe.serving.stream_messages import ConfigMessage, StreamMessageError, parse_message
+from signscribe.serving.stream_slots import StreamSlots
+from signscribe.serving.stream_video import VideoSession
 
 router = APIRouter()
 CLOSE_CODES = {401: 4401, 404: 4404, 429: 4429}
 CAPACITY_CLOSE, IDLE_CLOSE, UNSUPPORTED_CLOSE = 1013, 4408, 4422
+STREAMING_INPUTS = ("landmarks", "frames")
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
@@ -44,8 +48,8 @@ async def stream(websocket: WebSocket, api_key: str | None = None, model: str | 
         await websocket.close(code=CLOSE_CODES.get(error.status, 1008), reason=error.message[:120])
         return
     recognizer = state.models.get(model_id)
-    if recognizer.loaded.input_kind != "landmarks":
-        reason = f"{model_id} reads {recognizer.loaded.input_kind}; live streams need a landmark model for now"
+    if recognizer.loaded.input_kind not in STREAMING_INPUTS:
+        reason = f"{model_id} reads {recognizer.loaded.input_kind}; live streams take landmark and video models"
         await websocket.close(code=UNSUPPORTED_CLOSE, reason=reason[:120])
         return
     slots = state.streams
@@ -58,15 +62,22 @@ async def stream(websocket: WebSocket, api_key: str | None = None, model: str | 
         slots.release()
 
 
+def _session(recognizer: Recognizer, settings: ServerSettings, slots: StreamSlots) -> StreamSession:
+    """The session of the model's input kind, with the server's stream settings."""
+    top_k, rate, min_frames = settings.top_k, settings.stream_prediction_rate, settings.stream_min_frames
+    if recognizer.loaded.input_kind == "frames":
+        return VideoSession(recognizer, min_frames, top_k, rate)
+    window = settings.stream_window_frames or int(recognizer.loaded.config.get("input", {}).get("frames", 20))
+    return LandmarkSession(recognizer, window, min_frames, top_k, rate, slots)
+
+
 async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: str) -> None:
     state = websocket.app.state
     settings = state.settings
-    window = settings.stream_window_frames or int(recognizer.loaded.config.get("input", {}).get("frames", 20))
-    session = StreamSession(
-        recognizer, window, settings.stream_min_frames, settings.top_k, settings.stream_prediction_rate, state.streams
-    )
-    ready = {"type": "ready", "schema": SCHEMA_VERSION, "model": model_id, "labels": recognizer.labels}
-    await _send(websocket, {**ready, "window_frames": window, "top_k": session.top_k})
+    session = _session(recognizer, settings, state.streams)
+    ready = {"type": "ready", "schema": SCHEMA_VERSION, "model": model_id, "input": recognizer.loaded.input_kind}
+    window = {"window_frames": session.window_frames, "top_k": session.top_k}
+    await _send(websocket, {**ready, "labels": recognizer.labels, **window})
 
     async def process_frames() -> None:
         while True:

@@ -1,4 +1,5 @@
-"""Live recognition over a WebSocket: a sliding window of landmarks per connection.
+"""Live recognition over a WebSocket: per connection, a sliding window of landmarks (pose models,
+``LandmarkSession``) or of video frames (RGB models, ``signscribe.serving.stream_video``).
 
 Message schema (version 1), all JSON text unless said otherwise.
 
@@ -15,21 +16,24 @@ Client to server:
 
 Server to client:
 
-* ``{"type": "ready", "schema": 1, "model": ..., "labels": [...], "window_frames": N, "top_k": K}``
+* ``{"type": "ready", "schema": 1, "model": ..., "input": "landmarks" | "frames", "labels": [...],
+  "window_frames": N, "top_k": K}``
 * ``{"type": "landmarks", "t": ..., "pose": [[x, y] x 33] | null, "left_hand": ..., "right_hand": ...}``
-  (normalised 0-1 image coordinates, for drawing an overlay) for every processed frame.
+  (normalised 0-1 image coordinates, for drawing an overlay) for every processed frame, with a
+  landmark model. An RGB model reads images only (a ``landmarks`` message gets ``bad_message``).
 * ``{"type": "prediction", "t": ..., "window": {"start": t0, "end": t1, "frames": n}, "signing": bool,
   "top_k": [{"gloss": ..., "confidence": ...}], "frames": {"received": r, "processed": p, "dropped": d},
   "processing_ms": ms}``: ``t`` is the newest frame the prediction includes; while the signer rests
-  (no hand raised, see ``signscribe.pose.activity``) ``signing`` is false and ``top_k`` empty.
+  (no hand raised, see ``signscribe.pose.activity``) ``signing`` is false and ``top_k`` empty; an
+  RGB model has no such detector and is always ``signing``.
 * ``{"type": "error", "code": ..., "message": ...}``: a bad message (``bad_json``, ``bad_message``,
   ``bad_frame``, ``bad_landmarks``, ``too_large``, ``frame_too_large``, ``frame_failed``); the stream
   goes on. Every message is validated by the pydantic models of ``stream_messages``: numbers must be
   numbers and finite (no NaN, no Infinity), so every number the server sends back is finite too.
 
 Close codes (see ``signscribe.serving.live``): 4401 no valid API key, 4404 unknown model, 4422 a
-model that cannot stream, 4429 rate limited, 1013 every stream slot taken (try again later), 4408
-idle for ``stream_idle_seconds``.
+model that cannot stream (an input kind other than landmarks and frames), 4429 rate limited, 1013
+every stream slot taken (try again later), 4408 idle for ``stream_idle_seconds``.
 
 Frames are processed one at a time. When a new frame arrives before the previous one is
 processed, the older one is dropped and counted, so a slow server falls behind by dropping
@@ -41,12 +45,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from typing import Any
 
 import numpy as np
 
-from signscribe.inference.recognizer import Recognizer
+from signscribe.inference.recognizer import Prediction, Recognizer
 from signscribe.pose.extract import HolisticStream
 from signscribe.pose.sequence import PoseSequence
 from signscribe.serving.stream_messages import LAYOUT, ConfigMessage, Incoming
@@ -55,31 +60,20 @@ from signscribe.serving.stream_slots import StreamSlots
 SCHEMA_VERSION = 1
 
 
-class StreamSession:
-    """The state of one connection: the pending frame, the landmark window and the counters."""
+class StreamSession(ABC):
+    """The state of one connection that every model shares: the pending frame, the counters and the
+    prediction rate. A subclass turns frames into messages (``_process``, in a worker thread)."""
 
-    def __init__(
-        self,
-        recognizer: Recognizer,
-        window_frames: int,
-        min_frames: int,
-        top_k: int,
-        rate: float,
-        graphs: StreamSlots,
-    ) -> None:
-        """``graphs`` lends the MediaPipe graph on the first image frame; ``close`` gives it back."""
+    def __init__(self, recognizer: Recognizer, window_frames: int, min_frames: int, top_k: int, rate: float) -> None:
         self.recognizer = recognizer
-        self.window: deque[tuple[float, np.ndarray, np.ndarray]] = deque(maxlen=window_frames)
+        self.window_frames = window_frames
         self.min_frames = min(min_frames, window_frames)
         self.top_k, self.rate = top_k, rate
-        self.size = (0, 0)
         self.received = self.processed = self.dropped = 0
         self.last_prediction = -np.inf
         self.pending: Incoming | None = None
         self.wake = asyncio.Event()
-        self.graphs = graphs
-        self.holistic: HolisticStream | None = None
-        self._graph_lock = threading.Lock()  # process() runs in a worker thread; close() must wait for it
+        self._lock = threading.Lock()  # process() runs in a worker thread; close() must wait for it
 
     def configure(self, message: ConfigMessage) -> None:
         if message.top_k is not None:
@@ -101,9 +95,57 @@ class StreamSession:
         return frame
 
     def process(self, frame: Incoming) -> list[dict[str, Any]]:
-        """Landmarks of one frame into the window; returns the messages to send. Runs in a worker thread."""
-        with self._graph_lock:
+        """One frame into the window; returns the messages to send. Runs in a worker thread."""
+        with self._lock:
             return self._process(frame)
+
+    @abstractmethod
+    def _process(self, frame: Incoming) -> list[dict[str, Any]]: ...
+
+    def _due(self, t: float, frames: int) -> bool:
+        """Whether a window of ``frames`` ending at ``t`` is long enough and the rate allows a prediction."""
+        if frames < self.min_frames or t - self.last_prediction < 1 / self.rate - 1e-9:
+            return False
+        self.last_prediction = t
+        return True
+
+    def _prediction(
+        self, t: float, window: tuple[float, float, int], signing: bool, ranked: list[Prediction], started: float
+    ) -> dict[str, Any]:
+        first, last, frames = window
+        return {
+            "type": "prediction",
+            "t": t,
+            "window": {"start": first, "end": last, "frames": frames},
+            "signing": signing,
+            "top_k": [{"gloss": p.gloss, "confidence": round(p.confidence, 5)} for p in ranked],
+            "frames": {"received": self.received, "processed": self.processed, "dropped": self.dropped},
+            "processing_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+
+    def close(self) -> None:  # noqa: B027  (optional: nothing to give back unless overridden)
+        """Give back what the session borrowed; called once, when the connection ends."""
+
+
+class LandmarkSession(StreamSession):
+    """A landmark model's stream: each frame's landmarks (from the image through a borrowed MediaPipe
+    graph, or sent by the client) into a window of the model's training length."""
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        window_frames: int,
+        min_frames: int,
+        top_k: int,
+        rate: float,
+        graphs: StreamSlots,
+    ) -> None:
+        """``graphs`` lends the MediaPipe graph on the first image frame; ``close`` gives it back."""
+        super().__init__(recognizer, window_frames, min_frames, top_k, rate)
+        self.window: deque[tuple[float, np.ndarray, np.ndarray]] = deque(maxlen=window_frames)
+        self.size = (0, 0)
+        self.graphs = graphs
+        self.holistic: HolisticStream | None = None
 
     def _process(self, frame: Incoming) -> list[dict[str, Any]]:
         started = time.perf_counter()
@@ -119,9 +161,8 @@ class StreamSession:
         self.window.append((frame.t, values, confidence))
         self.processed += 1
         messages = [self._overlay(frame.t, values, confidence, width, height)]
-        if len(self.window) >= self.min_frames and frame.t - self.last_prediction >= 1 / self.rate - 1e-9:
-            self.last_prediction = frame.t
-            messages.append(self._prediction(frame.t, started))
+        if self._due(frame.t, len(self.window)):
+            messages.append(self._predict(frame.t, started))
         return messages
 
     def _overlay(self, t: float, values: np.ndarray, confidence: np.ndarray, width: int, height: int) -> dict:
@@ -135,7 +176,7 @@ class StreamSession:
                 message[name] = None
         return message
 
-    def _prediction(self, t: float, started: float) -> dict[str, Any]:
+    def _predict(self, t: float, started: float) -> dict[str, Any]:
         times = np.array([entry[0] for entry in self.window])
         span = times[-1] - times[0]
         fps = (len(times) - 1) / span if span > 0 else 15.0
@@ -150,19 +191,11 @@ class StreamSession:
         )
         detector = self.recognizer.detector
         signing = detector is None or detector.is_signing(sequence)
-        predictions = self.recognizer.predict(sequence, top_k=self.top_k) if signing else []
-        return {
-            "type": "prediction",
-            "t": t,
-            "window": {"start": float(times[0]), "end": float(times[-1]), "frames": len(times)},
-            "signing": signing,
-            "top_k": [{"gloss": p.gloss, "confidence": round(p.confidence, 5)} for p in predictions],
-            "frames": {"received": self.received, "processed": self.processed, "dropped": self.dropped},
-            "processing_ms": round((time.perf_counter() - started) * 1000, 2),
-        }
+        ranked = self.recognizer.predict(sequence, top_k=self.top_k) if signing else []
+        return self._prediction(t, (float(times[0]), float(times[-1]), len(times)), signing, ranked, started)
 
     def close(self) -> None:
-        with self._graph_lock:
+        with self._lock:
             if self.holistic is not None:
                 self.graphs.give_back(self.holistic)
                 self.holistic = None

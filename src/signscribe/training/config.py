@@ -87,6 +87,8 @@ class TrainingOptions(ConfigFile):
     device: str = "auto"  # auto, cpu, cuda (cuda:N) or mps
     precision: str = "fp32"  # fp32, bf16 (CPU or GPU) or fp16 (CUDA, with loss scaling)
     accumulate: int = 1  # batches whose gradients add up before each optimizer step
+    loader_workers: int = 0  # DataLoader processes building batches (reading and augmenting clips)
+    frame_cache: str | None = None  # frames models: a folder of decoded clips, read memory-mapped
     seed: int = 0
     split_by: str = "random"  # "random" or "signer", when the data has no train/val split of its own
     holdout_signer: str | None = None  # with split_by=signer: the signer to validate on
@@ -103,6 +105,8 @@ class TrainingOptions(ConfigFile):
             raise ValueError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0 or self.accumulate < 1:
             raise ValueError("epochs, batch and accumulate must be at least 1 and lr positive")
+        if self.loader_workers < 0:
+            raise ValueError(f"loader_workers must be 0 or more, got {self.loader_workers}")
 
 
 @dataclass

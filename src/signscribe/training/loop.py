@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import torch
 
 from signscribe.devices import autocast, device_of
+from signscribe.models.inputs import ExampleSet, ModelBatch
 from signscribe.progress import ProgressHook
 from signscribe.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -38,13 +39,14 @@ class LoopOptions(Protocol):
 class EpochHandlers:
     """What a trainer adds to the loop.
 
-    ``step(indices)`` computes the loss of a batch of training samples and metric values (batch
-    means) for the history row; ``evaluate(epoch)`` gives the validation entries of the row;
-    ``rank(row)`` orders epochs (higher is better); ``publish(epoch, row, improved, history)``
-    writes the model folder and the logs; ``extra_state()`` adds JSON to the checkpoint.
+    ``step(indices, batch)`` computes the loss of a batch of training samples (their indices and the
+    batch built from them) and metric values (batch means) for the history row; ``evaluate(epoch)``
+    gives the validation entries of the row; ``rank(row)`` orders epochs (higher is better);
+    ``publish(epoch, row, improved, history)`` writes the model folder and the logs; ``extra_state()``
+    adds JSON to the checkpoint.
     """
 
-    step: Callable[[list[int]], tuple[torch.Tensor, dict[str, float]]]
+    step: Callable[[list[int], ModelBatch], tuple[torch.Tensor, dict[str, float]]]
     evaluate: Callable[[int], dict[str, float]]
     rank: Callable[[dict[str, float]], tuple[float, ...]]
     publish: Callable[[int, dict[str, float], bool, list[dict[str, float]]], None]
@@ -105,16 +107,17 @@ def run_epochs(
     config: LoopOptions,
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
-    train_size: int,
-    set_epoch: Callable[[int], None],
+    train_set: ExampleSet,
     out: Path,
     saved_state: dict[str, Any] | None,
     handlers: EpochHandlers,
     hook: ProgressHook | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainResult:
-    """Train from epoch 1, or from after the checkpoint in ``out`` when ``saved_state`` is given."""
+    """Train on ``train_set`` from epoch 1, or from after the checkpoint in ``out`` when ``saved_state``
+    is given."""
     checkpoint_dir = out / CHECKPOINT
+    train_size = len(train_set)
     steps_per_epoch = math.ceil(train_size / config.batch)
     history: list[dict[str, float]] = []
     best: dict[str, float] = {}
@@ -136,20 +139,20 @@ def run_epochs(
             stopped_early = True
             break
         torch.manual_seed(config.seed * 100_003 + epoch)
-        set_epoch(epoch)
+        train_set.set_epoch(epoch)
         order = torch.randperm(train_size, generator=torch.Generator().manual_seed(config.seed * 7919 + epoch))
+        groups = [order[start : start + config.batch].tolist() for start in range(0, train_size, config.batch)]
         model.train()
         advance = hook(f"epoch {epoch}/{config.epochs}", steps_per_epoch) if hook else None
         sums: dict[str, float] = {"train_loss": 0.0}
         lr = config.lr
         optimizer.zero_grad()
-        for step in range(steps_per_epoch):
-            indices = order[step * config.batch : (step + 1) * config.batch].tolist()
+        for step, (indices, batch) in enumerate(zip(groups, train_set.loader(groups), strict=True)):
             lr = learning_rate(config, (epoch - 1) * steps_per_epoch + step, steps_per_epoch)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with autocast(device, config.precision):
-                loss, metrics = handlers.step(indices)
+                loss, metrics = handlers.step(indices, batch)
             scaler.scale(loss / config.accumulate).backward()
             if (step + 1) % config.accumulate == 0 or step + 1 == steps_per_epoch:
                 scaler.unscale_(optimizer)

@@ -37,7 +37,7 @@ from signscribe.training.config import TrainingOptions
 from signscribe.training.loop import CHECKPOINT, EpochHandlers, TrainResult, run_epochs
 from signscribe.training.splits import split_samples
 
-RESUMABLE_CHANGES = {"epochs", "patience", "device"}  # options a resumed run may change
+RESUMABLE_CHANGES = {"epochs", "patience", "device", "loader_workers", "frame_cache"}  # a resumed run may change
 TRAIN_COMMANDS = {"recognition": "train", "translation": "train-translation"}
 
 
@@ -205,8 +205,9 @@ def train_model(
         augment = pipeline.augmenter(config.mirror_probability, **config.augmentation) if config.augment else None
     except TypeError as error:
         raise ValueError(f"augmentation: {error}") from error
-    train_set = ExampleSet(pipeline, data.train.items, task.targets(data.train), augment, config.seed)
-    val_set = ExampleSet(pipeline, data.val.items, task.targets(data.val))
+    loading = config.loader_workers
+    train_set = ExampleSet(pipeline, data.train.items, task.targets(data.train), augment, config.seed, loading)
+    val_set = ExampleSet(pipeline, data.val.items, task.targets(data.val), workers=loading)
     folder_config = model_config_json(
         config.model,
         model_config,
@@ -238,7 +239,5 @@ def train_model(
             on_epoch(row)
 
     write_text_atomic(out / "train_config.json", json.dumps(config.to_dict(), indent=2))
-    result = run_epochs(
-        config, model, optimizer, len(train_set), train_set.set_epoch, out, saved_state, handlers, hook, epoch_done
-    )
+    result = run_epochs(config, model, optimizer, train_set, out, saved_state, handlers, hook, epoch_done)
     return dataclasses.replace(result, summary=task.describe_result(result))

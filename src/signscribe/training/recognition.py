@@ -17,7 +17,7 @@ from signscribe.devices import device_of, to_device
 from signscribe.errors import SignscribeError
 from signscribe.evaluation.metrics import classification_report, top_k_accuracy
 from signscribe.evaluation.plots import CLASSIFIER_PANELS
-from signscribe.models.inputs import ExampleSet, PreparedSamples, predict_logits
+from signscribe.models.inputs import ExampleSet, ModelBatch, PreparedSamples, predict_logits
 from signscribe.models.pretrained import LABELS, labels_json
 from signscribe.training.config import TrainConfig
 from signscribe.training.loop import EpochHandlers, TrainResult
@@ -100,8 +100,7 @@ Input: MediaPipe Holistic landmarks, normalised on the shoulders (see `config.js
         device = device_of(model)
         weights = _class_weights(train_set.targets, len(labels)).to(device) if config.class_weighting else None
 
-        def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
-            batch = train_set.batch(indices)
+        def step(indices: list[int], batch: ModelBatch) -> tuple[torch.Tensor, dict[str, float]]:
             logits = model(*to_device(batch.inputs, device)).float()
             targets = batch.labels.to(device)
             loss = functional.cross_entropy(logits, targets, weight=weights, label_smoothing=config.label_smoothing)

@@ -71,8 +71,8 @@ def validate(
     loss_sum, texts = 0.0, []
     greedy = GenerationConfig(config.max_length, beam_size=1)
     with torch.no_grad():
-        for rows in dataset.batches(config.batch):
-            batch = dataset.batch(rows)
+        groups = dataset.batches(config.batch)
+        for rows, batch in zip(groups, dataset.loader(groups), strict=True):
             loss_sum += float(translation_loss(model, batch, [ids[i] for i in rows], tokenizer, 0.0)) * len(rows)
             generated = generate(model, *batch.inputs, tokenizer.bos_id, tokenizer.eos_id, greedy)
             texts += [tokenizer.decode(tokens) for tokens in generated]
@@ -172,8 +172,7 @@ on a few sentences only memorises them; train on the full How2Sign training set 
         train_ids, val_ids = self.ids["train"], self.ids["val"]
         references = [s.label or "" for s in self.data.val.samples]
 
-        def step(indices: list[int]) -> tuple[torch.Tensor, dict[str, float]]:
-            batch = train_set.batch(indices)
+        def step(indices: list[int], batch: ModelBatch) -> tuple[torch.Tensor, dict[str, float]]:
             loss = translation_loss(model, batch, [train_ids[i] for i in indices], tokenizer, config.label_smoothing)
             return loss, {}
 

@@ -3,17 +3,21 @@
 ``load`` decodes the clip with PyAV (its time or frame range), crops to the signer (the dataset's
 bbox when it has one, else the box around the body and hands from the pose landmarks, else the
 centre) and shrinks the short side to ``resize``; ``prepare`` keeps at most ``4 x frames`` frames,
-uniformly spaced, as uint8 in memory. ``example`` picks ``frames`` frames (``uniform`` over the clip,
-or ``consecutive`` with a ``stride``, centred), centre-crops ``size`` and scales the pixels (``i3d``:
-``(x / 255) * 2 - 1``, the WLASL I3D convention; ``unit``: ``x / 255``; ``kinetics``: the mean and
-deviation X3D was trained with). A clip with fewer frames
+uniformly spaced, as uint8 in memory, or memory-mapped from ``frame_cache`` (``frame_cache.py``:
+decoded once, in parallel by ``prefetch``, never held in memory). ``example`` picks ``frames``
+frames (``uniform`` over the clip, or ``consecutive`` with a ``stride``, centred), centre-crops
+``size`` and scales the pixels (``i3d``: ``(x / 255) * 2 - 1``, the WLASL I3D convention; ``unit``:
+``x / 255``; ``kinetics``: the mean and deviation X3D was trained with). A clip with fewer frames
 than the model reads is looped, and a warning (and the clip's ``note``) says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,8 +27,11 @@ import torch.nn.functional as F
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.io import probe, read_frames
 from signscribe.models.inputs.base import InputPipeline, register_input_kind
-from signscribe.pose.extract import HolisticExtractor
-from signscribe.pose.source import ClipSource, as_clip, load_landmarks
+from signscribe.models.inputs.frame_cache import FrameCache
+from signscribe.pose.batch import map_in_processes, warm_cache
+from signscribe.pose.cache import PoseCache
+from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
+from signscribe.pose.source import Clip, ClipSource, as_clip, load_landmarks
 from signscribe.progress import ProgressCallback
 
 SAMPLINGS = ("uniform", "consecutive")
@@ -37,15 +44,30 @@ log = logging.getLogger("signscribe")
 
 @dataclass
 class VideoClip:
-    """Decoded RGB frames ``(frames, height, width, 3)`` uint8 of one clip, short side ``resize``;
-    ``offset`` (crop corner) and ``start`` (first frame) are set by training augmentation."""
+    """Decoded RGB frames ``(frames, height, width, 3)`` uint8 of one clip, short side ``resize``, and
+    the clip's ``duration`` in seconds; ``offset`` (crop corner) and ``start`` (first frame) are set
+    by training augmentation. Frames memory-mapped from ``cache_file`` travel to worker processes
+    as that path, not as pixels."""
 
     frames: np.ndarray
     fps: float
     source: str
+    duration: float = 0.0
     note: str = ""
     offset: tuple[int, int] | None = None
     start: int | None = None
+    cache_file: str | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self.cache_file is not None and isinstance(self.frames, np.memmap):
+            state["frames"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state["frames"] is None:
+            state["frames"] = np.load(state["cache_file"], mmap_mode="r")
+        self.__dict__.update(state)
 
 
 @dataclass
@@ -75,7 +97,7 @@ def _resize_short_side(frames: np.ndarray, short: int) -> np.ndarray:
     height, width = frames.shape[1:3]
     scale = short / min(height, width)
     size = (max(short, round(height * scale)), max(short, round(width * scale)))
-    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    tensor = torch.from_numpy(np.require(frames, requirements="W")).permute(0, 3, 1, 2).float()  # a copy if read-only
     resized = F.interpolate(tensor, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
     return resized.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
@@ -92,6 +114,7 @@ class FramesConfig(InputPipeline):
     stride: int = 1
     value_range: str = "i3d"
     signer_crop: bool = True  # without a bbox, crop to the signer found by the pose landmarks
+    frame_cache: str | None = None  # a folder of decoded clips; where this run keeps them, not saved
 
     def __post_init__(self) -> None:
         if self.sampling not in SAMPLINGS:
@@ -102,7 +125,7 @@ class FramesConfig(InputPipeline):
             raise ValueError(f"need frames >= 1, stride >= 1 and 0 < size <= resize, got {self}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: value for name, value in asdict(self).items() if name != "frame_cache"}
 
     def describe(self) -> dict[str, Any]:
         shift, scale = VALUE_RANGES[self.value_range]
@@ -117,16 +140,38 @@ class FramesConfig(InputPipeline):
         return {"in_channels": 3}
 
     def clip_statistics(self, prepared: list[VideoClip]) -> dict[str, Any]:
-        return {"fps": float(np.median([clip.fps for clip in prepared])), "frames": self.frames}
+        fps = float(np.median([clip.fps for clip in prepared]))
+        seconds = float(np.median([clip.duration for clip in prepared]))
+        return {"fps": fps, "frames": self.frames, "seconds": round(seconds, 3)}
 
     def load(
         self, clip: ClipSource, extractor: HolisticExtractor, on_progress: ProgressCallback | None = None
     ) -> VideoClip:
-        """Decode the clip, each frame cropped and shrunk as it comes (so a long or large video is
-        never held at full size); ``on_progress`` follows the decoded frames."""
+        """The clip's frames, from ``frame_cache`` when it holds them, else decoded (and then stored
+        there, at most ``4 x frames`` of them); ``on_progress`` follows the decoded frames."""
         chosen = as_clip(clip)
         if chosen.media != "video":
             raise InputFileError(chosen.path, "a frames model reads video; give a video, not landmarks")
+        if self.frame_cache is None:
+            return self._decode(chosen, extractor, on_progress)
+        cache = FrameCache(self.frame_cache)
+        key = cache.key(chosen, self._decoding(extractor.settings))
+        stored = cache.get(key)
+        if stored is None:
+            decoded = self._decode(chosen, extractor, on_progress)
+            timing = {"fps": decoded.fps, "duration": decoded.duration}
+            stored = cache.put(key, self._kept(decoded.frames), timing)
+        frames, timing = stored
+        return VideoClip(frames, timing["fps"], str(chosen.path), timing["duration"], cache_file=frames.filename)
+
+    def _decoding(self, settings: ExtractionSettings) -> dict[str, Any]:
+        """What shapes a clip's decoded frames besides the clip itself: the frame cache's key."""
+        options = {"version": 1, "resize": self.resize, "kept": self.frames * KEPT_PER_FRAME}
+        return {**options, "signer": asdict(settings) if self.signer_crop else None}
+
+    def _decode(self, chosen: Clip, extractor: HolisticExtractor, on_progress: ProgressCallback | None) -> VideoClip:
+        """Decode the clip, each frame cropped and shrunk as it comes (so a long or large video is
+        never held at full size)."""
         info = probe(chosen.path)
         box = None
         if chosen.bbox is None and self.signer_crop:
@@ -147,12 +192,15 @@ class FramesConfig(InputPipeline):
             raise InputFileError(chosen.path, "the selected range holds no frames")
         span = times[-1] - times[0]
         fps = (len(times) - 1) / span if span > 0 else info.fps
-        return VideoClip(np.stack(frames), fps, str(chosen.path))
+        return VideoClip(np.stack(frames), fps, str(chosen.path), duration=len(frames) / fps)
+
+    def _kept(self, frames: np.ndarray) -> np.ndarray:
+        keep = self.frames * KEPT_PER_FRAME
+        return frames if len(frames) <= keep else frames[np.linspace(0, len(frames) - 1, keep).round().astype(int)]
 
     def prepare(self, raw: VideoClip) -> VideoClip:
-        keep = self.frames * KEPT_PER_FRAME
-        if len(raw.frames) > keep:
-            raw = replace(raw, frames=raw.frames[np.linspace(0, len(raw.frames) - 1, keep).round().astype(int)])
+        if len(raw.frames) > self.frames * KEPT_PER_FRAME:
+            raw = replace(raw, frames=self._kept(raw.frames), cache_file=None)
         if len(raw.frames) < self.span:
             note = f"{raw.source}: {len(raw.frames)} frames, fewer than the model's {self.span}: looped"
             log.warning(note)
@@ -175,15 +223,52 @@ class FramesConfig(InputPipeline):
         frames = prepared.frames[self.frame_indices(len(prepared.frames), prepared.start)]
         height, width = frames.shape[1:3]
         top, left = prepared.offset or ((height - self.size) // 2, (width - self.size) // 2)
-        crop = frames[:, top : top + self.size, left : left + self.size]
+        return self.pixels(frames[:, top : top + self.size, left : left + self.size])
+
+    def pixels(self, frames: np.ndarray) -> np.ndarray:
+        """Frames ``(n, size, size, 3)`` uint8 as the model reads them: ``(3, n, size, size)`` float32
+        in the family's value range."""
         shift, scale = VALUE_RANGES[self.value_range]
-        return ((crop.astype(np.float32) - shift) / scale).transpose(3, 0, 1, 2)
+        return ((frames.astype(np.float32) - shift) / scale).transpose(3, 0, 1, 2)
+
+    def centre_frame(self, image: np.ndarray) -> np.ndarray:
+        """One whole RGB frame ``(height, width, 3)`` shrunk to short side ``resize`` and centre-cropped
+        to ``size``: how a live stream, which finds no signer box, frames each image."""
+        frame = _resize_short_side(image[None], self.resize)[0]
+        height, width = frame.shape[:2]
+        top, left = (height - self.size) // 2, (width - self.size) // 2
+        return frame[top : top + self.size, left : left + self.size]
 
     def collate(self, examples: list[np.ndarray], targets: list[int]) -> FramesBatch:
         return FramesBatch(torch.from_numpy(np.stack(examples)), torch.tensor(targets, dtype=torch.long))
 
     def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> FrameAugmenter:
         return FrameAugmenter(self, mirror_probability=mirror_probability, **options)
+
+    def prefetch(
+        self,
+        clips: Sequence[Clip],
+        extractor: HolisticExtractor,
+        workers: int,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        """With a frame cache, decode the clips into it with ``workers`` processes; without one, only
+        the landmarks that find the signer go into the pose cache in parallel."""
+        if self.frame_cache is None:
+            if self.signer_crop:
+                warm_cache([clip for clip in clips if clip.bbox is None], extractor, workers, on_progress)
+            return
+        videos = list(dict.fromkeys(clip for clip in clips if clip.media == "video"))
+        if workers > 1 and len(videos) > 1:
+            pose_cache = extractor.cache.root if extractor.cache is not None else None
+            arguments = [(self, clip, extractor.settings, pose_cache) for clip in videos]
+            map_in_processes(_load_into_cache, arguments, workers, on_progress)
+
+
+def _load_into_cache(arguments: tuple[FramesConfig, Clip, ExtractionSettings, Path | None]) -> None:
+    pipeline, clip, settings, pose_cache = arguments
+    with contextlib.suppress(SignscribeError):  # reported when the clip is loaded again
+        pipeline.load(clip, HolisticExtractor(settings, PoseCache(pose_cache) if pose_cache else None))
 
 
 @dataclass(frozen=True)
