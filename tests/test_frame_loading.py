@@ -48,7 +48,7 @@ def test_the_frame_cache_decodes_a_clip_once_and_reads_it_memory_mapped(
 
     blocked = tmp_path / "a_file"
     blocked.write_text("not a folder")
-    with pytest.raises(ValueError, match=r"a_file/frames: cannot write the frame cache"):
+    with pytest.raises(ValueError, match=r"a_file/frames: cannot write the cache"):
         FramesConfig(**TINY, frame_cache=str(blocked / "frames")).load(both_hands_clip, extractor)
 
 

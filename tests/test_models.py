@@ -168,3 +168,44 @@ def test_extractor_and_mp_data_reach_the_model_alike(keypoints_archive: Path, bo
         assert np.abs(body).max() < 6
         hands = values[:, 25:][present[:, 25:]]
         assert np.abs(hands).max() < 1.5  # wrist-relative hands within a shoulder width or so
+
+
+def test_a_pose_transformer_with_attention_pooling_shows_where_it_looked(both_hands_pose, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from signscribe.cli import app
+
+    config = {**TINY["pose_transformer"], "pooling": "attention"}
+    model = create_model("pose_transformer", 3, **config).eval()
+    points, present, frames = _inputs(2, 30)
+    frames[1, 20:] = False
+    logits, weights = model.explain(points, present, frames)
+    torch.testing.assert_close(logits, model(points, present, frames))
+    torch.testing.assert_close(weights.sum(dim=1), torch.ones(2))
+    assert torch.all(weights[1, 20:] == 0)  # padding gets no attention
+
+    torch.manual_seed(0)
+    folder = save_model_folder(
+        model,
+        tmp_path / "attention",
+        model_config_json("pose_transformer", config, FeatureConfig(), 3, {"fps": 30, "frames": 20}),
+        {LABELS: labels_json(["a", "b", "c"])},
+        "# card\n",
+    )
+    pose = tmp_path / "clip.pose"
+    from signscribe.pose import save_pose
+
+    save_pose(both_hands_pose, pose)
+    runner = CliRunner()
+    result = runner.invoke(app, ["recognize", str(pose), "--model", str(folder), "--explain", "--format", "json",
+                                 "--heatmaps", str(tmp_path / "maps")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    attention = json.loads(result.stdout)["results"][0]["attention"]
+    frames_kept = min(both_hands_pose.num_frames, FeatureConfig().max_frames)
+    assert len(attention["weights"]) == len(attention["times"]) == frames_kept
+    assert sum(attention["weights"]) == pytest.approx(1, abs=1e-4)
+    assert attention["times"][-1] == pytest.approx((both_hands_pose.num_frames - 1) / both_hands_pose.fps, abs=1e-3)
+    heatmap = tmp_path / "maps" / "clip_attention.png"
+    assert heatmap.read_bytes().startswith(b"\x89PNG")
+    refused = runner.invoke(app, ["recognize", str(pose), "--explain"])  # the default model pools by a mean
+    assert refused.exit_code == 1 and "has no attention to show" in refused.output

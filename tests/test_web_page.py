@@ -39,12 +39,11 @@ def write_y4m(clip: Path, path: Path, seconds: float = 4.0, fps: int = 15) -> Pa
     return path
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> str:
+def _serve(settings: ServerSettings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = create_app(ServerSettings(data_dir=tmp_path_factory.mktemp("server")))
+    app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
@@ -56,6 +55,33 @@ def server(tmp_path_factory) -> str:
     yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> str:
+    yield from _serve(ServerSettings(data_dir=tmp_path_factory.mktemp("server")))
+
+
+@pytest.fixture(scope="module")
+def attention_server(tmp_path_factory) -> str:
+    """The server with a landmark model that pools with attention (random weights: what it looks at
+    is arbitrary, that it is shown is the point)."""
+    import torch
+
+    from signscribe.models import FeatureConfig, create_model
+    from signscribe.models.pretrained import LABELS, labels_json, model_config_json, save_model_folder
+
+    torch.manual_seed(0)
+    config = {"dim": 32, "depth": 1, "heads": 2, "pooling": "attention"}
+    glosses = ["hello", "book", "drink"]
+    model = create_model("pose_transformer", len(glosses), **config)
+    folder_config = model_config_json(
+        "pose_transformer", config, FeatureConfig(), len(glosses), {"fps": 15, "frames": 20}
+    )
+    folder = save_model_folder(
+        model, tmp_path_factory.mktemp("attention") / "model", folder_config, {LABELS: labels_json(glosses)}, "# card\n"
+    )
+    yield from _serve(ServerSettings(data_dir=tmp_path_factory.mktemp("server"), model=str(folder)))
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +134,24 @@ def test_live_webcam_predictions_appear(server: str, browser, tmp_path: Path) ->
     page.screenshot(path=str(tmp_path / "live.png"))
     page.click("#live-stop")
     assert page.inner_text("#live-status") == "stopped"
+
+
+def test_the_attention_over_the_live_window_is_drawn_under_the_video(attention_server: str, browser) -> None:
+    page = browser.new_page()
+    page.goto(attention_server)
+    page.wait_for_selector("#model option", state="attached")
+    assert page.locator("#live-attention").is_hidden()  # until a model with attention predicts
+    page.click("#live-start")
+    page.wait_for_selector("#live-attention", state="visible", timeout=60_000)
+    cells = page.evaluate(
+        "() => { const c = document.querySelector('#live-attention');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " const alphas = new Set(); let n = 0;"
+        " for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; alphas.add(d[i]); } return [n, alphas.size]; }"
+    )
+    assert cells[0] > 0.9 * 640 * 28  # the whole strip is painted
+    assert cells[1] > 3  # in shades: the weights differ over the window
+    page.click("#live-stop")
 
 
 def test_the_page_offers_every_model_and_searches_its_signs(server: str, browser) -> None:

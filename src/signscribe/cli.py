@@ -25,9 +25,9 @@ SHOWN_FAILURES = 20
 app = typer.Typer(name="signscribe", help="Sign-language video to text.", no_args_is_help=True, add_completion=False)
 
 
-def command(name: str | None = None) -> Callable[[Command], Command]:
-    """Register a command whose bad input (a ``SignscribeError`` or ``ValueError``) prints one red line
-    and exits with 2."""
+def command(name: str | None = None, group: typer.Typer | None = None) -> Callable[[Command], Command]:
+    """Register a command (on the app, or on a ``group`` of it) whose bad input (a ``SignscribeError``
+    or ``ValueError``) prints one red line and exits with 2."""
 
     def register(function: Command) -> Command:
         @functools.wraps(function)
@@ -38,7 +38,7 @@ def command(name: str | None = None) -> Callable[[Command], Command]:
                 errors.print(f"[red]error:[/red] {error}", highlight=False)
                 raise typer.Exit(code=2) from None
 
-        app.command(name)(run)
+        (group or app).command(name)(run)
         return function
 
     return register
@@ -144,6 +144,8 @@ def train(
     config: option.Config = None,
     model: option.Family = None,
     weights: Annotated[str | None, typer.Option(help="Start from this checkpoint (.pt or .safetensors).")] = None,
+    init_from: Annotated[str | None, typer.Option(help="Start from this model's encoder, with a new head.")] = None,
+    freeze_encoder: Annotated[bool | None, typer.Option(help="With --init-from: train only the head.")] = None,
     epochs: option.PositiveInt = None,
     batch: option.PositiveInt = None,
     lr: option.Lr = None,
@@ -307,11 +309,16 @@ def recognize(
     workers: option.Workers = 1,
     fps: option.FrameRate = None,
     device: option.Device = None,
+    explain: Annotated[bool, typer.Option(help="Attention weights in the results and a heatmap PNG per clip.")] = False,
+    heatmaps: Annotated[
+        Path | None, typer.Option(help="Folder of the heatmaps (default: beside --out, or here).")
+    ] = None,
 ) -> None:
     """Rank glosses with confidences for a clip, or for every clip of a folder.
 
     For a folder, a consolidated top-10 text file is also written: to --results, or as
-    inference_results.txt beside --out (without either, none)."""
+    inference_results.txt beside --out (without either, none). --explain adds the model's attention
+    over each clip (gloss_classifier, pose_transformer with pooling=attention)."""
     from signscribe import Recognizer
     from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_path, write_recognition
 
@@ -319,12 +326,17 @@ def recognize(
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto")
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
-        recognition = recognize_path(recognizer, clip, top_k, workers, bar(bars, "recognising"), extracting)
+        progress = bar(bars, "recognising")
+        recognition = recognize_path(recognizer, clip, top_k, workers, progress, extracting, explain)
     if out is None and output_format == "table":
         console.print(*terminal.recognition_tables(recognition, top_k))
     elif out is None:
         print(format_results(recognition.results, top_k, output_format, recognition.base), end="")
     _wrote(*write_recognition(recognition, top_k, output_format, out, results))
+    if explain:
+        from signscribe.evaluation.plots import plot_recognition_attention
+
+        _wrote(*plot_recognition_attention(recognition, heatmaps or (out.parent if out else Path("."))))
     for result in recognition.failed:
         errors.print(f"[red]failed[/red] {result.clip}: {result.error}", highlight=False)
     if len(recognition.failed) == len(recognition.results):
@@ -404,3 +416,6 @@ def serve(
         model=model, data_dir=data_dir, max_upload_bytes=upload_bytes, rate_limit_per_minute=rate_limit, device=device
     )
     serve_forever(settings, host, port, lambda line: errors.print(line, highlight=False))
+
+
+from signscribe import cli_embeddings  # noqa: E402, F401  (registers its commands on the app)

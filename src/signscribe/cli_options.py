@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-KINDS_HELP = "A dataset as KIND:PATH (wlasl, how2sign, mp_data, asl_signs, csv, poses)."
+KINDS_HELP = "A dataset as KIND:PATH (wlasl, how2sign, mp_data, asl_signs, csv, poses, embeddings)."
 DatasetSpec = Annotated[str, typer.Argument(help=KINDS_HELP)]
 Data = Annotated[str | None, typer.Option("--data", help=KINDS_HELP)]
 Videos = Annotated[Path | None, typer.Option(help="Video folder for wlasl: and how2sign: datasets.")]

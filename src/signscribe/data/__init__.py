@@ -1,5 +1,5 @@
-"""Dataset readers selected as ``KIND:PATH``: ``wlasl:``, ``how2sign:``, ``mp_data:``, ``asl_signs:``, ``csv:``
-and ``poses:``.
+"""Dataset readers selected as ``KIND:PATH``: ``wlasl:``, ``how2sign:``, ``mp_data:``, ``asl_signs:``, ``csv:``,
+``poses:`` and ``embeddings:``.
 
 Each reader returns a ``Dataset`` of ``Sample``s; a sample's ``clip`` is what
 ``signscribe.pose.load_landmarks`` (or another input pipeline) reads.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from signscribe.data.asl_signs import read_asl_signs
 from signscribe.data.dataset import Dataset, Sample
+from signscribe.data.embeddings import read_embeddings
 from signscribe.data.how2sign import read_how2sign
 from signscribe.data.mp_data import read_mp_data
 from signscribe.data.pose_folder import read_pose_folder
@@ -26,6 +27,7 @@ _READERS: dict[str, tuple[Callable[..., Dataset], tuple[str, ...]]] = {
     "asl_signs": (read_asl_signs, ()),
     "csv": (read_csv, ()),
     "poses": (read_pose_folder, ()),
+    "embeddings": (read_embeddings, ()),
 }
 
 

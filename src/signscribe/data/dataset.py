@@ -14,9 +14,11 @@ from signscribe.pose.source import Clip
 class Sample:
     """One labelled piece of signing.
 
-    ``path`` is a video, a ``.pose`` file or an MP_Data sequence folder. A time range (seconds,
-    How2Sign) or a frame range (1-based inclusive, ``end_frame=-1`` to the end, WLASL) selects
-    part of it; ``clip`` is that part, as ``signscribe.pose.load_landmarks`` takes it.
+    ``path`` is a video, a ``.pose`` file, an MP_Data sequence folder or an ``.npy`` of embeddings. A
+    time range (seconds, How2Sign) or a frame range (1-based inclusive, ``end_frame=-1`` to the end,
+    WLASL) selects part of it; ``clip`` is that part, as ``signscribe.pose.load_landmarks`` takes it.
+    Samples of one ``group`` (the visual variants of one clip) are never split between training and
+    validation.
     """
 
     id: str
@@ -29,6 +31,7 @@ class Sample:
     start_frame: int = 1
     end_frame: int = -1
     bbox: BBox | None = None
+    group: str | None = None
 
     @property
     def clip(self) -> Clip:

@@ -1,4 +1,4 @@
-"""PNG plots: training curves and confusion matrices (matplotlib, no display needed)."""
+"""PNG plots: training curves, confusion matrices and attention heatmaps (matplotlib, no display needed)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from signscribe.files import atomic_write
+from signscribe.inference.clips import Recognition, clip_name
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:
@@ -61,3 +62,37 @@ def plot_confusion(confusion: list[list[int]], labels: list[str], path: Path) ->
     axis.set(xlabel="predicted", ylabel="true", title="Confusion matrix (share of each true label)")
     figure.colorbar(image, ax=axis, fraction=0.046)
     return _save(figure, path)
+
+
+def plot_attention(weights: list[float], times: list[float] | None, title: str, path: str | Path) -> Path:
+    """A heatmap strip of attention over a clip: a cell per row the model pooled over, at its time
+    (seconds) when known, darker where the model looked more."""
+    values = np.asarray(weights, dtype=np.float32)[None]
+    figure, axis = plt.subplots(figsize=(8, 1.6))
+    if times is not None and len(times) > 1:
+        step = (times[-1] - times[0]) / (len(times) - 1)
+        extent = (times[0] - step / 2, times[-1] + step / 2, 0, 1)
+        axis.set_xlabel("seconds")
+    else:
+        extent = (-0.5, len(weights) - 0.5, 0, 1)
+        axis.set_xlabel("row")
+    image = axis.imshow(
+        values, aspect="auto", cmap="magma_r", extent=extent, vmin=0, vmax=max(float(values.max()), 1e-9)
+    )
+    axis.set_yticks([])
+    axis.set_title(title, fontsize=10)
+    figure.colorbar(image, ax=axis, pad=0.01, label="weight")
+    return _save(figure, Path(path))
+
+
+def plot_recognition_attention(recognition: Recognition, folder: str | Path) -> list[Path]:
+    """An attention heatmap per explained clip of ``recognize --explain``: ``<clip>_attention.png``."""
+    written = []
+    for result in recognition.results:
+        if result.attention is not None and result.predictions:
+            name = clip_name(result.clip, recognition.base)
+            best = result.predictions[0]
+            title = f"{name}: {best.gloss} ({best.confidence:.0%}), attention over the clip"
+            path = Path(folder) / f"{Path(name).with_suffix('').as_posix().replace('/', '_')}_attention.png"
+            written.append(plot_attention(result.attention.weights, result.attention.times, title, path))
+    return written

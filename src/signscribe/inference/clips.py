@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import write_text_atomic
-from signscribe.inference.recognizer import Prediction, Recognizer
+from signscribe.inference.recognizer import Attention, Prediction, Recognizer
 from signscribe.pose.batch import VIDEO_SUFFIXES
 from signscribe.pose.posefile import POSE_SUFFIX
 from signscribe.pose.source import Clip
@@ -28,6 +28,7 @@ class ClipResult:
     clip: Path
     predictions: list[Prediction]
     error: str = ""
+    attention: Attention | None = None  # with explain
 
 
 @dataclass
@@ -57,9 +58,10 @@ def recognize_clips(
     workers: int = 1,
     on_progress: ProgressCallback | None = None,
     on_extracted: ProgressCallback | None = None,
+    explain: bool = False,
 ) -> list[ClipResult]:
-    """Predictions for each clip (``on_progress`` counts them); a clip that fails carries its reason and
-    does not stop the run.
+    """Predictions for each clip (``on_progress`` counts them), with the model's attention when
+    ``explain``; a clip that fails carries its reason and does not stop the run.
 
     With ``workers > 1`` the clips' inputs are first prepared in parallel (for landmark models: the
     videos extracted into the pose cache, counted by ``on_extracted``), then the model runs on each."""
@@ -67,7 +69,11 @@ def recognize_clips(
     results = []
     for clip in clips:
         try:
-            results.append(ClipResult(clip, recognizer.predict(clip, top_k=top_k)))
+            if explain:
+                predictions, attention = recognizer.explain(clip, top_k=top_k)
+                results.append(ClipResult(clip, predictions, attention=attention))
+            else:
+                results.append(ClipResult(clip, recognizer.predict(clip, top_k=top_k)))
         except SignscribeError as error:
             results.append(ClipResult(clip, [], str(error)))
         if on_progress:
@@ -82,9 +88,10 @@ def recognize_path(
     workers: int = 1,
     on_progress: ProgressCallback | None = None,
     on_extracted: ProgressCallback | None = None,
+    explain: bool = False,
 ) -> Recognition:
     """Recognise a clip, or every video and ``.pose`` file under a folder (at least the top 10 of
-    each, for the folder's top-10 file)."""
+    each, for the folder's top-10 file), with the model's attention when ``explain``."""
     if not path.exists():
         raise InputFileError(path, "file not found")
     clips = clips_in(path)
@@ -92,7 +99,7 @@ def recognize_path(
         raise InputFileError(path, "no videos or .pose files in this folder")
     folder = path.is_dir()
     depth = max(top_k, 10) if folder else top_k
-    results = recognize_clips(recognizer, clips, depth, workers, on_progress, on_extracted)
+    results = recognize_clips(recognizer, clips, depth, workers, on_progress, on_extracted, explain)
     return Recognition(results, path if folder else path.parent, folder)
 
 
@@ -128,6 +135,7 @@ def results_as_dict(results: list[ClipResult], top_k: int, base: Path) -> dict[s
                     {"rank": rank, "gloss": p.gloss, "confidence": round(p.confidence, 6)}
                     for rank, p in enumerate(r.predictions[:top_k], start=1)
                 ],
+                **({"attention": asdict(r.attention)} if r.attention is not None else {}),
             }
             for r in results
             if not r.error

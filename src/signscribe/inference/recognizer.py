@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from signscribe.devices import device_of, to_device
+from signscribe.errors import SignscribeError
 from signscribe.inference.runner import ModelRunner
 from signscribe.models.pretrained import LoadedModel
 from signscribe.pose.activity import SigningDetector
@@ -23,6 +25,15 @@ IDLE_LABEL = "-"  # the label of "no sign", in models trained with one
 class Prediction:
     gloss: str
     confidence: float  # softmax probability
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Where a model with attention pooling looked: a weight per row it pooled over (they sum to 1),
+    and each row's time in seconds from the clip's start, when the input tells it."""
+
+    weights: list[float]
+    times: list[float] | None
 
 
 class Recognizer(ModelRunner):
@@ -76,6 +87,33 @@ class Recognizer(ModelRunner):
     ) -> list[Prediction]:
         """The ``top_k`` most likely glosses, best first; ``on_progress`` follows the clip's loading."""
         return self.ranked(self.scores([clip], on_progress)[0], top_k)
+
+    @property
+    def explains(self) -> bool:
+        """Whether the model pools with attention that ``explain`` can show."""
+        model = self.loaded.model
+        return callable(getattr(model, "explain", None)) and getattr(model, "attention", None) is not None
+
+    @torch.no_grad()
+    def explain(
+        self, clip: ClipSource, top_k: int = 5, on_progress: ProgressCallback | None = None
+    ) -> tuple[list[Prediction], Attention]:
+        """The ``top_k`` glosses and the model's attention over the clip (``gloss_classifier``, and
+        ``pose_transformer`` trained with ``pooling: attention``)."""
+        model = self.loaded.model
+        if not self.explains:
+            raise SignscribeError(
+                f"{self.loaded.path}: a {self.loaded.config.get('architecture')} model has no attention to show; "
+                "gloss_classifier and pose_transformer with model_config pooling=attention have"
+            )
+        prepared = self.prepare([clip], on_progress)
+        logits, weights = model.explain(*to_device(self.model_batch(prepared).inputs, device_of(model)))
+        rows = weights[0].float().cpu().numpy()
+        times = self.loaded.features.row_times(prepared[0], len(rows))
+        attention = Attention(
+            [round(float(w), 6) for w in rows], None if times is None else [round(float(t), 4) for t in times]
+        )
+        return self.ranked(logits[0].float().cpu().softmax(dim=-1), top_k), attention
 
     def ranked(self, probabilities: torch.Tensor, top_k: int) -> list[Prediction]:
         """The ``top_k`` glosses of one row of class probabilities, best first."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from signscribe.errors import SignscribeError
@@ -37,6 +38,10 @@ class Ensemble(nn.Module):
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         log_probabilities = torch.stack([member(*inputs).log_softmax(dim=-1) for member in self.members])
         return log_probabilities.logsumexp(dim=0) - math.log(len(self.members))
+
+    def clip_embedding(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """The members' pooled clip vectors, each scaled to unit length, side by side."""
+        return torch.cat([F.normalize(member.clip_embedding(*inputs), dim=-1) for member in self.members], dim=-1)
 
 
 def combine(folders: list[str | Path], out: str | Path, card: str, frame_rate: float | None = None) -> Path:

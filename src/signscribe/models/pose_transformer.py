@@ -1,6 +1,7 @@
 """Landmark transformer in the style of the top Kaggle isolated-sign solutions: a per-frame
 embedding, then alternating depthwise 1D-convolution blocks and transformer encoder layers,
-masked mean pooling over time and a linear classifier."""
+pooling over time (a masked mean, or ``pooling="attention"``: the attention pooling of
+``gloss_classifier``, whose weights ``explain`` shows) and a linear classifier."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from signscribe.models.attention import AttentionPooling
 from signscribe.models.registry import register_model
+
+POOLINGS = ("mean", "attention")
 
 
 def sinusoidal_positions(length: int, dim: int, device: torch.device) -> torch.Tensor:
@@ -84,14 +88,37 @@ class PoseEncoder(nn.Module):
 
 @register_model("pose_transformer")
 class PoseTransformer(PoseEncoder):
-    """A ``PoseEncoder``, masked mean pooling over time and a linear classifier: logits
-    ``(batch, num_classes)``."""
+    """A ``PoseEncoder``, pooling over time and a linear classifier: logits ``(batch, num_classes)``."""
 
-    def __init__(self, num_classes: int, head_dropout: float = 0.3, **encoder: Any) -> None:
+    def __init__(self, num_classes: int, head_dropout: float = 0.3, pooling: str = "mean", **encoder: Any) -> None:
         super().__init__(**encoder)
-        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(self.norm.normalized_shape[0], num_classes))
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        dim = self.norm.normalized_shape[0]
+        self.attention = AttentionPooling(dim) if pooling == "attention" else None
+        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(dim, num_classes))
+
+    def _pooled(
+        self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        encoded = self.encode(points, present, frames)
+        if self.attention is not None:
+            return self.attention(encoded, frames)
+        keep = frames[..., None].to(points.dtype)
+        return encoded.sum(dim=1) / keep.sum(dim=1).clamp(min=1), None
 
     def forward(self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
-        keep = frames[..., None].to(points.dtype)
-        pooled = self.encode(points, present, frames).sum(dim=1) / keep.sum(dim=1).clamp(min=1)
-        return self.head(pooled)
+        return self.head(self._pooled(points, present, frames)[0])
+
+    def clip_embedding(self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """The pooled clip vector ``(batch, dim)`` the classifier reads (what a sign bank compares)."""
+        return self._pooled(points, present, frames)[0]
+
+    def explain(
+        self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and the attention weights ``(batch, frames)`` of a model with ``pooling="attention"``."""
+        pooled, weights = self._pooled(points, present, frames)
+        if weights is None:
+            raise ValueError("this pose_transformer pools by a mean: train it with pooling=attention to see attention")
+        return self.head(pooled), weights

@@ -70,6 +70,10 @@ class STGCN(nn.Module):
         self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(widths[-1], num_classes))
 
     def forward(self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        return self.head(self.clip_embedding(points, present, frames))
+
+    def clip_embedding(self, points: torch.Tensor, present: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """The pooled clip vector ``(batch, widths[-1])`` the classifier reads."""
         batch, length, count, _ = points.shape
         flags = present.to(points.dtype)[..., None]
         x = torch.cat([points * flags, flags], dim=-1)  # (N, T, V, C)
@@ -79,5 +83,4 @@ class STGCN(nn.Module):
         x = x * keep
         for block in self.blocks:
             x = block(x, self.adjacency, keep)
-        pooled = x.sum(dim=(2, 3)) / (keep.sum(dim=(2, 3)) * count).clamp(min=1)
-        return self.head(pooled)
+        return x.sum(dim=(2, 3)) / (keep.sum(dim=(2, 3)) * count).clamp(min=1)

@@ -8,6 +8,7 @@ that does not match is an error naming the first keys and shapes."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file
@@ -45,9 +46,19 @@ def load_weights(model: nn.Module, path: str | Path, head: str = "logits") -> li
     """Load ``path`` into ``model`` in place; returns the keys left as they were (a head of another
     size, under the ``head`` prefix)."""
     path = Path(path)
-    state = read_state_dict(path)
+    return load_state(model, read_state_dict(path), path, head)
+
+
+def load_state(
+    model: nn.Module, state: dict[str, torch.Tensor], origin: str | Path, head: str, fresh_head: bool = False
+) -> list[str]:
+    """Load a state dict into ``model`` in place (``origin`` names it in errors); returns the keys left
+    as they were: the ``head`` of another size, or all of it with ``fresh_head``."""
+    if fresh_head:
+        state = {key: value for key, value in state.items() if not key.startswith(f"{head}.")}
     own = model.state_dict()
-    optional = [key for key in own if key.endswith("num_batches_tracked")]
+    fresh = [key for key in own if fresh_head and key.startswith(f"{head}.")]
+    optional = [key for key in own if key.endswith("num_batches_tracked") or key in fresh]
     missing = [key for key in own if key not in state and key not in optional]
     unexpected = [key for key in state if key not in own]
     if missing or unexpected:
@@ -55,13 +66,33 @@ def load_weights(model: nn.Module, path: str | Path, head: str = "logits") -> li
             f"missing {_shapes(missing, own)}" if missing else "",
             f"unexpected {_shapes(unexpected, state)}" if unexpected else "",
         ]
-        raise InputFileError(path, f"the checkpoint does not fit this model: {'; '.join(p for p in parts if p)}")
+        raise InputFileError(origin, f"the checkpoint does not fit this model: {'; '.join(p for p in parts if p)}")
     different = [key for key in state if state[key].shape != own[key].shape]
     kept = [key for key in different if key.startswith(f"{head}.")]
     wrong = [key for key in different if key not in kept]
     if wrong:
         shapes = ", ".join(f"{k} {tuple(state[k].shape)} (model: {tuple(own[k].shape)})" for k in wrong[:SHOWN])
-        raise InputFileError(path, f"the checkpoint's shapes do not fit this model: {shapes}")
+        raise InputFileError(origin, f"the checkpoint's shapes do not fit this model: {shapes}")
     own.update({key: value for key, value in state.items() if key not in kept})
     model.load_state_dict(own)
-    return kept
+    return fresh or kept
+
+
+def head_name(model: nn.Module) -> str:
+    """The module that maps a model's pooled vector to classes (``head``, ``classifier`` or ``logits``)."""
+    for name in ("head", "classifier", "logits"):
+        if isinstance(getattr(model, name, None), nn.Module):
+            return name
+    raise ValueError(f"{type(model).__name__} has no head, classifier or logits module to replace")
+
+
+def encoder_of(loaded: Any) -> tuple[str, dict[str, Any], dict[str, torch.Tensor]]:
+    """A model folder's architecture, model configuration and weights to start another model from
+    (``train --init-from``); an ensemble gives its first member's."""
+    state = loaded.model.state_dict()
+    if loaded.architecture != "ensemble":
+        return loaded.architecture, dict(loaded.model_config), state
+    config = dict(loaded.model_config)
+    first = config.pop("members")[0]
+    member = {key.removeprefix("members.0."): value for key, value in state.items() if key.startswith("members.0.")}
+    return first["architecture"], {**first["model_config"], **config}, member

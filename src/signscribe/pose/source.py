@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from signscribe.errors import InputFileError
 from signscribe.io import BBox, at_rate, probe, read_frames
 from signscribe.pose.asl_signs import PARQUET_SUFFIX, load_asl_signs_landmarks
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor, HolisticStream
@@ -24,16 +25,21 @@ from signscribe.pose.posefile import POSE_SUFFIX, load_pose
 from signscribe.pose.sequence import PoseSequence
 from signscribe.progress import ProgressCallback
 
-# The kinds of landmark files and folders (anything else is a video), each with its reader.
+EMBEDDINGS_SUFFIX = ".npy"
+
+# The kinds of landmark files and folders (besides them: embeddings and videos), each with its reader.
 _LANDMARK_READERS = {"pose": load_pose, "mp_data": load_mp_sequence, "asl_signs": load_asl_signs_landmarks}
 
 
 def media_kind(path: str | Path) -> str:
     """``pose`` (a ``.pose`` file), ``asl_signs`` (a Kaggle asl-signs ``.parquet`` file), ``mp_data`` (a
-    folder of ``.npy`` frames) or ``video``."""
+    folder of ``.npy`` frames), ``embeddings`` (an ``.npy`` file of foundation-model embeddings, which
+    hold no landmarks) or ``video``."""
     path = Path(path)
     if path.suffix == POSE_SUFFIX:
         return "pose"
+    if path.suffix == EMBEDDINGS_SUFFIX:
+        return "embeddings"
     if path.suffix == PARQUET_SUFFIX:
         return "asl_signs"
     if path.is_dir():
@@ -126,6 +132,8 @@ def load_landmarks(
             raise ValueError(f"{clip.path}: the clip has a range of its own; give the range once")
         clip = replace(clip, **part)
     extractor = extractor or HolisticExtractor()
+    if clip.media == "embeddings":
+        raise InputFileError(clip.path, "holds foundation-model embeddings, not landmarks or video")
     if clip.media != "video":
         sequence = _LANDMARK_READERS[clip.media](clip.path, include_face=extractor.settings.include_face)
         return select_range(sequence, clip)

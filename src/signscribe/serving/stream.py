@@ -25,7 +25,8 @@ Server to client:
   "top_k": [{"gloss": ..., "confidence": ...}], "frames": {"received": r, "processed": p, "dropped": d},
   "processing_ms": ms}``: ``t`` is the newest frame the prediction includes; while the signer rests
   (no hand raised, see ``signscribe.pose.activity``) ``signing`` is false and ``top_k`` empty; an
-  RGB model has no such detector and is always ``signing``.
+  RGB model has no such detector and is always ``signing``. A model with attention pooling adds
+  ``"attention": [w, ...]``, its weights over the window's frames, oldest first (they sum to 1).
 * ``{"type": "error", "code": ..., "message": ...}``: a bad message (``bad_json``, ``bad_message``,
   ``bad_frame``, ``bad_landmarks``, ``too_large``, ``frame_too_large``, ``frame_failed``); the stream
   goes on. Every message is validated by the pydantic models of ``stream_messages``: numbers must be
@@ -191,8 +192,12 @@ class LandmarkSession(StreamSession):
         )
         detector = self.recognizer.detector
         signing = detector is None or detector.is_signing(sequence)
+        window = (float(times[0]), float(times[-1]), len(times))
+        if signing and self.recognizer.explains:
+            ranked, attention = self.recognizer.explain(sequence, top_k=self.top_k)
+            return {**self._prediction(t, window, signing, ranked, started), "attention": attention.weights}
         ranked = self.recognizer.predict(sequence, top_k=self.top_k) if signing else []
-        return self._prediction(t, (float(times[0]), float(times[-1]), len(times)), signing, ranked, started)
+        return self._prediction(t, window, signing, ranked, started)
 
     def close(self) -> None:
         with self._lock:

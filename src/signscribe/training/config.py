@@ -73,6 +73,8 @@ class TrainingOptions(ConfigFile):
     model: str = ""
     model_config: dict[str, Any] = field(default_factory=dict)
     weights: str | None = None  # a published checkpoint to start from (see signscribe.models.weights)
+    init_from: str | None = None  # a model (bundled name, folder) whose encoder starts this one, with a new head
+    freeze_encoder: bool = False  # with init_from: train only the new head
     channels: int = 2
     hands_relative: bool = True
     max_frames: int = 64  # longer sequences are resampled down to this many frames
@@ -105,6 +107,10 @@ class TrainingOptions(ConfigFile):
             raise ValueError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0 or self.accumulate < 1:
             raise ValueError("epochs, batch and accumulate must be at least 1 and lr positive")
+        if self.freeze_encoder and not self.init_from:
+            raise ValueError("freeze_encoder needs init_from: the encoder of which model?")
+        if self.init_from and self.weights:
+            raise ValueError("give init_from or weights, not both")
         if self.loader_workers < 0:
             raise ValueError(f"loader_workers must be 0 or more, got {self.loader_workers}")
 

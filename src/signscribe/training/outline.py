@@ -26,9 +26,9 @@ from signscribe.errors import SignscribeError
 from signscribe.evaluation.plots import Panel, plot_curves
 from signscribe.files import write_csv_atomic, write_text_atomic
 from signscribe.models.inputs import ExampleSet, InputPipeline, PreparedSamples, input_pipeline, prepare_samples
-from signscribe.models.pretrained import model_config_json, save_model_folder
+from signscribe.models.pretrained import load_pretrained, model_config_json, save_model_folder
 from signscribe.models.registry import ModelFamily, create_model, model_family
-from signscribe.models.weights import load_weights
+from signscribe.models.weights import encoder_of, head_name, load_state, load_weights
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
 from signscribe.progress import ProgressCallback, ProgressHook
@@ -175,9 +175,11 @@ def train_model(
     logs go into ``out``. Landmarks are extracted through the pose cache unless ``extractor`` says
     otherwise, ``workers`` processes at a time. ``on_epoch`` sees each epoch's history row, ``log``
     gets a line for each; the result's ``summary`` is the line that ends the run."""
-    family = model_family(config.model)
+    source = load_pretrained(config.init_from, task=task_type.task) if config.init_from else None
+    architecture, start_config, start_state = encoder_of(source) if source else (config.model, {}, None)
+    family = model_family(architecture)
     if family.task != task_type.task:
-        raise SignscribeError(f"{config.model} is a {family.task} model; train it with {TRAIN_COMMANDS[family.task]}")
+        raise SignscribeError(f"{architecture} is a {family.task} model; train it with {TRAIN_COMMANDS[family.task]}")
     device = resolve_device(config.device)
     check_precision(device, config.precision)
     if device.type == "cuda":
@@ -186,21 +188,32 @@ def train_model(
     torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
     defaults = type(config)().to_dict()
     saved_state = resumable_state(out / CHECKPOINT, config.to_dict(), resume, RESUMABLE_CHANGES, defaults)
-    pipeline = pipeline_for(config, family)
-    extractor = extractor or HolisticExtractor(ExtractionSettings(frame_rate=config.frame_rate), cache=PoseCache())
+    pipeline = source.features if source else pipeline_for(config, family)  # a start keeps its input
+    extraction = source.extraction if source else ExtractionSettings(frame_rate=config.frame_rate)
+    extractor = extractor or HolisticExtractor(extraction, cache=PoseCache())
     data = prepare_data(task_type, config, pipeline, extractor, workers, hook)
+    pipeline = pipeline.fitted(data.train.items + data.val.items)
     task = task_type(config, data, out, saved_state)
 
     torch.manual_seed(config.seed)
-    model_config = {**pipeline.model_config(), **task.model_options(), **config.model_config}
-    model = create_model(config.model, task.num_outputs, **model_config)
-    if config.weights and saved_state is None:
+    model_config = {**start_config, **pipeline.model_config(), **task.model_options(), **config.model_config}
+    model = create_model(architecture, task.num_outputs, **model_config)
+    if start_state is not None and saved_state is None:
+        fresh = load_state(model, start_state, config.init_from or "", head_name(model), fresh_head=True)
+        if config.freeze_encoder:
+            for name, parameter in model.named_parameters():
+                parameter.requires_grad = name in fresh
+        if log is not None:
+            frozen = ", the rest frozen" if config.freeze_encoder else ""
+            log(f"started from {config.init_from} ({architecture}); {', '.join(fresh)} new{frozen}")
+    elif config.weights and saved_state is None:
         kept = load_weights(model, config.weights)
         if log is not None:
             left = f"; {', '.join(kept)} left to train (another size)" if kept else ""
             log(f"weights from {config.weights}{left}")
     model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay)
     try:
         augment = pipeline.augmenter(config.mirror_probability, **config.augmentation) if config.augment else None
     except TypeError as error:
@@ -209,7 +222,7 @@ def train_model(
     train_set = ExampleSet(pipeline, data.train.items, task.targets(data.train), augment, config.seed, loading)
     val_set = ExampleSet(pipeline, data.val.items, task.targets(data.val), workers=loading)
     folder_config = model_config_json(
-        config.model,
+        architecture,
         model_config,
         pipeline,
         task.num_outputs,

@@ -13,17 +13,26 @@ from signscribe.errors import SignscribeError
 from signscribe.training.config import TrainingOptions
 
 
+def _group(sample: Sample, index: int) -> str:
+    return f"group:{sample.group}" if sample.group is not None else f"sample:{index}"
+
+
 def stratified_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
-    """About ``fraction`` of each label's samples for validation (none from a label with one sample)."""
+    """About ``fraction`` of each label's samples for validation (none from a label with one sample);
+    the samples of a ``group`` (one clip's variants) go to the same side."""
     rng = np.random.default_rng(seed)
-    by_label: dict[str | None, list[int]] = defaultdict(list)
+    by_label: dict[str | None, list[str]] = defaultdict(list)
     for index, sample in enumerate(samples):
-        by_label[sample.label].append(index)
-    held: set[int] = set()
-    for indices in by_label.values():
-        count = round(len(indices) * fraction) if len(indices) > 1 else 0
-        held.update(rng.permutation(indices)[: max(count, 1 if len(indices) > 1 else 0)].tolist())
-    return [s for i, s in enumerate(samples) if i not in held], [s for i, s in enumerate(samples) if i in held]
+        if (group := _group(sample, index)) not in by_label[sample.label]:
+            by_label[sample.label].append(group)
+    held: set[str] = set()
+    for groups in by_label.values():
+        count = round(len(groups) * fraction) if len(groups) > 1 else 0
+        held.update(rng.permutation(groups)[: max(count, 1 if len(groups) > 1 else 0)].tolist())
+    chosen = [_group(sample, index) in held for index, sample in enumerate(samples)]
+    return [s for s, c in zip(samples, chosen, strict=True) if not c], [
+        s for s, c in zip(samples, chosen, strict=True) if c
+    ]
 
 
 def signer_split(

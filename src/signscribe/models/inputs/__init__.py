@@ -9,12 +9,14 @@ from signscribe.models.inputs.base import (
     prepare_samples,
     register_input_kind,
 )
+from signscribe.models.inputs.embeddings import EmbeddingsConfig
 from signscribe.models.inputs.examples import ExampleSet, predict_logits
 from signscribe.models.inputs.frames import FramesConfig
 from signscribe.models.inputs.landmarks import Batch, FeatureConfig, collate, sequence_features
 
 __all__ = [
     "Batch",
+    "EmbeddingsConfig",
     "ExampleSet",
     "FeatureConfig",
     "FramesConfig",

@@ -83,6 +83,16 @@ class InputPipeline(ABC):
     @abstractmethod
     def collate(self, examples: list[Any], targets: list[int]) -> ModelBatch: ...
 
+    def row_times(self, prepared: Any, rows: int) -> np.ndarray | None:
+        """The time in seconds of each of the ``rows`` an example of ``prepared`` has (what attention
+        weighs), or ``None`` when the input does not tell."""
+        return None
+
+    def fitted(self, prepared: list[Any]) -> InputPipeline:
+        """The pipeline with what the training data tells it (the embeddings' width), before the model
+        is built from ``model_config``; as it is by default."""
+        return self
+
     def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> Augment | None:
         """The training augmentation of this kind (``options`` tune it), or ``None``."""
         return None

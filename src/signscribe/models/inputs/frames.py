@@ -3,7 +3,7 @@
 ``load`` decodes the clip with PyAV (its time or frame range), crops to the signer (the dataset's
 bbox when it has one, else the box around the body and hands from the pose landmarks, else the
 centre) and shrinks the short side to ``resize``; ``prepare`` keeps at most ``4 x frames`` frames,
-uniformly spaced, as uint8 in memory, or memory-mapped from ``frame_cache`` (``frame_cache.py``:
+uniformly spaced, as uint8 in memory, or memory-mapped from ``frame_cache`` (``models/array_cache.py``:
 decoded once, in parallel by ``prefetch``, never held in memory). ``example`` picks ``frames``
 frames (``uniform`` over the clip, or ``consecutive`` with a ``stride``, centred), centre-crops
 ``size`` and scales the pixels (``i3d``: ``(x / 255) * 2 - 1``, the WLASL I3D convention; ``unit``:
@@ -26,8 +26,8 @@ import torch.nn.functional as F
 
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.io import probe, read_frames
+from signscribe.models.array_cache import ArrayCache
 from signscribe.models.inputs.base import InputPipeline, register_input_kind
-from signscribe.models.inputs.frame_cache import FrameCache
 from signscribe.pose.batch import map_in_processes, warm_cache
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
@@ -154,7 +154,7 @@ class FramesConfig(InputPipeline):
             raise InputFileError(chosen.path, "a frames model reads video; give a video, not landmarks")
         if self.frame_cache is None:
             return self._decode(chosen, extractor, on_progress)
-        cache = FrameCache(self.frame_cache)
+        cache = ArrayCache(self.frame_cache)
         key = cache.key(chosen, self._decoding(extractor.settings))
         stored = cache.get(key)
         if stored is None:

@@ -128,6 +128,10 @@ class FeatureConfig(InputPipeline):
     def example(self, prepared: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
         return sequence_features(prepared, self)
 
+    def row_times(self, prepared: PoseSequence, rows: int) -> np.ndarray:
+        """The frames an example keeps (all, or ``max_frames`` spread evenly), in seconds."""
+        return np.linspace(0, (prepared.num_frames - 1) / prepared.fps, rows)
+
     def collate(self, examples: list[tuple[np.ndarray, np.ndarray]], targets: list[int]) -> Batch:
         return collate([(values, present, target) for (values, present), target in zip(examples, targets, strict=True)])
 

@@ -186,8 +186,24 @@ function recordConfidence(t, confidence) {
   drawTimeline();
 }
 
+// The model's attention over the current window (models with attention pooling), a cell per row
+// of the window, oldest on the left, darker where the model looked more.
+function drawAttention(weights) {
+  const canvas = $("live-attention");
+  canvas.hidden = false;
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  const peak = Math.max(...weights, 1e-9);
+  const width = canvas.width / weights.length;
+  weights.forEach((weight, i) => {
+    context.fillStyle = `rgba(139, 30, 63, ${(0.08 + 0.92 * weight / peak).toFixed(3)})`;
+    context.fillRect(i * width, 0, Math.ceil(width), canvas.height);
+  });
+}
+
 function onMessage(event) {
   const message = JSON.parse(event.data);
+  if (message.type === "prediction" && message.attention) drawAttention(message.attention);
   if (message.type === "landmarks") drawOverlay(message);
   else if (message.type === "prediction" && !message.signing) {
     renderBars($("live-predictions"), []);
