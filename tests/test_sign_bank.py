@@ -93,3 +93,28 @@ def test_training_starts_from_a_bundled_models_encoder_with_a_new_head(keypoints
     assert all(torch.equal(weights[key], value) for key, value in start.items() if not key.startswith("head."))
     assert not torch.equal(weights["head.1.weight"], start["head.1.weight"])
     assert trained.features == load_pretrained("traduttore16").features  # the start's input settings
+
+
+def test_the_bank_over_rest_is_each_keys_own(make_client, wlasl_dir: Path, tmp_path: Path) -> None:
+    clips = {gloss: (wlasl_dir / "clips" / f"{name}.mp4").read_bytes() for gloss, name in
+             (("agreement", "01586"), ("basketball", "65145"))}  # fmt: skip
+    client = make_client(api_keys=frozenset({"alice", "bob"}))
+    alice, bob = {"X-API-Key": "alice"}, {"X-API-Key": "bob"}
+    assert (
+        client.post("/v1/bank/recognize", files={"file": ("a.mp4", clips["agreement"])}, headers=alice).status_code
+        == 409
+    )
+    for gloss, data in clips.items():
+        added = client.post(f"/v1/bank/signs?gloss={gloss}", files={"file": (f"{gloss}.mp4", data)}, headers=alice)
+        assert added.status_code == 200, added.text
+    assert added.json()["signs"] == {"agreement": 1, "basketball": 1}
+    assert added.json()["encoder"] == "traduttore16"  # the server's default model
+    answer = client.post("/v1/bank/recognize", files={"file": ("again.mp4", clips["agreement"])}, headers=alice)
+    assert answer.status_code == 200 and answer.json()["sign"] == "agreement"
+    assert answer.json()["similarity"] == pytest.approx(1.0, abs=1e-4)  # the very clip it was taught
+    assert client.get("/v1/bank", headers=bob).json()["signs"] == {}  # bob's bank is his own
+    assert client.delete("/v1/bank/signs/agreement", headers=bob).status_code == 404
+    removed = client.delete("/v1/bank/signs/agreement", headers=alice)
+    assert removed.status_code == 200 and removed.json()["signs"] == {"basketball": 1}
+    bad = client.post("/v1/bank/signs?gloss=x", files={"file": ("x.mp4", b"not a video")}, headers=alice)
+    assert bad.status_code == 415 and client.get("/v1/bank", headers=alice).json()["signs"] == {"basketball": 1}

@@ -154,6 +154,23 @@ def test_the_attention_over_the_live_window_is_drawn_under_the_video(attention_s
     page.click("#live-stop")
 
 
+def test_a_sign_is_taught_to_the_bank_from_the_webcam_and_recognised(server: str, browser) -> None:
+    page = browser.new_page()
+    page.goto(server)
+    page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
+    assert page.locator("#bank-add").is_disabled()  # no webcam yet
+    page.click("#live-start")
+    page.wait_for_selector("#bank-add:not([disabled])", timeout=60_000)
+    page.fill("#bank-gloss", "hello")
+    page.click("#bank-add")
+    page.wait_for_selector("#bank-signs li:has-text('hello (1 example)')", timeout=90_000)
+    page.click("#bank-recognize")
+    page.wait_for_function("document.querySelector('#bank-status').textContent.includes('similarity')", timeout=90_000)
+    status = page.inner_text("#bank-status")
+    assert status.startswith(("hello (similarity", "not a sign I know (similarity")), status
+    page.click("#live-stop")
+
+
 def test_the_page_offers_every_model_and_searches_its_signs(server: str, browser) -> None:
     page = browser.new_page()
     page.goto(server)

@@ -54,14 +54,17 @@ def clip_embedder(spec: str) -> Callable[[ClipSource], np.ndarray]:
             return _unit(np.asarray(rows, dtype=np.float32).mean(axis=0))
 
         return by_backbone
-    recognizer = Recognizer.from_pretrained(spec)
+    return model_embedder(Recognizer.from_pretrained(spec), spec)
+
+
+def model_embedder(recognizer: Recognizer, name: str) -> Callable[[ClipSource], np.ndarray]:
+    """Clips to unit vectors with a loaded recognition model's pooled clip embedding."""
     model = recognizer.loaded.model
     if not callable(getattr(model, "clip_embedding", None)):
-        raise SignscribeError(f"{spec}: a {recognizer.loaded.architecture} model has no pooled embedding to compare")
+        raise SignscribeError(f"{name}: a {recognizer.loaded.architecture} model has no pooled embedding to compare")
 
     @torch.no_grad()
     def by_model(clip: ClipSource) -> np.ndarray:
-        model.eval()
         batch = recognizer.model_batch(recognizer.prepare([clip]))
         return _unit(model.clip_embedding(*to_device(batch.inputs, device_of(model)))[0].float().cpu().numpy())
 
@@ -114,6 +117,11 @@ class SignBank:
             raise InputFileError(path, f"the bank compares clips with {state['encoder']!r}, not {encoder!r}")
         return cls(folder, state["encoder"], float(state["threshold"]), examples, vectors)
 
+    def use(self, embedder: Callable[[ClipSource], np.ndarray]) -> SignBank:
+        """Embed clips with ``embedder`` (a loaded model's, which must be the bank's encoder)."""
+        self._embed = embedder
+        return self
+
     def embed(self, clip: ClipSource) -> np.ndarray:
         if self._embed is None:
             self._embed = clip_embedder(self.encoder)
@@ -126,14 +134,16 @@ class SignBank:
             counts[example.gloss] = counts.get(example.gloss, 0) + 1
         return counts
 
-    def add(self, gloss: str, clips: Sequence[ClipSource]) -> int:
-        """Teach ``gloss`` from ``clips`` (more examples of a known sign join it); returns its count."""
+    def add(self, gloss: str, clips: Sequence[ClipSource], sources: Sequence[str] | None = None) -> int:
+        """Teach ``gloss`` from ``clips`` (more examples of a known sign join it), recorded under
+        ``sources`` (default: the clips' paths); returns its number of examples."""
         gloss = gloss.strip()
         if not gloss or not clips:
             raise ValueError("a sign needs a name and at least one example clip")
         vectors = np.stack([self.embed(clip) for clip in clips]).astype(np.float32)
         added = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self.examples += [Example(gloss, str(as_clip(clip).path), added) for clip in clips]
+        names = sources or [str(as_clip(clip).path) for clip in clips]
+        self.examples += [Example(gloss, name, added) for name in names]
         self.vectors = vectors if not len(self.vectors) else np.concatenate([self.vectors, vectors])
         return self.signs()[gloss]
 
@@ -165,6 +175,9 @@ class SignBank:
 
     def recognize(self, clip: ClipSource, top_k: int = 5, threshold: float | None = None) -> BankMatch:
         return self.match(self.embed(clip), top_k, threshold)
+
+    def describe(self) -> dict[str, Any]:
+        return {"encoder": self.encoder, "threshold": self.threshold, "signs": self.signs()}
 
     def save(self) -> None:
         """The vectors first, then ``bank.json``, each atomically: a bank is never half-written."""

@@ -27,7 +27,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from signscribe.inference.recognizer import Recognizer
 from signscribe.pose.cache import PoseCache
-from signscribe.serving import live, routes
+from signscribe.serving import bank, live, routes
 from signscribe.serving.gate import Gate, error_body
 from signscribe.serving.jobs import JobStore, JobWorker
 from signscribe.serving.memory import limit_arenas
@@ -143,6 +143,7 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
     app.add_exception_handler(Exception, _internal_error)
     app.include_router(routes.status)
     app.include_router(routes.api)
+    app.include_router(bank.bank_api)
     app.include_router(live.router)
     _offline_docs(app)
 
