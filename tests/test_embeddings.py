@@ -246,3 +246,16 @@ def test_patch_tokens_keep_every_patch_and_long_clips_are_encoded_in_chunks(tiny
     patches = by_patch.embed_clip(clip)["original"]
     assert rows.shape == (12, 32) and patches.shape == (12 * 16, 32)  # (32 / 8)² patches a time step
     np.testing.assert_allclose(patches.reshape(12, 16, 32).mean(axis=1), rows, atol=1e-5)
+
+
+def test_a_sign_bank_compares_clips_with_vjepa2(tiny_vjepa2: Path, wlasl_dir: Path, tmp_path: Path) -> None:
+    from signscribe.inference.bank import SignBank
+
+    clips = {"agreement": wlasl_dir / "clips" / "01586.mp4", "basketball": wlasl_dir / "clips" / "65145.mp4"}
+    bank = SignBank.open(tmp_path / "bank", f"vjepa2:{tiny_vjepa2}", create=True)
+    for gloss, clip in clips.items():
+        bank.add(gloss, [clip])
+    bank.save()
+    match = SignBank.open(tmp_path / "bank").recognize(clips["agreement"])  # reopened: the encoder from bank.json
+    assert match.gloss == "agreement" and match.similarity == pytest.approx(1.0, abs=1e-5)
+    assert [gloss for gloss, _ in match.nearest] == ["agreement", "basketball"]

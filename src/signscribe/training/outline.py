@@ -48,6 +48,7 @@ class TrainingData:
     labels: list[str]
     train: PreparedSamples
     val: PreparedSamples
+    input_summary: str = ""  # what the model reads, for its card
 
     @property
     def failed(self) -> list[tuple[Sample, str]]:
@@ -193,6 +194,7 @@ def train_model(
     extractor = extractor or HolisticExtractor(extraction, cache=PoseCache())
     data = prepare_data(task_type, config, pipeline, extractor, workers, hook)
     pipeline = pipeline.fitted(data.train.items + data.val.items)
+    data.input_summary = pipeline.summary()
     task = task_type(config, data, out, saved_state)
 
     torch.manual_seed(config.seed)

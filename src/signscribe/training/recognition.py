@@ -66,12 +66,12 @@ class RecognitionTask(TrainingTask):
 - Data: `{config.data}`{f" (validation: `{config.val}`)" if config.val else ""}
 - Labels: {len(data.labels)}; training sequences {len(data.train.items)}, validation sequences {len(data.val.items)}
 - Split: {config.split_by}{f", held-out signer {config.holdout_signer}" if config.holdout_signer else ""}
-- Parameters: {params:,}
+- Parameters: {params:,}{f"; started from the encoder of `{config.init_from}`" if config.init_from else ""}
 - {"Best" if config.select_best else "Last"} epoch {epoch}: validation top-1 {row["val_top1"]:.1%}, \
 top-5 {row["val_top5"]:.1%}, loss {row["val_loss"]:.3f}
 - Trained {datetime.now(timezone.utc):%Y-%m-%d} with `signscribe train` (options in `train_config.json`).
 
-Input: MediaPipe Holistic landmarks, normalised on the shoulders (see `config.json`).
+Input: {data.input_summary}.
 """
 
     def describe_epoch(self, row: dict[str, float]) -> str:

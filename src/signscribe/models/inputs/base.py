@@ -60,6 +60,10 @@ class InputPipeline(ABC):
         """Human-readable entries for ``config.json`` (layout, normalisation, ...)."""
         return {}
 
+    def summary(self) -> str:
+        """What the model reads, in a phrase for its model card."""
+        return f"input kind {self.kind} (see `config.json`)"
+
     def model_config(self) -> dict[str, Any]:
         """What the model's constructor must know of the input (sizes)."""
         return {}

@@ -91,6 +91,9 @@ class EmbeddingsConfig(InputPipeline):
     def model_config(self) -> dict[str, Any]:
         return {"dim": self.width}
 
+    def summary(self) -> str:
+        return f"embeddings of width {self.width} made by {self.backbone or 'an unknown backbone'} (`signscribe embed`)"
+
     def clip_statistics(self, prepared: list[EmbeddedClip]) -> dict[str, Any]:
         return {"tokens": int(np.median([len(clip.rows) for clip in prepared]))}
 

@@ -139,6 +139,9 @@ class FramesConfig(InputPipeline):
     def model_config(self) -> dict[str, Any]:
         return {"in_channels": 3}
 
+    def summary(self) -> str:
+        return f"RGB video, {self.frames} frames of {self.size}² cropped to the signer (see `config.json`)"
+
     def clip_statistics(self, prepared: list[VideoClip]) -> dict[str, Any]:
         fps = float(np.median([clip.fps for clip in prepared]))
         seconds = float(np.median([clip.duration for clip in prepared]))

@@ -128,6 +128,9 @@ class FeatureConfig(InputPipeline):
     def example(self, prepared: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
         return sequence_features(prepared, self)
 
+    def summary(self) -> str:
+        return "MediaPipe Holistic landmarks, normalised on the shoulders (see `config.json`)"
+
     def row_times(self, prepared: PoseSequence, rows: int) -> np.ndarray:
         """The frames an example keeps (all, or ``max_frames`` spread evenly), in seconds."""
         return np.linspace(0, (prepared.num_frames - 1) / prepared.fps, rows)
