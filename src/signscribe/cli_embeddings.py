@@ -13,8 +13,6 @@ from signscribe import terminal
 from signscribe.cli import app, command
 from signscribe.terminal import bar, console, errors
 
-__all__ = ["app"]
-
 
 @command()
 def embed(
@@ -55,8 +53,10 @@ def embed(
     for path in inputs or []:
         if not path.exists():
             raise ValueError(f"{path}: file not found")
-        found = [(video, video.relative_to(path).with_suffix("")) for video in videos_in(path)] if path.is_dir() else []
-        pairs = found or [(path, Path(path.stem))]
+        pairs = [(video, video.relative_to(path).with_suffix("")) for video in videos_in(path)] if path.is_dir() else []
+        if path.is_dir() and not pairs:
+            raise ValueError(f"{path}: no videos in this folder")
+        pairs = pairs or [(path, Path(path.stem))]
         items += [EmbedItem("_".join(name.parts), "", Clip(video)) for video, name in pairs]
     encoder = load_encoder(backbone, tokens, device)
     with terminal.progress() as bars:

@@ -21,16 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from signscribe.data.embeddings import COLUMNS, INDEX
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import atomic_write, write_csv_atomic, write_text_atomic
 from signscribe.models.array_cache import ArrayCache
 from signscribe.models.encoders import VJEPA2Encoder
+from signscribe.models.inputs.embeddings import METADATA
 from signscribe.pose.source import Clip
 from signscribe.progress import ProgressCallback
-
-INDEX = "index.csv"
-INDEX_COLUMNS = ("video_id", "gloss", "path_to_npy_file")
-METADATA = "embeddings.json"
 
 
 def npy_name(clip_id: str, variant: str) -> str:
@@ -122,5 +120,5 @@ def embed_items(
         ]
         if on_progress is not None:
             on_progress(done, len(items))
-    write_csv_atomic(out / INDEX, INDEX_COLUMNS, rows)
+    write_csv_atomic(out / INDEX, COLUMNS, rows)
     return summary
