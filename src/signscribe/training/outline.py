@@ -202,9 +202,6 @@ def train_model(
     model = create_model(architecture, task.num_outputs, **model_config)
     if start_state is not None and saved_state is None:
         fresh = load_state(model, start_state, config.init_from or "", head_name(model), fresh_head=True)
-        if config.freeze_encoder:
-            for name, parameter in model.named_parameters():
-                parameter.requires_grad = name in fresh
         if log is not None:
             frozen = ", the rest frozen" if config.freeze_encoder else ""
             log(f"started from {config.init_from} ({architecture}); {', '.join(fresh)} new{frozen}")
@@ -213,6 +210,10 @@ def train_model(
         if log is not None:
             left = f"; {', '.join(kept)} left to train (another size)" if kept else ""
             log(f"weights from {config.weights}{left}")
+    if config.freeze_encoder:  # also on --resume, so the optimizer holds the same parameters
+        head = f"{head_name(model)}."
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad = name.startswith(head)
     model.to(device)
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay)
