@@ -1,67 +1,24 @@
-"""The ``signscribe`` command line: one Typer app that parses arguments, calls the public API and prints."""
+"""The ``signscribe`` command line: one Typer app (``cli_app``) that parses arguments, calls the public API
+and prints. This module holds the core commands and registers those of ``cli_sentences`` and
+``cli_embeddings``; ``signscribe.cli:app`` is the entry point."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from signscribe import cli_options as option
 from signscribe import terminal
-from signscribe.errors import SignscribeError
+from signscribe.cli_app import app, command, wrote
 from signscribe.terminal import bar, console, errors
-from signscribe.version import __version__
 
 if TYPE_CHECKING:
     from signscribe.training import TrainingOptions, TrainResult
 
-Command = TypeVar("Command", bound=Callable[..., None])
 SHOWN_FAILURES = 20
-app = typer.Typer(name="signscribe", help="Sign-language video to text.", no_args_is_help=True, add_completion=False)
-
-
-def command(name: str | None = None, group: typer.Typer | None = None) -> Callable[[Command], Command]:
-    """Register a command (on the app, or on a ``group`` of it) whose bad input (a ``SignscribeError``
-    or ``ValueError``) prints one red line and exits with 2."""
-
-    def register(function: Command) -> Command:
-        @functools.wraps(function)
-        def run(*args: Any, **kwargs: Any) -> None:
-            try:
-                function(*args, **kwargs)
-            except (SignscribeError, ValueError) as error:
-                errors.print(f"[red]error:[/red] {error}", highlight=False)
-                raise typer.Exit(code=2) from None
-
-        (group or app).command(name)(run)
-        return function
-
-    return register
-
-
-def _version(value: bool) -> None:
-    if value:
-        console.print(f"signscribe {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-) -> None:
-    """Sign-language video to text: landmarks, datasets, training, recognition, transcription, translation."""
-
-
-def _wrote(*paths: Path | None) -> None:
-    """Status on stderr: stdout holds only the requested output."""
-    for path in paths:
-        if path is not None:
-            errors.print(f"wrote {path}", highlight=False)
 
 
 @command()
@@ -238,7 +195,7 @@ def evaluate(
             f"{len(failed)} sample(s) left out of the figures above: {missing} with missing media, "
             f"{len(failed) - missing} failed to load{more}"
         )
-    _wrote(*write_report(result, report, json_out))
+    wrote(*write_report(result, report, json_out))
     if failed and strict:
         errors.print("[red]error:[/red] --strict: samples were left out", highlight=False)
         raise typer.Exit(code=1)
@@ -280,11 +237,11 @@ def recognize(
         console.print(*terminal.recognition_tables(recognition, top_k))
     elif out is None:
         print(format_results(recognition.results, top_k, output_format, recognition.base), end="")
-    _wrote(*write_recognition(recognition, top_k, output_format, out, results))
+    wrote(*write_recognition(recognition, top_k, output_format, out, results))
     if explain:
         from signscribe.evaluation.plots import plot_recognition_attention
 
-        _wrote(*plot_recognition_attention(recognition, heatmaps or (out.parent if out else Path("."))))
+        wrote(*plot_recognition_attention(recognition, heatmaps or (out.parent if out else Path("."))))
     for result in recognition.failed:
         errors.print(f"[red]failed[/red] {result.clip}: {result.error}", highlight=False)
     if len(recognition.failed) == len(recognition.results):
@@ -327,3 +284,5 @@ def serve(
 
 
 from signscribe import cli_embeddings, cli_sentences  # noqa: E402, F401  (register their commands on the app)
+
+__all__ = ["app", "command"]

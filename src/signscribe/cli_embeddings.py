@@ -1,5 +1,5 @@
 """The commands of embeddings: ``embed`` (foundation-model embeddings of clips) and ``bank`` (a sign
-bank taught from a few examples), registered on the one app of ``cli.py``."""
+bank taught from a few examples), registered on the one app of ``cli_app``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 
 from signscribe import cli_options as option
 from signscribe import terminal
-from signscribe.cli import app, command
+from signscribe.cli_app import app, command
 from signscribe.terminal import bar, console, errors
 
 

@@ -1,5 +1,5 @@
 """The commands of continuous signing (``transcribe``, ``translate``, ``evaluate-translation``),
-registered on the one app of ``cli.py``."""
+registered on the one app of ``cli_app``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 
 from signscribe import cli_options as option
 from signscribe import terminal
-from signscribe.cli import _wrote, command
+from signscribe.cli_app import command, wrote
 from signscribe.files import write_text_atomic
 from signscribe.terminal import bar, console
 
@@ -53,7 +53,7 @@ def transcribe(
         console.print(terminal.transcript_table(transcript, video.name))
     else:
         print(format_transcript(transcript, output_format), end="")
-    _wrote(out, annotate)
+    wrote(out, annotate)
 
 
 @command()
@@ -77,7 +77,7 @@ def translate(
             advance(len(sentences), len(clips))
     if out is not None:
         write_text_atomic(out, "".join(f"{sentence}\n" for sentence in sentences))
-        _wrote(out)
+        wrote(out)
     else:
         for clip, sentence in zip(clips, sentences, strict=True):
             print(f"{clip}\t{sentence}" if len(clips) > 1 else sentence)
@@ -103,4 +103,4 @@ def evaluate_translation(
     console.print(scores.chrf_signature, highlight=False)
     if json_out is not None:
         write_text_atomic(json_out, json.dumps(scores.to_dict(), indent=2) + "\n")
-        _wrote(json_out)
+        wrote(json_out)
