@@ -223,3 +223,37 @@ def test_pose_folder_labels_from_text_files_or_sub_folders(both_hands_pose, tmp_
     (tmp_path / "c.txt").write_text("  \n", encoding="utf-8")
     with pytest.raises(DatasetError, match=r"c\.txt: empty label"):
         read_pose_folder(tmp_path)
+
+
+def test_a_gloss_list_selects_a_subset_of_any_dataset(wlasl100_csv: Path, wlasl_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from signscribe.cli import app
+    from signscribe.data import read_glosses
+    from signscribe.training import TrainConfig
+    from signscribe.training.splits import split_samples
+
+    shipped = read_glosses("wlasl100")
+    assert len(shipped) == 100 and shipped[:3] == ["book", "drink", "computer"]  # WLASL's class order
+    assert len(read_glosses("wlasl300")) == 300 and read_glosses("wlasl300")[:100] == shipped
+    whole = open_dataset(f"csv:{wlasl100_csv}", glosses="wlasl100")
+    assert len(whole) == 1780 and whole.labels == shipped
+
+    glossary = tmp_path / "glossary.txt"
+    glossary.write_text("# a user's glossary\nthin\n\nbook\nnot-a-wlasl-word\n")
+    chosen = open_dataset(f"csv:{wlasl100_csv}", glosses=glossary)
+    assert chosen.labels == ["thin", "book"] and {s.label for s in chosen.samples} == {"thin", "book"}
+    assert "1 of the 3 listed glosses have no samples: not-a-wlasl-word" in chosen.notes[-1]
+    labels, train, val = split_samples(TrainConfig(data=f"csv:{wlasl100_csv}", glosses=str(glossary)), stratify=True)
+    assert labels == ["thin", "book"] and {s.label for s in train + val} == {"thin", "book"}
+    wlasl = open_dataset(f"wlasl:{wlasl_dir / 'WLASL_v0.3.json'}", videos=wlasl_dir / "clips", subset=300,
+                         glosses="wlasl100")  # fmt: skip
+    assert set(wlasl.labels) <= set(shipped) and all(s.label in shipped for s in wlasl.samples + wlasl.missing)
+
+    listed = CliRunner().invoke(app, ["dataset", f"csv:{wlasl100_csv}", "--glosses", str(glossary)])
+    assert listed.exit_code == 0 and "2 labels" in listed.output
+    glossary.write_text("book\nbook\n")
+    with pytest.raises(DatasetError, match=r"repeated glosses \['book'\]"):
+        read_glosses(glossary)
+    with pytest.raises(DatasetError, match="gloss list not found"):
+        read_glosses(tmp_path / "none.txt")

@@ -31,12 +31,16 @@ def probe(video: Annotated[Path, typer.Argument(help="A video file.")]) -> None:
 
 @command()
 def dataset(
-    spec: option.DatasetSpec, videos: option.Videos = None, subset: option.Subset = None, trimmed: option.Trimmed = None
+    spec: option.DatasetSpec,
+    videos: option.Videos = None,
+    subset: option.Subset = None,
+    trimmed: option.Trimmed = None,
+    glosses: option.Glosses = None,
 ) -> None:
     """Summarise a dataset: samples per split, labels, and instances whose media is missing."""
     from signscribe import open_dataset
 
-    data = open_dataset(spec, videos=videos, subset=subset, trimmed=trimmed)
+    data = open_dataset(spec, videos=videos, subset=subset, trimmed=trimmed, glosses=glosses)
     console.print(terminal.dataset_table(data))
     for note in data.notes:
         console.print(note)
@@ -111,6 +115,7 @@ def train(
     subset: option.Subset = None,
     trimmed: option.Trimmed = None,
     sequences_per_signer: option.SignerBlock = None,
+    glosses: option.Glosses = None,
     fps: option.FrameRate = None,
     device: option.Device = None,
     precision: Annotated[str | None, typer.Option(help="fp32, bf16 or fp16 (CUDA) mixed precision.")] = None,
@@ -167,6 +172,7 @@ def evaluate(
     subset: option.Subset = None,
     trimmed: option.Trimmed = None,
     sequences_per_signer: option.SignerBlock = None,
+    glosses: option.Glosses = None,
     fps: option.FrameRate = None,
     device: option.Device = None,
     workers: option.Workers = 1,
@@ -183,7 +189,8 @@ def evaluate(
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto")
     with terminal.progress() as bars:
         loading = bar(bars, "loading landmarks")
-        options = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer, "trimmed": trimmed}
+        options = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer,
+                   "trimmed": trimmed, "glosses": glosses}  # fmt: skip
         result, failed = run(recognizer, data, split, signer, on_progress=loading, workers=workers, **options)
     console.print(terminal.evaluation_table(result))
     for sample, reason in failed[:SHOWN_FAILURES]:

@@ -19,6 +19,7 @@ FrameRate = Annotated[
     float | None,
     typer.Option("--fps", min=0.1, help="Frames a second to extract (default: every frame, or the model's)."),
 ]
+Glosses = Annotated[str | None, typer.Option(help="Only these glosses: a file (one a line), or wlasl100 / wlasl300.")]
 SignerBlock = Annotated[int | None, typer.Option(help="mp_data: sequence numbers each signer recorded.")]
 Val = Annotated[str | None, typer.Option(help="Validation data as KIND:PATH (default: a split of --data).")]
 Config = Annotated[Path | None, typer.Option(help="JSON or TOML file with any of these options.")]

@@ -13,6 +13,7 @@ from pathlib import Path
 from signscribe.data.asl_signs import read_asl_signs
 from signscribe.data.dataset import Dataset, Sample
 from signscribe.data.embeddings import read_embeddings
+from signscribe.data.gloss_subset import read_glosses, select_glosses
 from signscribe.data.how2sign import read_how2sign
 from signscribe.data.mp_data import read_mp_data
 from signscribe.data.pose_folder import read_pose_folder
@@ -66,11 +67,13 @@ def open_dataset(
     subset: int | None = None,
     sequences_per_signer: int | None = None,
     trimmed: bool | None = None,
+    glosses: str | Path | None = None,
 ) -> Dataset:
     """Read the dataset named by ``KIND:PATH``; ``videos`` is the video folder for WLASL and How2Sign,
     ``subset`` the WLASL subset (100, 300, 1000 or 2000), ``trimmed`` whether WLASL clips are already
-    cut to the sign (``None``: detect it) and ``sequences_per_signer`` the MP_Data signer blocks. An
-    option the kind does not take is a ``ValueError``."""
+    cut to the sign (``None``: detect it) and ``sequences_per_signer`` the MP_Data signer blocks; for
+    any kind, ``glosses`` keeps the samples of a gloss list (``gloss_subset``). An option the kind
+    does not take is a ``ValueError``."""
     kind, path = parse_spec(spec)
     reader, accepted = _READERS[kind]
     given = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer, "trimmed": trimmed}
@@ -78,7 +81,8 @@ def open_dataset(
         if value is not None and name not in accepted:
             takers = " and ".join(k for k, (_, options) in _READERS.items() if name in options)
             raise ValueError(f"--{name.replace('_', '-')} applies to {takers} only, not {kind}")
-    return reader(path, **{name: given[name] for name in accepted})
+    dataset = reader(path, **{name: given[name] for name in accepted})
+    return select_glosses(dataset, glosses) if glosses is not None else dataset
 
 
 __all__ = [
@@ -90,6 +94,7 @@ __all__ = [
     "parse_spec",
     "read_asl_signs",
     "read_csv",
+    "read_glosses",
     "read_how2sign",
     "read_mp_data",
     "read_pose_folder",

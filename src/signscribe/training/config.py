@@ -67,6 +67,7 @@ class TrainingOptions(ConfigFile):
     videos: str | None = None
     val_videos: str | None = None  # the --val dataset's videos, when they are not in --videos
     subset: int | None = None
+    glosses: str | None = None  # only these glosses: a file (one a line), or wlasl100 / wlasl300
     trimmed: bool | None = None  # WLASL clips already cut to the sign; None detects it
     sequences_per_signer: int | None = None
     frame_rate: float | None = None  # frames a second extracted from videos; None keeps every frame

@@ -76,7 +76,7 @@ def open_part(spec: str, config: TrainingOptions, videos: str | None, only_accep
     if only_accepted:
         accepted = dataset_options(parse_spec(spec)[0])
         given = {name: value for name, value in given.items() if name in accepted}
-    dataset = open_dataset(spec, **given)
+    dataset = open_dataset(spec, **given, glosses=config.glosses)
     if not dataset.samples:
         raise SignscribeError(f"{spec}: the dataset has no samples with media ({len(dataset.missing)} missing)")
     return dataset
