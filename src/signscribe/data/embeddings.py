@@ -35,7 +35,7 @@ def _npy_path(index: Path, text: str) -> Path:
     return beside if not path.exists() and beside.exists() else path
 
 
-def _problem(path: Path) -> tuple[str | None, int | None]:
+def npy_problem(path: Path) -> tuple[str | None, int | None]:
     """Why an ``.npy`` cannot be used (``None`` when it can), and its width."""
     try:
         array = np.load(path, mmap_mode="r")
@@ -76,7 +76,7 @@ def read_embeddings(path: str | Path) -> Dataset:
                 if not npy.exists():
                     missing.append(sample)
                     continue
-                problem, width = _problem(npy)
+                problem, width = npy_problem(npy)
                 if problem is not None:
                     broken.append(f"{npy.name}: {problem}")
                     continue

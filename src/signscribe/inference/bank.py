@@ -25,7 +25,6 @@ import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
-from signscribe.devices import device_of, to_device
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import atomic_write, write_text_atomic
 from signscribe.inference.recognizer import Recognizer
@@ -65,8 +64,8 @@ def model_embedder(recognizer: Recognizer, name: str) -> Callable[[ClipSource], 
 
     @torch.no_grad()
     def by_model(clip: ClipSource) -> np.ndarray:
-        batch = recognizer.model_batch(recognizer.prepare([clip]))
-        return _unit(model.clip_embedding(*to_device(batch.inputs, device_of(model)))[0].float().cpu().numpy())
+        inputs = recognizer.model_inputs(recognizer.prepare([clip]))
+        return _unit(model.clip_embedding(*inputs)[0].float().cpu().numpy())
 
     return by_model
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from signscribe.data.embeddings import COLUMNS, INDEX
+from signscribe.data.embeddings import COLUMNS, INDEX, npy_problem
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import atomic_write, write_csv_atomic, write_text_atomic
 from signscribe.models.array_cache import ArrayCache
@@ -53,13 +53,6 @@ class EmbedSummary:
     def describe(self) -> list[str]:
         totals = f"wrote {self.written} embeddings, kept {self.kept} already there, failed {len(self.failures)} clips"
         return [totals, *(f"  failed {identifier}: {reason}" for identifier, reason in self.failures)]
-
-
-def _readable(path: Path) -> bool:
-    try:
-        return np.load(path, mmap_mode="r").ndim == 2
-    except (OSError, ValueError):
-        return False
 
 
 def _check_metadata(out: Path, metadata: dict[str, Any]) -> None:
@@ -102,7 +95,7 @@ def embed_items(
     summary, rows = EmbedSummary(), []
     for done, item in enumerate(items, start=1):
         paths = {variant: out / npy_name(item.id, variant) for variant in variants}
-        todo = [variant for variant, path in paths.items() if not _readable(path)]
+        todo = [variant for variant, path in paths.items() if npy_problem(path)[0] is not None]  # missing or broken
         summary.kept += len(paths) - len(todo)
         try:
             arrays = encoder.embed_clip(item.clip, todo, batch, cache) if todo else {}

@@ -9,7 +9,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from signscribe.devices import device_of, to_device
 from signscribe.errors import SignscribeError
 from signscribe.inference.runner import ModelRunner
 from signscribe.models.pretrained import LoadedModel
@@ -107,7 +106,7 @@ class Recognizer(ModelRunner):
                 "gloss_classifier and pose_transformer with model_config pooling=attention have"
             )
         prepared = self.prepare([clip], on_progress)
-        logits, weights = model.explain(*to_device(self.model_batch(prepared).inputs, device_of(model)))
+        logits, weights = model.explain(*self.model_inputs(prepared))
         rows = weights[0].float().cpu().numpy()
         times = self.loaded.features.row_times(prepared[0], len(rows))
         attention = Attention(

@@ -67,8 +67,11 @@ class ModelRunner:
         pipeline = self.loaded.features
         return pipeline.collate([pipeline.example(item) for item in prepared], [0] * len(prepared))
 
+    def model_inputs(self, prepared: list[Any]) -> tuple[torch.Tensor, ...]:
+        """The batch of prepared clips as the model is called with it, where the model is."""
+        return to_device(self.model_batch(prepared).inputs, device_of(self.loaded.model))
+
     @torch.no_grad()
     def outputs(self, prepared: list[Any]) -> torch.Tensor:
         """The model's raw output for prepared clips (computed where the model is, returned on the CPU)."""
-        model = self.loaded.model
-        return model(*to_device(self.model_batch(prepared).inputs, device_of(model))).float().cpu()
+        return self.loaded.model(*self.model_inputs(prepared)).float().cpu()

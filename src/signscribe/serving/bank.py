@@ -58,14 +58,13 @@ async def describe(request: Request, caller: Admitted) -> dict[str, Any]:
 @bank_api.post("/signs")
 async def add_sign(request: Request, caller: Admitted, gloss: Gloss, file: Example) -> dict[str, Any]:
     """Teach the bank a sign from one example clip (send more to add examples)."""
-    bank = _bank(request, caller)
 
     def add(path: Path) -> dict[str, Any]:
-        with _writing:
-            fresh = SignBank.open(bank.folder, bank.encoder, create=True).use(bank.embed)
-            fresh.add(gloss, [path], [display_name(file.filename)])
-            fresh.save()
-            return fresh.describe()
+        with _writing:  # read, changed and written under the lock, so no other change is lost
+            bank = _bank(request, caller)
+            bank.add(gloss, [path], [display_name(file.filename)])
+            bank.save()
+            return bank.describe()
 
     return await _with_upload(request, file, add)
 

@@ -86,9 +86,7 @@ class VideoSession(StreamSession):
             return []
         times = np.array([t for t, _ in self.window])
         wanted = np.linspace(max(times[0], frame.t - self.seconds), frame.t, self.pipeline.frames)
-        later = np.clip(np.searchsorted(times, wanted), 1, len(times) - 1)
-        nearest = np.where(wanted - times[later - 1] <= times[later] - wanted, later - 1, later)
-        nearest = nearest if len(times) > 1 else np.zeros(len(wanted), dtype=int)
+        nearest = np.abs(times[None] - wanted[:, None]).argmin(axis=1)  # the earlier one on a tie
         video = np.stack([self.window[i][1] for i in nearest])
         with torch.no_grad():
             logits = self.model(self._tensor(video))
