@@ -180,13 +180,22 @@ def evaluate(
     report: Annotated[Path | None, typer.Option(help="Folder for report.json and confusion_matrix.png.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     strict: Annotated[bool, typer.Option(help="Fail (exit 1) when any sample is missing or fails to load.")] = False,
+    prompt_config: option.PromptConfig = None,
+    labels: option.Labels = None,
+    load_in_4bit: option.LoadIn4bit = None,
+    load_in_8bit: option.LoadIn8bit = None,
+    dtype: option.Dtype = None,
 ) -> None:
-    """Top-1/2/5/10 accuracy (per instance and per class), loss, per-class precision and recall."""
+    """Top-1/2/5/10 accuracy (per instance and per class), loss, per-class precision and recall.
+
+    A vlm: model ranks --labels (default: the --glosses list) by its likelihood of each."""
     from signscribe import Recognizer
     from signscribe import evaluate as run
     from signscribe.evaluation import write_report
 
-    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto")
+    answers = labels or (glosses if (model or "").startswith("vlm:") else None)
+    vlm = option.vlm_options(prompt_config, answers, load_in_4bit, load_in_8bit, dtype)
+    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm)
     with terminal.progress() as bars:
         loading = bar(bars, "loading landmarks")
         options = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer,
@@ -225,17 +234,26 @@ def recognize(
     heatmaps: Annotated[
         Path | None, typer.Option(help="Folder of the heatmaps (default: beside --out, or here).")
     ] = None,
+    prompt_config: option.PromptConfig = None,
+    labels: option.Labels = None,
+    load_in_4bit: option.LoadIn4bit = None,
+    load_in_8bit: option.LoadIn8bit = None,
+    dtype: option.Dtype = None,
 ) -> None:
     """Rank glosses with confidences for a clip, or for every clip of a folder.
 
     For a folder, a consolidated top-10 text file is also written: to --results, or as
     inference_results.txt beside --out (without either, none). --explain adds the model's attention
-    over each clip (gloss_classifier, pose_transformer with pooling=attention)."""
+    over each clip (gloss_classifier, pose_transformer with pooling=attention).
+
+    --model vlm:<hub id or folder> is a video language model: with --labels it ranks them by its
+    likelihood of each, without it answers in its own words."""
     from signscribe import Recognizer
     from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_path, write_recognition
 
     option.check_choice(output_format, RESULT_FORMATS)
-    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto")
+    vlm = option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype)
+    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm)
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         progress = bar(bars, "recognising")
@@ -275,21 +293,27 @@ def serve(
     max_upload_mb: Annotated[float | None, typer.Option(min=0.01, help="Largest accepted upload.")] = None,
     rate_limit: Annotated[int | None, typer.Option(min=0, help="Requests a minute per client; 0 = off.")] = None,
     device: option.Device = None,
+    prompt_config: option.PromptConfig = None,
+    labels: option.Labels = None,
+    load_in_4bit: option.LoadIn4bit = None,
+    load_in_8bit: option.LoadIn8bit = None,
+    dtype: option.Dtype = None,
 ) -> None:
     """Serve the REST API, the WebSocket stream and the web page (docs at /docs).
 
     API keys come from SIGNSCRIBE_API_KEYS (comma-separated) or SIGNSCRIBE_API_KEYS_FILE, CORS origins
     from SIGNSCRIBE_CORS_ORIGINS; the options here win over SIGNSCRIBE_DATA_DIR, SIGNSCRIBE_MAX_UPLOAD_MB
-    and SIGNSCRIBE_RATE_LIMIT."""
+    and SIGNSCRIBE_RATE_LIMIT. A vlm: model answers REST requests and jobs; live streams refuse it."""
     from signscribe.serving import ServerSettings, serve_forever
 
     upload_bytes = int(max_upload_mb * 1024 * 1024) if max_upload_mb else None
     settings = ServerSettings.from_env(
-        model=model, data_dir=data_dir, max_upload_bytes=upload_bytes, rate_limit_per_minute=rate_limit, device=device
-    )
+        model=model, data_dir=data_dir, max_upload_bytes=upload_bytes, rate_limit_per_minute=rate_limit, device=device,
+        model_options=option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype),
+    )  # fmt: skip
     serve_forever(settings, host, port, lambda line: errors.print(line, highlight=False))
 
 
-from signscribe import cli_embeddings, cli_sentences  # noqa: E402, F401  (register their commands on the app)
+from signscribe import cli_embeddings, cli_sentences, cli_vlm  # noqa: E402, F401  (register their commands on the app)
 
 __all__ = ["app", "command"]

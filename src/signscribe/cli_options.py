@@ -44,3 +44,28 @@ def check_choice(value: str, choices: tuple[str, ...], name: str = "--format") -
 
 
 Device = Annotated[str | None, typer.Option(help="auto, cpu, cuda (cuda:N) or mps (default: auto).")]
+
+
+PromptConfig = Annotated[
+    Path | None, typer.Option(help="vlm: models: the prompt and generation config (YAML or TOML).")
+]
+Labels = Annotated[
+    str | None,
+    typer.Option(help="vlm: models: the answers to rank, a file (one a line) or wlasl100 / wlasl300."),
+]
+LoadIn4bit = Annotated[bool | None, typer.Option("--load-in-4bit/--no-load-in-4bit", help="vlm: 4-bit NF4 weights.")]
+LoadIn8bit = Annotated[bool | None, typer.Option("--load-in-8bit/--no-load-in-8bit", help="vlm: 8-bit weights.")]
+Dtype = Annotated[str | None, typer.Option(help="vlm: auto, fp32, bf16 or fp16 (default: bf16 on a GPU).")]
+
+
+def vlm_options(
+    prompt_config: Path | None = None,
+    labels: str | None = None,
+    load_in_4bit: bool | None = None,
+    load_in_8bit: bool | None = None,
+    dtype: str | None = None,
+) -> dict[str, object]:
+    """The options given for a ``vlm:`` model (none for other models)."""
+    given = {"prompt_config": prompt_config, "labels": labels, "load_in_4bit": load_in_4bit,
+             "load_in_8bit": load_in_8bit, "dtype": dtype}  # fmt: skip
+    return {name: value for name, value in given.items() if value is not None}

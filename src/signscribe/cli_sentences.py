@@ -59,16 +59,25 @@ def transcribe(
 @command()
 def translate(
     clips: Annotated[list[Path], typer.Argument(help="Videos or .pose files, one sentence each.")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Translation model folder or hub id.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Translation model folder, hub id, or vlm:<hub id or folder>.")
+    ],
     beam_size: Annotated[int | None, typer.Option(min=1, help="1 = greedy (default: the model's).")] = None,
     max_length: Annotated[int | None, typer.Option(min=1, help="Most tokens to generate.")] = None,
     length_penalty: Annotated[float | None, typer.Option(help="Above 0 favours longer sentences.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write one sentence per line here.")] = None,
+    prompt_config: option.PromptConfig = None,
+    load_in_4bit: option.LoadIn4bit = None,
+    load_in_8bit: option.LoadIn8bit = None,
+    dtype: option.Dtype = None,
+    device: option.Device = None,
 ) -> None:
-    """Translate signing clips to English sentences with a model from train-translation."""
+    """Translate signing clips to English sentences with a model from train-translation, or a video
+    language model (--model vlm:<hub id or folder>, prompted by --prompt-config)."""
     from signscribe import Translator
 
-    translator = Translator.from_pretrained(model)
+    vlm = option.vlm_options(prompt_config, None, load_in_4bit, load_in_8bit, dtype)
+    translator = Translator.from_pretrained(model, device=device, vlm=vlm)
     with terminal.progress() as bars:
         advance = bar(bars, "translating")
         sentences = []

@@ -56,11 +56,21 @@ class Recognizer(ModelRunner):
 
     @property
     def labels(self) -> list[str]:
-        assert self.loaded.labels is not None  # load_pretrained reads them for every recognition model
+        if self.loaded.labels is None:  # only a video language model has none: it answers freely
+            raise SignscribeError(
+                f"{self.loaded.path}: this video language model has no label list to rank; give --labels FILE"
+            )
         return self.loaded.labels
 
     @property
+    def answers_freely(self) -> bool:
+        """A video language model without labels: it writes its answer, one per clip."""
+        return self.loaded.labels is None
+
+    @property
     def idle_index(self) -> int | None:
+        if self.answers_freely:
+            return None
         return self.labels.index(IDLE_LABEL) if IDLE_LABEL in self.labels else None
 
     def scores(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> torch.Tensor:
@@ -84,7 +94,11 @@ class Recognizer(ModelRunner):
     def predict(
         self, clip: ClipSource, top_k: int = 5, on_progress: ProgressCallback | None = None
     ) -> list[Prediction]:
-        """The ``top_k`` most likely glosses, best first; ``on_progress`` follows the clip's loading."""
+        """The ``top_k`` most likely glosses, best first; ``on_progress`` follows the clip's loading. A
+        video language model without labels gives its one answer, with the answer's probability."""
+        if self.answers_freely:
+            (video,) = self.model_inputs(self.prepare([clip], on_progress))
+            return [Prediction(*self.loaded.model.answer(video)[0])]
         return self.ranked(self.scores([clip], on_progress)[0], top_k)
 
     @property

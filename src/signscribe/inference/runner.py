@@ -11,7 +11,7 @@ import torch
 
 from signscribe.devices import device_of, resolve_device, to_device
 from signscribe.models.inputs import ModelBatch
-from signscribe.models.pretrained import LoadedModel, load_pretrained, wrong_task
+from signscribe.models.pretrained import VLM_PREFIX, LoadedModel, load_pretrained, wrong_task
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.sequence import PoseSequence
@@ -35,7 +35,7 @@ class ModelRunner:
             raise wrong_task(loaded.path, loaded.task, self.task)
         self.loaded = loaded
         self.extractor = extractor or HolisticExtractor(loaded.extraction, cache=PoseCache())
-        if device is not None:
+        if device is not None and not loaded.placed:
             loaded.model.to(resolve_device(device))
 
     @classmethod
@@ -45,10 +45,14 @@ class ModelRunner:
         extractor: HolisticExtractor | None = None,
         frame_rate: float | None = None,
         device: str | None = None,
+        vlm: dict[str, Any] | None = None,
     ) -> RunnerType:
         """From a model folder, a bundled model's name (``"default"``) or a hub id; ``frame_rate``
-        overrides the model's extraction frame rate, ``device`` says where the model runs."""
-        loaded = load_pretrained(path_or_name, task=cls.task)
+        overrides the model's extraction frame rate, ``device`` says where the model runs. A video
+        language model (``vlm:<id or folder>``) takes ``vlm`` options and is placed as it loads."""
+        if str(path_or_name).startswith(VLM_PREFIX):
+            return cls(load_pretrained(path_or_name, cls.task, {**(vlm or {}), "device": device}), extractor)
+        loaded = load_pretrained(path_or_name, task=cls.task, vlm=vlm)
         if extractor is None and frame_rate is not None:
             extractor = HolisticExtractor(replace(loaded.extraction, frame_rate=frame_rate), cache=PoseCache())
         return cls(loaded, extractor, device)

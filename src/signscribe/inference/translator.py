@@ -47,6 +47,10 @@ class Translator(ModelRunner):
         max_length: int | None = None,
         length_penalty: float | None = None,
     ) -> list[str]:
+        if self.loaded.architecture == "vlm":  # a video language model decodes with its own settings
+            options = {"num_beams": beam_size, "max_new_tokens": max_length, "length_penalty": length_penalty}
+            video = self.model_inputs(self.prepare(clips))[0]
+            return self.loaded.model.generate_text(video, **{k: v for k, v in options.items() if v is not None})
         changes = {"beam_size": beam_size, "max_length": max_length, "length_penalty": length_penalty}
         generation = dataclasses.replace(self.generation, **{k: v for k, v in changes.items() if v is not None})
         batch = self.model_batch(self.prepare(clips))

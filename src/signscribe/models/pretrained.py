@@ -36,6 +36,7 @@ REQUIRED = {"recognition": (WEIGHTS, CONFIG, LABELS), "translation": (WEIGHTS, C
 COMMANDS = {"recognition": "signscribe recognize or transcribe", "translation": "signscribe translate"}
 _DEFAULT_EXTRACTION = asdict(ExtractionSettings())
 FORMAT = "signscribe-model"
+VLM_PREFIX = "vlm:"  # a video language model, loaded by models/vlm
 
 
 class ModelFolderError(InputFileError):
@@ -63,6 +64,7 @@ class LoadedModel:
     labels: list[str] | None = None
     tokenizer: TextTokenizer | None = None
     generation: GenerationConfig | None = None
+    placed: bool = False  # the loader put the model on its device (a video language model, maybe quantised)
 
     @property
     def extraction(self) -> ExtractionSettings:
@@ -211,6 +213,14 @@ def _tokenizer(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     return {"tokenizer": tokenizer, "generation": generation}
 
 
+def _load_vlm(source: str, task: str, options: dict[str, Any]) -> LoadedModel:
+    from signscribe.models.vlm.loading import load_vlm
+
+    model, pipeline, config = load_vlm(source, task, **options)
+    path = Path(config["adapters"] or config["base"])
+    return LoadedModel(model, "vlm", {}, pipeline, config, path, labels=model.labels, placed=True)
+
+
 # What each task reads besides the weights: the fields of LoadedModel it fills.
 _TASK_FILES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {
     "recognition": _labels,
@@ -218,10 +228,22 @@ _TASK_FILES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def load_pretrained(path_or_name: str | Path | None = None, task: str | None = None) -> LoadedModel:
+def load_pretrained(
+    path_or_name: str | Path | None = None, task: str | None = None, vlm: dict[str, Any] | None = None
+) -> LoadedModel:
     """Load any model folder ready for inference (eval mode): a local folder, a bundled model's name
     (``None`` or ``"default"`` for the default one), or a hub id. With ``task``, a folder of another
-    task is refused with a message naming the command to use it with."""
+    task is refused with a message naming the command to use it with.
+
+    ``vlm:<hub id or folder>`` is a video language model (``models/vlm``), for recognition (the
+    default) or translation; ``vlm`` holds its options (``prompt_config``, ``labels``,
+    ``load_in_4bit``, ``load_in_8bit``, ``dtype``, ``device``)."""
+    if str(path_or_name).startswith(VLM_PREFIX):
+        return _load_vlm(str(path_or_name)[len(VLM_PREFIX) :], task or "recognition", vlm or {})
+    if vlm and any(value is not None and value is not False for value in vlm.values()):
+        raise ModelFolderError(
+            Path(str(path_or_name)), "the prompt, label and quantisation options are for vlm:<model> only"
+        )
     folder = resolve_model_path(path_or_name)
     config = _read_config(folder, task)
     extras = _TASK_FILES[config["task"]](folder, config)

@@ -5,9 +5,12 @@ Each family declares its task and its input kind:
 * task ``recognition`` (a clip to one label; ``num_classes`` labels) or ``translation`` (a clip
   to text; ``num_classes`` is the size of the token vocabulary);
 * input kind: what the model reads, and so which input pipeline of ``signscribe.models.inputs``
-  turns clips into its tensors (``landmarks``, ``frames``; ``embeddings`` and ``video+prompt`` are
-  the kinds planned next), and the input settings it was made for (``input_defaults``: an X3D-S
-  reads 13 frames of 160 px), under which a training config's ``features`` go.
+  turns clips into its tensors (``landmarks``, ``frames``, ``embeddings``), and the input settings
+  it was made for (``input_defaults``: an X3D-S reads 13 frames of 160 px), under which a training
+  config's ``features`` go.
+
+The video language models of ``models/vlm`` read ``video+prompt`` but are checkpoints loaded as
+``vlm:<hub id or folder>``, not families built here from ``num_classes``.
 """
 
 from __future__ import annotations

@@ -48,6 +48,10 @@ async def stream(websocket: WebSocket, api_key: str | None = None, model: str | 
         await websocket.close(code=CLOSE_CODES.get(error.status, 1008), reason=error.message[:120])
         return
     recognizer = state.models.get(model_id)
+    if recognizer.loaded.input_kind == "video+prompt":  # seconds an answer even on a GPU: not live
+        reason = f"{model_id} is a video language model: send clips to /v1/recognize or /v1/jobs, not a stream"
+        await websocket.close(code=UNSUPPORTED_CLOSE, reason=reason[:120])
+        return
     if recognizer.loaded.input_kind not in STREAMING_INPUTS:
         reason = f"{model_id} reads {recognizer.loaded.input_kind}; live streams take landmark and video models"
         await websocket.close(code=UNSUPPORTED_CLOSE, reason=reason[:120])

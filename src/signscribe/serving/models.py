@@ -18,11 +18,18 @@ class ModelPool:
     """Recognizers by id; ``None`` or ``"default"`` asks for the server's default."""
 
     def __init__(
-        self, default: str | None, recognizer: Recognizer | None, cache: PoseCache, device: str = "auto"
+        self,
+        default: str | None,
+        recognizer: Recognizer | None,
+        cache: PoseCache,
+        device: str = "auto",
+        options: dict[str, Any] | None = None,
     ) -> None:
+        """``options`` are those of a ``vlm:`` default model (prompt config, labels, quantisation)."""
         self.cache, self.device = cache, device
         self.default_id = default_model_name() if default in (None, DEFAULT_MODEL) else str(default)
-        self.recognizers = {self.default_id: self._cached(recognizer or Recognizer.from_pretrained(default))}
+        recognizer = recognizer or Recognizer.from_pretrained(default, device=device, vlm=options or None)
+        self.recognizers = {self.default_id: self._cached(recognizer)}
         self.sources: dict[str, dict[str, str]] = {}
         for model in bundled_models():
             self.sources[model.name] = {"data": model.data, "licence": model.licence}
@@ -65,7 +72,7 @@ class ModelPool:
                     "task": loaded.task,
                     "input_kind": loaded.input_kind,
                     "labels": loaded.labels,
-                    "num_labels": len(recognizer.labels),
+                    "num_labels": None if recognizer.answers_freely else len(recognizer.labels),
                     "input": loaded.config.get("input", {}),
                     **self.sources.get(model_id, {}),
                 }

@@ -64,7 +64,11 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """The model is loaded, the job worker runs and the jobs database answers."""
     state = request.app.state
-    checks = {"model": bool(state.models.default.labels), "worker": bool(state.worker and state.worker.healthy)}
+    default = state.models.default
+    checks = {
+        "model": default.answers_freely or bool(default.labels),
+        "worker": bool(state.worker and state.worker.healthy),
+    }
     try:
         state.store.get("readiness-probe")
         checks["database"] = True

@@ -11,7 +11,6 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
-from torch import nn
 
 from signscribe.errors import InputFileError, SignscribeError
 
@@ -32,20 +31,19 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
 
 def save_checkpoint(
     folder: Path,
-    model: nn.Module,
+    weights: dict[str, torch.Tensor],
     optimizer: torch.optim.Optimizer,
     state: dict[str, Any],
     averaged: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """Write ``model.safetensors``, ``optimizer.safetensors``, ``state.json`` and, with ``averaged``
+    """Write the trained ``weights`` (a model's state, or only its adapters) as ``model.safetensors``,
+    ``optimizer.safetensors``, ``state.json`` and, with ``averaged``
     weights, ``averaged.safetensors`` into ``folder`` atomically: a complete new folder replaces the
     old one."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
     try:
-        save_file(
-            {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, staging / "model.safetensors"
-        )
+        save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, staging / "model.safetensors")
         tensors, optimizer_json = _optimizer_tensors(optimizer)
         save_file(tensors, staging / "optimizer.safetensors")
         if averaged is not None:
@@ -61,15 +59,15 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer
-) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
-    """Restore model and optimizer from ``folder``; returns the saved training state and the averaged
-    weights, if the run kept them."""
+    folder: Path, optimizer: torch.optim.Optimizer
+) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
+    """Restore the optimizer from ``folder``; returns the saved training state, the weights to load
+    into the model and the averaged weights, if the run kept them."""
     for name in ("model.safetensors", "optimizer.safetensors", "state.json"):
         if not (folder / name).is_file():
             raise InputFileError(folder, f"checkpoint lacks {name}; nothing to resume")
     state = json.loads((folder / "state.json").read_text())
-    model.load_state_dict(load_file(folder / "model.safetensors"))
+    weights = load_file(folder / "model.safetensors")
     tensors = load_file(folder / "optimizer.safetensors")
     saved = state.pop("optimizer")
     per_param: dict[int, dict[str, Any]] = {}
@@ -77,7 +75,7 @@ def load_checkpoint(
         index, _, name = key.partition(".")
         per_param.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": per_param, "param_groups": saved["param_groups"]})
-    return state, load_file(folder / AVERAGED) if (folder / AVERAGED).is_file() else None
+    return state, weights, load_file(folder / AVERAGED) if (folder / AVERAGED).is_file() else None
 
 
 def resumable_state(

@@ -57,10 +57,8 @@ class ConfigFile:
 
 
 @dataclass
-class TrainingOptions(ConfigFile):
-    """What every training command takes: the data and its split, the model family, the input
-    pipeline's settings (options named like them, ``channels``, ``hands_relative`` and ``max_frames``
-    for landmarks, and any of them in ``features``), optimisation, augmentation and early stopping."""
+class DataOptions(ConfigFile):
+    """The data of a training run and its split into training and validation samples."""
 
     data: str = ""
     val: str | None = None
@@ -70,6 +68,24 @@ class TrainingOptions(ConfigFile):
     glosses: str | None = None  # only these glosses: a file (one a line), or wlasl100 / wlasl300
     trimmed: bool | None = None  # WLASL clips already cut to the sign; None detects it
     sequences_per_signer: int | None = None
+    seed: int = 0
+    split_by: str = "random"  # "random" or "signer", when the data has no train/val split of its own
+    holdout_signer: str | None = None  # with split_by=signer: the signer to validate on
+    val_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.split_by not in ("random", "signer"):
+            raise ValueError(f"split_by must be 'random' or 'signer', got {self.split_by!r}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
+
+
+@dataclass
+class TrainingOptions(DataOptions):
+    """What every training command takes: the data and its split, the model family, the input
+    pipeline's settings (options named like them, ``channels``, ``hands_relative`` and ``max_frames``
+    for landmarks, and any of them in ``features``), optimisation, augmentation and early stopping."""
+
     frame_rate: float | None = None  # frames a second extracted from videos; None keeps every frame
     model: str = ""
     model_config: dict[str, Any] = field(default_factory=dict)
@@ -92,20 +108,13 @@ class TrainingOptions(ConfigFile):
     accumulate: int = 1  # batches whose gradients add up before each optimizer step
     loader_workers: int = 0  # DataLoader processes building batches (reading and augmenting clips)
     frame_cache: str | None = None  # frames models: a folder of decoded clips, read memory-mapped
-    seed: int = 0
-    split_by: str = "random"  # "random" or "signer", when the data has no train/val split of its own
-    holdout_signer: str | None = None  # with split_by=signer: the signer to validate on
-    val_fraction: float = 0.2
     augment: bool = True
     augmentation: dict[str, Any] = field(default_factory=dict)  # the input pipeline's augmenter options
     mirror_probability: float = 0.0  # mirroring swaps the dominant hand, which changes some signs
     patience: int = 10  # epochs without a better validation score before stopping; 0 never stops
 
     def __post_init__(self) -> None:
-        if self.split_by not in ("random", "signer"):
-            raise ValueError(f"split_by must be 'random' or 'signer', got {self.split_by!r}")
-        if not 0 < self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
+        super().__post_init__()
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0 or self.accumulate < 1:
             raise ValueError("epochs, batch and accumulate must be at least 1 and lr positive")
         if self.freeze_encoder and not self.init_from:
@@ -153,3 +162,41 @@ class TranslationConfig(TrainingOptions):
         if self.max_length < 2:
             raise ValueError(f"a sentence needs max_length at least 2 tokens (end included), got {self.max_length}")
         GenerationConfig(self.max_length, self.beam_size, self.length_penalty)
+
+
+VLM_TASKS = ("auto", "recognition", "translation")
+
+
+@dataclass
+class VlmTrainingConfig(DataOptions):
+    """Options of ``signscribe train-vlm``: LoRA (QLoRA with ``load_in_4bit``) on a video language
+    model. ``task`` ``auto`` is translation for How2Sign and recognition (one gloss) otherwise."""
+
+    base: str = ""
+    task: str = "auto"
+    prompt_config: str | None = None  # the prompt and generation settings (models/vlm/settings.py)
+    frames: int | None = None  # clip frames (default: the prompt config's, 8)
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    load_in_4bit: bool = False
+    load_in_8bit: bool = False
+    dtype: str = "auto"
+    device: str = "auto"
+    epochs: int = 3
+    batch: int = 1
+    grad_accum: int = 8
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    max_new_tokens: int | None = None  # validation answers (default: the prompt config's)
+    frame_cache: str | None = None  # a folder of sampled clips, read memory-mapped
+    val_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.task not in VLM_TASKS:
+            raise ValueError(f"task must be one of {', '.join(VLM_TASKS)}, got {self.task!r}")
+        if min(self.epochs, self.batch, self.grad_accum, self.lora_r) < 1 or self.lr <= 0:
+            raise ValueError("epochs, batch, grad_accum and lora_r must be at least 1 and lr positive")
+        if not 0 <= self.lora_dropout < 1:
+            raise ValueError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")

@@ -124,7 +124,8 @@ def run_epochs(
     best_epoch, start_epoch, stale = 0, 1, 0
     averaged = None
     if saved_state is not None:
-        state, averaged = load_checkpoint(checkpoint_dir, model, optimizer)
+        state, weights, averaged = load_checkpoint(checkpoint_dir, optimizer)
+        model.load_state_dict(weights)
         history, best, best_epoch, stale = state["history"], state["best"], state["best_epoch"], state["stale"]
         start_epoch = state["epoch"] + 1
     average = WeightAverage(model, config.ema_decay, averaged) if config.ema_decay else None
@@ -178,7 +179,7 @@ def run_epochs(
             handlers.publish(epoch, row, improved, history)
         save_checkpoint(
             checkpoint_dir,
-            model,
+            model.state_dict(),
             optimizer,
             {
                 "epoch": epoch,

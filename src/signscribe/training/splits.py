@@ -10,7 +10,7 @@ import numpy as np
 from signscribe.data import dataset_options, open_dataset, parse_spec
 from signscribe.data.dataset import Dataset, Sample
 from signscribe.errors import SignscribeError
-from signscribe.training.config import TrainingOptions
+from signscribe.training.config import DataOptions
 
 
 def _group(sample: Sample, index: int) -> str:
@@ -63,7 +63,7 @@ def random_split(samples: list[Sample], fraction: float, seed: int) -> tuple[lis
     return [s for i, s in enumerate(samples) if i not in held], [s for i, s in enumerate(samples) if i in held]
 
 
-def open_part(spec: str, config: TrainingOptions, videos: str | None, only_accepted: bool = False) -> Dataset:
+def open_part(spec: str, config: DataOptions, videos: str | None, only_accepted: bool = False) -> Dataset:
     """A dataset of the run, with the dataset options of ``config`` (with ``only_accepted``, those its
     kind takes, so options meant for ``--data`` do not trouble a ``--val`` of another kind); a
     dataset without media is an error."""
@@ -82,7 +82,7 @@ def open_part(spec: str, config: TrainingOptions, videos: str | None, only_accep
     return dataset
 
 
-def split_samples(config: TrainingOptions, stratify: bool) -> tuple[list[str], list[Sample], list[Sample]]:
+def split_samples(config: DataOptions, stratify: bool) -> tuple[list[str], list[Sample], list[Sample]]:
     """The data's labels and its training and validation samples: ``--val``, else the data's own
     train and val (or test) splits, else a new split (by signer with ``split_by=signer``, otherwise
     at random, stratified by label when ``stratify``)."""

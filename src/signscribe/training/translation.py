@@ -79,7 +79,7 @@ def validate(
     return loss_sum / len(dataset), texts
 
 
-def _previous_generated(path: Path, up_to_epoch: int) -> list[dict[str, str]]:
+def previous_generated(path: Path, up_to_epoch: int) -> list[dict[str, str]]:
     if not path.is_file():
         return []
     with path.open(encoding="utf-8", newline="") as file:
@@ -108,7 +108,7 @@ class TranslationTask(TrainingTask):
             for name, part in (("train", data.train), ("val", data.val))
         }
         start_epoch = saved_state["epoch"] + 1 if saved_state is not None else 1
-        self.generated_rows = _previous_generated(out / "generated_texts.csv", start_epoch - 1)
+        self.generated_rows = previous_generated(out / "generated_texts.csv", start_epoch - 1)
 
     @property
     def num_outputs(self) -> int:

@@ -5,7 +5,9 @@ transformers' video processors run on torchvision, which has no working CPU buil
 steps are written in torch with torchvision's conventions: the short side resized to
 ``shortest_edge`` (bilinear, antialiased; the long side ``int(shortest_edge * long / short)``) and
 rounded back to uint8 as torchvision does for uint8 video, a centre crop whose offsets are
-``round((size - crop) / 2)``, then ``x * rescale_factor`` and ``(x - mean) / std``. Frames are
+``round((size - crop) / 2)`` (or, where the file gives ``size`` as both ``height`` and ``width``
+without a crop, as InternVL's does, a resize to exactly that size), then ``x * rescale_factor``
+and ``(x - mean) / std``. Frames are
 resized and cropped one at a time as they are decoded (``frame``), normalised per clip
 (``normalise``)."""
 
@@ -50,6 +52,12 @@ class VideoTransform:
     do_resize: bool = True
     do_center_crop: bool = True
     do_normalize: bool = True
+    exact_size: tuple[int, int] | None = None  # (height, width): resized to this, neither kept in ratio nor cropped
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """``(height, width)`` of the frames the model reads."""
+        return self.exact_size or (self.crop, self.crop)
 
     @classmethod
     def for_crop(cls, crop: int) -> VideoTransform:
@@ -66,10 +74,14 @@ class VideoTransform:
                     values = json.loads(path.read_text(encoding="utf-8"))
                 except (json.JSONDecodeError, UnicodeDecodeError) as error:
                     raise InputFileError(path, f"not valid JSON ({error})") from error
-                crop = _side(values.get("crop_size", crop), "crop_size", path)
+                size = values.get("size")
+                exact = isinstance(size, dict) and {"height", "width"} <= set(size) and not values.get("do_center_crop")
+                if exact:
+                    crop = min(int(size["height"]), int(size["width"]))
+                crop = _side(values.get("crop_size") or crop, "crop_size", path)
                 default = cls.for_crop(crop)
                 return cls(
-                    shortest_edge=_side(values.get("size", default.shortest_edge), "size", path),
+                    shortest_edge=crop if exact else _side(size or default.shortest_edge, "size", path),
                     crop=crop,
                     rescale_factor=float(values.get("rescale_factor", default.rescale_factor))
                     if values.get("do_rescale", True)
@@ -79,6 +91,7 @@ class VideoTransform:
                     do_resize=bool(values.get("do_resize", True)),
                     do_center_crop=bool(values.get("do_center_crop", True)),
                     do_normalize=bool(values.get("do_normalize", True)),
+                    exact_size=(int(size["height"]), int(size["width"])) if exact else None,
                 )
         return cls.for_crop(crop)
 
@@ -86,6 +99,9 @@ class VideoTransform:
         """One RGB frame ``(height, width, 3)`` uint8, resized and centre-cropped, still uint8."""
         height, width = image.shape[:2]
         tensor = torch.from_numpy(np.require(image, requirements="W")).permute(2, 0, 1)[None].float()
+        if self.exact_size is not None:
+            tensor = F.interpolate(tensor, size=self.exact_size, mode="bicubic", align_corners=False, antialias=True)
+            return tensor.round().clamp(0, 255)[0].permute(1, 2, 0).to(torch.uint8).numpy()
         if self.do_resize:
             short, long = sorted((height, width))
             resized_long = int(self.shortest_edge * long / short)

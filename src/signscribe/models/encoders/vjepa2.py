@@ -22,11 +22,12 @@ import numpy as np
 import torch
 
 from signscribe.devices import resolve_device
-from signscribe.errors import InputFileError, SignscribeError
+from signscribe.errors import InputFileError
 from signscribe.io import at_rate, read_frames
 from signscribe.models.array_cache import ArrayCache
 from signscribe.models.encoders.variants import VARIANTS
 from signscribe.models.encoders.video_transform import VideoTransform
+from signscribe.models.hub import checkpoint_folder
 from signscribe.pose.cache import default_cache_dir
 from signscribe.pose.source import Clip
 
@@ -35,31 +36,16 @@ TOKENS = ("time", "patch")
 
 
 def _load_model(source: str) -> tuple[Any, Path]:
-    """The model from a local folder (``save_pretrained``), else a hub id from the Hugging Face cache
-    or the hub; offline and not cached, an error that names the id and how to provide it."""
+    """The model from a local folder or a hub id (``models/hub.py``)."""
     from transformers import VJEPA2Model
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # signscribe shows its own progress
-    folder = Path(source)
-    if folder.is_dir():
-        try:
-            return VJEPA2Model.from_pretrained(folder).eval(), folder
-        except (OSError, ValueError) as error:
-            raise InputFileError(folder, f"not a V-JEPA 2 checkpoint folder ({error})") from error
-    if folder.exists() or source.count("/") != 1 or source.startswith((".", "/")):
-        raise InputFileError(folder, "no such V-JEPA 2 folder (give a folder saved with save_pretrained, or a hub id)")
+    folder = checkpoint_folder(source, "V-JEPA 2", "--backbone vjepa2:DIR", "vjepa2:")
     try:
-        from huggingface_hub import snapshot_download
-
-        local = Path(snapshot_download(repo_id=source))
-    except Exception as error:  # the hub client raises many types (offline, not found, auth)
-        raise SignscribeError(
-            f"vjepa2:{source}: not a local folder, and the Hugging Face hub could not provide it ({error}). "
-            f"Where there is network, run `hf download {source} --local-dir DIR` (or "
-            f"VJEPA2Model.from_pretrained(...).save_pretrained(DIR)), copy DIR here and give --backbone vjepa2:DIR"
-        ) from error
-    return VJEPA2Model.from_pretrained(local).eval(), local
+        return VJEPA2Model.from_pretrained(folder).eval(), folder
+    except (OSError, ValueError) as error:
+        raise InputFileError(folder, f"not a V-JEPA 2 checkpoint folder ({error})") from error
 
 
 @dataclass

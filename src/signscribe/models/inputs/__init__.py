@@ -13,6 +13,7 @@ from signscribe.models.inputs.embeddings import EmbeddingsConfig
 from signscribe.models.inputs.examples import ExampleSet, predict_logits
 from signscribe.models.inputs.frames import FramesConfig
 from signscribe.models.inputs.landmarks import Batch, FeatureConfig, collate, sequence_features
+from signscribe.models.inputs.video_prompt import VideoPromptConfig
 
 __all__ = [
     "Batch",
@@ -23,6 +24,7 @@ __all__ = [
     "InputPipeline",
     "ModelBatch",
     "PreparedSamples",
+    "VideoPromptConfig",
     "collate",
     "input_kinds",
     "input_pipeline",
