@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +168,14 @@ def test_served_for_rest_and_refused_for_live_streams(
         answer = client.post("/v1/recognize", files={"file": ("clip.mp4", clip_bytes, "video/mp4")})
         assert answer.status_code == 200, answer.text
         assert {p["gloss"] for p in answer.json()["results"][0]["predictions"]} == set(GLOSSES)
+        job = client.post("/v1/jobs?top_k=2", files={"file": ("clip.mp4", clip_bytes, "video/mp4")}).json()
+        deadline = time.monotonic() + 60
+        while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.1)
+            job = client.get(f"/v1/jobs/{job['id']}").json()
+        assert job["status"] == "done", job
+        ranked = answer.json()["results"][0]["predictions"][:2]
+        assert job["result"]["results"][0]["predictions"] == ranked
         with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/v1/stream") as ws:
             ws.receive_json()
         assert closed.value.code == 4422 and "video language model" in closed.value.reason
@@ -238,6 +247,25 @@ def test_qlora_trains_a_4bit_model_on_the_cpu(
     translator = Translator.from_pretrained(f"vlm:{tmp_path / 'run'}")
     assert any(isinstance(module, Linear4bit) for module in translator.loaded.model.network.modules())
     assert isinstance(translator.translate(samples[0].clip), str)
+
+
+@pytest.mark.slow
+def test_train_vlm_on_wlasl_glosses_saves_the_labels_it_ranks(
+    tiny_vlms: dict[str, Path], glosses_file: Path, wlasl_dir: Path, tmp_path: Path
+) -> None:
+    """``--data wlasl: --glosses`` trains recognition: one-word answers, the glossary saved with the
+    adapters and ranked by the trained folder without --labels; the card names the run's peak memory."""
+    out = tmp_path / "wlasl"
+    data = f"wlasl:{wlasl_dir / 'WLASL_v0.3.json'}"
+    _run("train-vlm", "--base", tiny_vlms["internvl"], "--data", data, "--videos", wlasl_dir / "clips",
+         "--glosses", glosses_file, "--epochs", "1", "--batch", "2", "--out", out)  # fmt: skip
+    assert (out / "labels.txt").read_text().split() == GLOSSES
+    assert "peak memory" in (out / "model_card.md").read_text()
+    generated = _read_csv(out / "generated_texts.csv")[1]
+    assert {row["true"] for row in generated} <= set(GLOSSES) and len(generated) >= 1
+    recognizer = Recognizer.from_pretrained(f"vlm:{out}")
+    assert recognizer.labels == GLOSSES and recognizer.loaded.model.task == "recognition"
+    assert {p.gloss for p in recognizer.predict(wlasl_dir / "clips" / "14882.mp4", top_k=4)} == set(GLOSSES)
 
 
 @pytest.mark.slow

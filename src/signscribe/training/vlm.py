@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import resource
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -126,7 +127,17 @@ def _batches(count: int, size: int, rng: np.random.Generator | None = None) -> l
     return [order[start : start + size] for start in range(0, count, size)]
 
 
-def _card(config: VlmTrainingConfig, settings: VlmSettings, task: str, epoch: int, row: dict[str, float]) -> str:
+def peak_memory(device: torch.device) -> str:
+    """The run's peak so far: the GPU's allocated memory on CUDA, else the process's resident set."""
+    if device.type == "cuda":
+        allocated = torch.cuda.max_memory_allocated(device) / 1024**3
+        return f"{allocated:.2f} GiB allocated on {torch.cuda.get_device_name(device)}"
+    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GiB resident ({device.type})"
+
+
+def _card(
+    config: VlmTrainingConfig, settings: VlmSettings, task: str, epoch: int, row: dict[str, float], memory: str
+) -> str:
     quantised = "4-bit (QLoRA)" if settings.load_in_4bit else "8-bit" if settings.load_in_8bit else "full precision"
     return (
         f"# {task} adapters for {config.base}\n\n"
@@ -135,6 +146,7 @@ def _card(config: VlmTrainingConfig, settings: VlmSettings, task: str, epoch: in
         f"on `{config.data}` ({quantised} base, {settings.frames} frames a clip).\n\n"
         f"Saved at epoch {epoch}: validation BLEU {row['bleu']:.2f}, chrF {row['chrf']:.2f}, "
         f"ROUGE-L {row['rougeL']:.3f}, exact answers {row['exact']:.3f}, loss {row['val_loss']:.4f}.\n\n"
+        f"Training's peak memory up to then: {memory} (batch {config.batch}).\n\n"
         f"Use: `signscribe {'translate' if task == 'translation' else 'recognize'} --model vlm:THIS_FOLDER CLIP`.\n"
     )
 
@@ -277,7 +289,8 @@ def train_vlm(
         history.append(row)
         if not best or _rank(row, task) > _rank(best, task):
             best, best_epoch = dict(row), epoch
-            save_adapters(model, checkpoint, out, {**files, "model_card.md": _card(config, settings, task, epoch, row)})
+            card = _card(config, settings, task, epoch, row, peak_memory(model.device))
+            save_adapters(model, checkpoint, out, {**files, "model_card.md": card})
         write_csv_atomic(out / "generated_texts.csv", GENERATED_COLUMNS, generated_rows)
         write_csv_atomic(out / "validation_scores.csv", SCORE_COLUMNS, history)
         write_csv_atomic(out / "history.csv", HISTORY_COLUMNS, history)
