@@ -214,6 +214,10 @@ def test_train_vlm_lora_on_four_how2sign_clips_resumes_and_merges(
     assert resumed[:8] == generated and [row["epoch"] for row in resumed[8:]] == ["3"] * 4
     clip = open_dataset(data, videos=how2sign_dir / "clips").samples[0].clip
     adapters = Translator.from_pretrained(f"vlm:{out}").translate(clip)
+    (tmp_path / "mine.yaml").write_text(f"model: {out}\nprompt: Say it in English.\n")
+    mine = Translator.from_pretrained("vlm:", vlm={"prompt_config": tmp_path / "mine.yaml"}).loaded
+    assert mine.config["base"] == str(base.resolve()) and mine.config["adapters"] == str(out)
+    assert "Say it in English." in mine.model.prompt_text()  # the user's prompt, the folder's base
     _run("vlm-merge", out, "--out", tmp_path / "merged")
     assert not (tmp_path / "merged" / "adapter_config.json").exists()
     assert Translator.from_pretrained(f"vlm:{tmp_path / 'merged'}").translate(clip) == adapters

@@ -7,8 +7,8 @@ file, then command-line options."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ from signscribe.models.vlm.settings import SETTINGS_FILE, VlmSettings, extra, re
 ADAPTER_CONFIG = "adapter_config.json"  # PEFT's: a folder of adapters, not a whole model
 LABELS_FILE = "labels.txt"  # a trained recognition folder's answers, one a line
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-log = logging.getLogger("signscribe")
 
 
 @dataclass
@@ -70,9 +69,9 @@ def resolve_settings(source: str, prompt_config: str | Path | None, **overrides:
     folder = checkpoint_folder(chosen, "video language model", "--model vlm:DIR", "vlm:")
     if (folder / SETTINGS_FILE).is_file():
         own = read_settings(folder / SETTINGS_FILE)
-        if prompt_config is not None:
-            own = read_settings(prompt_config, base=own)
-        settings = own.updated(**overrides)
+        layered = read_settings(prompt_config, base=own) if prompt_config is not None else own
+        # the folder's base stays: its adapters were trained on that model
+        settings = dataclasses.replace(layered.updated(**overrides), model=own.model)
     return folder, settings
 
 
