@@ -3,6 +3,7 @@ synthetic videos for bad-input tests."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import tempfile
@@ -68,6 +69,20 @@ def both_hands_pose(both_hands_clip: Path):
     from signscribe.pose import HolisticExtractor
 
     return HolisticExtractor().extract(both_hands_clip)
+
+
+def traduttore_csv(archive: Path, path: Path, labels: tuple[str, ...], per_signer: int) -> Path:
+    """A csv: dataset of real traduttore sequences: ``per_signer`` of each label from signers 0 and 1."""
+    from signscribe.data import read_mp_data
+
+    data = read_mp_data(archive, sequences_per_signer=30)
+    chosen = [s for s in data.samples if s.label in labels and int(s.id.split("/")[1]) % 30 < per_signer
+              and s.signer in ("0", "1")]  # fmt: skip
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["path", "label", "signer"])
+        writer.writerows([str(s.path), s.label, s.signer] for s in chosen)
+    return path
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, faststart: bool = False) -> Path:

@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import traduttore_csv
 from signscribe.data import read_mp_data
 from signscribe.data.dataset import Sample
 from signscribe.errors import InputFileError, SignscribeError
@@ -22,15 +23,7 @@ TINY = {"dim": 32, "depth": 1, "heads": 2}
 @pytest.fixture(scope="session")
 def small_real_csv(keypoints_archive: Path, tmp_path_factory) -> Path:
     """6 real traduttore labels x 20 sequences (10 from each of two signers), as a csv: dataset."""
-    data = read_mp_data(keypoints_archive, sequences_per_signer=30)
-    chosen = [s for s in data.samples if s.label in LABELS and int(s.id.split("/")[1]) % 30 < 10
-              and s.signer in ("0", "1")]  # fmt: skip
-    path = tmp_path_factory.mktemp("small") / "small.csv"
-    with path.open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["path", "label", "signer"])
-        writer.writerows([str(s.path), s.label, s.signer] for s in chosen)
-    return path
+    return traduttore_csv(keypoints_archive, tmp_path_factory.mktemp("small") / "small.csv", LABELS, 10)
 
 
 def _config(table: Path, **changes) -> TrainConfig:

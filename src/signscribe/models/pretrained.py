@@ -221,6 +221,22 @@ def _load_vlm(source: str, task: str, options: dict[str, Any]) -> LoadedModel:
     return LoadedModel(model, "vlm", {}, pipeline, config, path, labels=model.labels, placed=True)
 
 
+def _load_onnx(path: Path, task: str | None) -> LoadedModel:
+    """An exported model (``signscribe export``), run by onnxruntime."""
+    from signscribe.models.onnx_model import OnnxModel
+
+    if not path.is_file():
+        raise ModelFolderError(path, "no such ONNX file")
+    model = OnnxModel(path)
+    config, labels = model.metadata()
+    if task is not None and config["task"] != task:
+        raise wrong_task(path, config["task"], task)
+    features = input_pipeline(config["input_kind"], config["features"])
+    return LoadedModel(
+        model, config["architecture"], config["model_config"], features, config, path, labels, placed=True
+    )
+
+
 # What each task reads besides the weights: the fields of LoadedModel it fills.
 _TASK_FILES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {
     "recognition": _labels,
@@ -235,9 +251,12 @@ def load_pretrained(
     (``None`` or ``"default"`` for the default one), or a hub id. With ``task``, a folder of another
     task is refused with a message naming the command to use it with.
 
+    A ``.onnx`` file written by ``signscribe export`` runs with onnxruntime.
     ``vlm:<hub id or folder>`` is a video language model (``models/vlm``), for recognition (the
     default) or translation; ``vlm`` holds its options (``prompt_config``, ``labels``,
     ``load_in_4bit``, ``load_in_8bit``, ``dtype``, ``device``)."""
+    if str(path_or_name).endswith(".onnx"):
+        return _load_onnx(Path(str(path_or_name)), task)
     if str(path_or_name).startswith(VLM_PREFIX):
         return _load_vlm(str(path_or_name)[len(VLM_PREFIX) :], task or "recognition", vlm or {})
     if vlm and any(value is not None and value is not False for value in vlm.values()):

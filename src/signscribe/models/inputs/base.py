@@ -47,6 +47,10 @@ class InputPipeline(ABC):
     """Turns clips into model input for one input kind (see the module's docstring)."""
 
     kind: ClassVar[str]
+    # The names of the model's input tensors and the axis of each that is time (None: a fixed
+    # length), for export (no names: the kind cannot be exported); every tensor's axis 0 is the batch.
+    tensor_names: ClassVar[tuple[str, ...]] = ()
+    time_axes: ClassVar[tuple[int | None, ...]] = ()
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> InputPipeline:

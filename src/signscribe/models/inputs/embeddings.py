@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -70,6 +70,9 @@ def _encoder(spec: str, tokens: str) -> VJEPA2Encoder:
 @dataclass(frozen=True)
 class EmbeddingsConfig(InputPipeline):
     """How embeddings become model input; saved in a model's ``config.json``."""
+
+    tensor_names: ClassVar[tuple[str, ...]] = ("embeddings", "mask")
+    time_axes: ClassVar[tuple[int, ...]] = (1, 1)
 
     max_tokens: int = 256
     width: int = 0  # the rows' width, from the training data

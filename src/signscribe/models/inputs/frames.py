@@ -18,7 +18,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -106,6 +106,9 @@ def _resize_short_side(frames: np.ndarray, short: int) -> np.ndarray:
 @dataclass(frozen=True)
 class FramesConfig(InputPipeline):
     """How a video clip becomes model input; saved in a model's ``config.json``."""
+
+    tensor_names: ClassVar[tuple[str, ...]] = ("video",)
+    time_axes: ClassVar[tuple[int | None, ...]] = (None,)  # the frame count is fixed by `frames`
 
     frames: int = 16
     size: int = 224

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -48,6 +48,9 @@ class Batch:
 @dataclass(frozen=True)
 class FeatureConfig(InputPipeline):
     """How a ``PoseSequence`` becomes model input; saved in a model's ``config.json``."""
+
+    tensor_names: ClassVar[tuple[str, ...]] = ("points", "present", "frames")
+    time_axes: ClassVar[tuple[int, ...]] = (1, 1, 1)
 
     channels: int = 2  # x, y (2) or x, y, z (3)
     hands_relative: bool = True

@@ -1,0 +1,128 @@
+"""ONNX export: the bundled pose models and the RGB families, verified against PyTorch on real clips,
+int8, and exported files run by onnxruntime in recognize, transcribe and serve."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from signscribe.cli import app
+from signscribe.errors import InputFileError, SignscribeError
+from signscribe.export import export_onnx, quantize_int8, verify
+from signscribe.export.run import export_model
+from signscribe.inference import Recognizer, Transcriber
+from signscribe.models import create_model
+from signscribe.models.inputs import FramesConfig
+from signscribe.models.onnx_model import OnnxModel
+from signscribe.models.pretrained import model_config_json, save_model_folder
+
+runner = CliRunner()
+CLIPS = ("01586", "65145", "14882")  # real WLASL clips: agreement, basketball, deaf
+
+
+@pytest.fixture(scope="module")
+def clips(wlasl_dir: Path) -> list[Path]:
+    return [wlasl_dir / "clips" / f"{name}.mp4" for name in CLIPS]
+
+
+@pytest.fixture(scope="module")
+def exported(clips: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The default model as ONNX, fp32 and int8, through the command."""
+    folder = tmp_path_factory.mktemp("onnx")
+    files = {"fp32": folder / "wlasl100.onnx", "int8": folder / "wlasl100.int8.onnx"}
+    for name, out in files.items():
+        args = ["export", "default", *(f"--clip={clip}" for clip in clips), "--out", str(out)]
+        result = runner.invoke(app, args + (["--int8"] if name == "int8" else []))
+        assert result.exit_code == 0, result.output
+        found = re.search(r"max \|difference\| (\S+), top-1 agreement (\d+)%", result.stdout)
+        assert found and float(found.group(1)) < (0.5 if name == "int8" else 1e-4) and found.group(2) == "100"
+    return files
+
+
+def test_the_other_bundled_model_exports_and_agrees_with_torch_on_real_clips(clips: list[Path], tmp_path: Path) -> None:
+    """traduttore16 here; the default model (wlasl100) through the command in ``exported``."""
+    model = "traduttore16"
+    report = export_model(model, clips, tmp_path / f"{model}.onnx")
+    assert report.verification.clips == 3 and report.verification.top1_agreement == 1.0
+    assert report.verification.max_abs_difference < 1e-4
+    quantized = quantize_int8(report.out, tmp_path / f"{model}.int8.onnx")
+    assert quantized.stat().st_size < report.bytes / 2  # int8 weights
+    recognizer = Recognizer.from_pretrained(model)
+    each = [recognizer.model_inputs(recognizer.prepare([clip])) for clip in clips]
+    checked = verify(OnnxModel(quantized), recognizer.loaded.model, each)
+    assert checked.top1_agreement == 1.0 and checked.max_abs_difference < 0.5
+
+
+def test_batch_and_time_stay_dynamic(exported: dict[str, Path], clips: list[Path]) -> None:
+    """Traced on two clips, the file runs three at once, each of another length."""
+    recognizer = Recognizer.from_pretrained("default")
+    batch = recognizer.model_inputs(recognizer.prepare(clips))
+    onnx = OnnxModel(exported["fp32"])
+    assert batch[0].shape[0] == 3
+    assert torch.allclose(onnx(*batch), recognizer.loaded.model(*batch).detach(), atol=1e-4)
+    short = tuple(tensor[:1, :10] for tensor in batch)
+    assert torch.allclose(onnx(*short), recognizer.loaded.model(*short).detach(), atol=1e-4)
+
+
+def test_an_exported_file_recognises_transcribes_and_serves(
+    exported: dict[str, Path], clips: list[Path], clip_bytes: bytes, how2sign_dir: Path, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from signscribe.serving import ServerSettings, create_app
+
+    onnx = Recognizer.from_pretrained(exported["fp32"])
+    assert onnx.loaded.architecture == "ensemble" and onnx.labels == Recognizer.from_pretrained("default").labels
+    as_json = ["--format", "json", "-k", "3"]
+    from_onnx = runner.invoke(app, ["recognize", str(clips[1]), "--model", str(exported["fp32"]), *as_json])
+    from_torch = runner.invoke(app, ["recognize", str(clips[1]), *as_json])
+    assert from_onnx.exit_code == 0 and json.loads(from_onnx.stdout) == json.loads(from_torch.stdout)
+    sentence = how2sign_dir / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"
+    by_onnx = Transcriber.from_pretrained(exported["fp32"]).transcribe(sentence)
+    by_torch = Transcriber.from_pretrained("default").transcribe(sentence)
+    assert [s.gloss for s in by_onnx.segments] == [s.gloss for s in by_torch.segments]
+    best = Recognizer.from_pretrained("default").predict(clips[0])[0].gloss  # clip_bytes are clips[0]'s
+    settings = ServerSettings(data_dir=tmp_path / "data", model=str(exported["int8"]))
+    with TestClient(create_app(settings)) as client:
+        answer = client.post("/v1/recognize", files={"file": ("clip.mp4", clip_bytes, "video/mp4")})
+        assert answer.status_code == 200 and answer.json()["results"][0]["predictions"][0]["gloss"] == best
+
+
+@pytest.mark.parametrize("family", ["i3d", "x3d_xs", "movinet_a0"])
+def test_rgb_families_export_with_a_dynamic_batch(family: str, clips: list[Path], tmp_path: Path) -> None:
+    features = FramesConfig(frames=8, size=64, resize=72)
+    torch.manual_seed(0)
+    model = create_model(family, 4, **features.model_config())
+    config = model_config_json(family, features.model_config(), features, 4, {})
+    folder = save_model_folder(model, tmp_path / family, config, {"labels.json": '["a", "b", "c", "d"]'}, "card")
+    report = export_model(str(folder), clips, tmp_path / f"{family}.onnx")
+    assert report.verification.top1_agreement == 1.0 and report.verification.max_abs_difference < 1e-4
+    recognizer = Recognizer.from_pretrained(str(folder))
+    batch = recognizer.model_inputs(recognizer.prepare(clips))
+    assert torch.allclose(OnnxModel(report.out)(*batch), recognizer.loaded.model(*batch).detach(), atol=1e-4)
+
+
+def test_what_cannot_be_exported_or_loaded_says_why(
+    exported: dict[str, Path], clips: list[Path], tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["export", "default", f"--clip={clips[0]}", "--out", str(tmp_path / "m.txt")])
+    assert result.exit_code == 2 and "must end in .onnx" in result.output
+    result = runner.invoke(app, ["export", "default", f"--clip={clips[0]}", "--format", "coreml", "--out", "m.onnx"])
+    assert result.exit_code == 2 and "must be one of onnx" in result.output
+    recognizer = Recognizer.from_pretrained("default")
+    with pytest.raises(ValueError, match="at least 2 clips"):
+        export_onnx(recognizer.loaded, recognizer.model_inputs(recognizer.prepare(clips[:1])), tmp_path / "a.onnx")
+    (tmp_path / "broken.onnx").write_bytes(b"not a model")
+    with pytest.raises(InputFileError, match=r"broken\.onnx.*not a readable ONNX model"):
+        Recognizer.from_pretrained(tmp_path / "broken.onnx")
+    from signscribe.inference import Translator
+
+    with pytest.raises(SignscribeError, match="recognition model, not a translation model"):
+        Translator.from_pretrained(exported["fp32"])
+    with pytest.raises(SignscribeError, match="only PyTorch models export"):
+        export_model(str(exported["fp32"]), clips[:2], tmp_path / "again.onnx")
