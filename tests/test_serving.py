@@ -421,3 +421,12 @@ def test_a_jobs_database_from_before_job_kinds_is_upgraded(tmp_path: Path) -> No
     new = store.create("b.mp4", tmp_path / "b", 5, "transcribe", {"min_confidence": 0.4})
     assert (new.kind, new.options) == ("transcribe", {"min_confidence": 0.4})
     store.close()
+
+
+def test_the_browser_holistic_is_refused_unless_it_matches_the_registrys_integrity(tmp_path: Path) -> None:
+    from signscribe.errors import SignscribeError
+    from signscribe.serving.web_assets import fetch_holistic, holistic_installed
+
+    with pytest.raises(SignscribeError, match="does not match the registry's integrity sha512-"):
+        fetch_holistic(tmp_path / "holistic", tarball=b"not the release")
+    assert not (tmp_path / "holistic").exists() and not holistic_installed(tmp_path / "holistic")

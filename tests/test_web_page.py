@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -15,6 +16,7 @@ import uvicorn
 
 from signscribe.io import read_frames
 from signscribe.serving import ServerSettings, create_app
+from signscribe.serving.web_assets import HOLISTIC_DIR, holistic_installed
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -134,6 +136,42 @@ def test_live_webcam_predictions_appear(server: str, browser, tmp_path: Path) ->
     page.screenshot(path=str(tmp_path / "live.png"))
     page.click("#live-stop")
     assert page.inner_text("#live-status") == "stopped"
+
+
+def test_privacy_mode_finds_landmarks_in_the_browser_and_never_sends_an_image(server: str, browser) -> None:
+    """MediaPipe Holistic runs in the page on the webcam: only landmarks messages (text) go over the
+    WebSocket, never a frame (binary JPEG, or a JSON frame), and predictions still appear."""
+    if not holistic_installed():
+        pytest.skip("the browser's Holistic is not installed: run `signscribe web-assets` (.ci/run does)")
+    page = browser.new_page()
+    sent: list[str | bytes] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(payload)))
+    page.goto(server)
+    page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
+    page.wait_for_function("!document.querySelector('#live-mode option[value=landmarks]').disabled")
+    page.select_option("#live-mode", "landmarks")
+    page.fill("#threshold", "0")
+    page.dispatch_event("#threshold", "input")
+    page.click("#live-start")
+    page.wait_for_selector("#live-predictions .bar", timeout=180_000)
+    page.click("#live-stop")
+    assert sent and all(isinstance(payload, str) for payload in sent), "a binary (image) message was sent"
+    messages = [json.loads(payload) for payload in sent]
+    assert {message["type"] for message in messages} == {"landmarks"}
+    assert any(message["right_hand"] or message["left_hand"] for message in messages)
+    assert all(len(message["pose"]) == 33 for message in messages if message["pose"])
+
+
+def test_the_browser_pose_model_is_the_python_wheels() -> None:
+    import hashlib
+
+    import mediapipe
+
+    if not holistic_installed():
+        pytest.skip("the browser's Holistic is not installed: run `signscribe web-assets` (.ci/run does)")
+    wheel = Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / "pose_landmark_full.tflite"
+    served = HOLISTIC_DIR / "pose_landmark_full.tflite"
+    assert hashlib.sha256(served.read_bytes()).digest() == hashlib.sha256(wheel.read_bytes()).digest()
 
 
 def test_the_attention_over_the_live_window_is_drawn_under_the_video(attention_server: str, browser) -> None:

@@ -314,6 +314,6 @@ def serve(
     serve_forever(settings, host, port, lambda line: errors.print(line, highlight=False))
 
 
-from signscribe import cli_embeddings, cli_export, cli_sentences, cli_tune, cli_vlm  # noqa: E402, F401  (register their commands on the app)
+from signscribe import cli_deploy, cli_embeddings, cli_sentences, cli_tune, cli_vlm  # noqa: E402, F401  (register their commands on the app)
 
 __all__ = ["app", "command"]

@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import torch
 from torch import nn
 
 from signscribe.errors import SignscribeError
+from signscribe.files import atomic_write
 from signscribe.models.onnx_model import CONFIG_KEY, LABELS_KEY, OUTPUT_NAME
 from signscribe.models.pretrained import LoadedModel
 
@@ -51,27 +50,15 @@ def _onnx() -> Any:
     return onnx
 
 
-@contextlib.contextmanager
-def _staged(out: Path) -> Iterator[Path]:
-    """A temporary path beside ``out`` that replaces it when the block succeeds."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        yield Path(name)
-        os.replace(name, out)
-    finally:
-        Path(name).unlink(missing_ok=True)
-
-
 def _save(model: Any, out: Path, loaded_config: dict[str, Any], labels: list[str] | None) -> Path:
-    onnx = _onnx()
+    """The model with the signscribe metadata, written atomically (one file: models here are far
+    below protobuf's 2 GB limit)."""
     del model.metadata_props[:]
     for key, value in ((CONFIG_KEY, loaded_config), (LABELS_KEY, labels)):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, json.dumps(value)
-    with _staged(out) as staging:
-        onnx.save(model, staging)
+    with atomic_write(out) as file:
+        file.write(model.SerializeToString())
     return out
 
 

@@ -126,7 +126,12 @@ $("upload-export").addEventListener("click", () =>
   downloadCsv("signscribe-upload.csv", ["video", "rank", "gloss", "confidence"], uploadRows));
 
 // ---- live webcam ----------------------------------------------------------------------------
-const live = { socket: null, stream: null, timer: null, log: [], history: [], started: 0 };
+const live = { socket: null, stream: null, timer: null, stopSender: null, log: [], history: [], started: 0 };
+holisticAvailable().then((available) => {
+  const option = $("live-mode").querySelector("option[value=landmarks]");
+  option.disabled = !available;
+  if (!available) option.textContent += ": run signscribe web-assets on the server";
+});
 const threshold = () => Number($("threshold").value);
 $("threshold").addEventListener("input", () => { $("threshold-value").value = threshold().toFixed(2); drawTimeline(); });
 
@@ -243,11 +248,18 @@ async function startLive() {
   live.socket.binaryType = "arraybuffer";
   live.socket.onmessage = onMessage;
   live.socket.onclose = (event) => { if (live.socket) $("live-status").textContent = `closed ${event.reason || ""}`; stopLive(); };
-  live.socket.onopen = () => {
+  live.socket.onopen = async () => {
     $("live-status").textContent = "streaming…";
     $("live-stop").disabled = false;
     $("bank-add").disabled = $("bank-recognize").disabled = false;
     live.started = performance.now();
+    if ($("live-mode").value === "landmarks") {
+      $("live-status").textContent = "finding landmarks in this browser…";
+      try {
+        live.stopSender = await startLandmarkSender(video, live.socket, live.started, FPS);
+      } catch (error) { $("live-status").textContent = `privacy mode: ${error.message}`; }
+      return;
+    }
     const capture = document.createElement("canvas");
     live.timer = setInterval(() => {
       if (!live.socket || live.socket.readyState !== WebSocket.OPEN || !video.videoWidth) return;
@@ -270,6 +282,8 @@ async function startLive() {
 
 function stopLive() {
   clearInterval(live.timer);
+  if (live.stopSender) live.stopSender();
+  live.stopSender = null;
   const socket = live.socket;
   live.socket = null;
   if (socket && socket.readyState <= WebSocket.OPEN) socket.close();

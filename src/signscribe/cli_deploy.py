@@ -1,4 +1,4 @@
-"""``signscribe export``: leave PyTorch."""
+"""Deployment: ``signscribe export`` (leave PyTorch) and ``signscribe web-assets`` (the browser's Holistic)."""
 
 from __future__ import annotations
 
@@ -41,3 +41,14 @@ def export(
         highlight=False,
     )
     wrote(out)
+
+
+@command(name="web-assets")
+def web_assets() -> None:
+    """Fetch MediaPipe Holistic for the browser (@mediapipe/holistic from the npm registry, checked
+    against its published integrity) into the package, so that serve offers the web page's privacy
+    mode: landmarks found in the browser, the video never sent."""
+    from signscribe.serving.web_assets import HOLISTIC_VERSION, fetch_holistic
+
+    folder = fetch_holistic()
+    console.print(f"@mediapipe/holistic {HOLISTIC_VERSION} in {folder}", highlight=False)
