@@ -113,7 +113,10 @@ def test_what_cannot_be_exported_or_loaded_says_why(
     result = runner.invoke(app, ["export", "default", f"--clip={clips[0]}", "--out", str(tmp_path / "m.txt")])
     assert result.exit_code == 2 and "must end in .onnx" in result.output
     result = runner.invoke(app, ["export", "default", f"--clip={clips[0]}", "--format", "coreml", "--out", "m.onnx"])
-    assert result.exit_code == 2 and "must be one of onnx" in result.output
+    assert result.exit_code == 2 and "must be one of onnx, tflite" in result.output
+    result = runner.invoke(app, ["export", "default", f"--clip={clips[0]}", "--format", "tflite", "--int8",
+                                 "--out", str(tmp_path / "m.tflite")])  # fmt: skip
+    assert result.exit_code == 2 and "--int8 is for --format onnx" in result.output
     recognizer = Recognizer.from_pretrained("default")
     with pytest.raises(ValueError, match="at least 2 clips"):
         export_onnx(recognizer.loaded, recognizer.model_inputs(recognizer.prepare(clips[:1])), tmp_path / "a.onnx")

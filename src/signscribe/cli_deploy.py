@@ -20,7 +20,7 @@ def export(
         list[Path], typer.Option(help="A real clip to trace and verify with (repeat it; two or more are best).")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
-    output_format: Annotated[str, typer.Option("--format", help="onnx.")] = "onnx",
+    output_format: Annotated[str, typer.Option("--format", help="onnx, or tflite (the [tflite] extra).")] = "onnx",
     int8: Annotated[bool, typer.Option(help="Quantise the weights to int8 (onnxruntime, dynamic).")] = False,
 ) -> None:
     """Export a recognition model to ONNX (dynamic batch and time axes), run it with onnxruntime on
@@ -30,10 +30,10 @@ def export(
     from signscribe.export.run import FORMATS, export_model
 
     option.check_choice(output_format, FORMATS)
-    if out.suffix != ".onnx":
-        raise ValueError(f"--out must end in .onnx, got {out}")
+    if out.suffix != f".{output_format}":
+        raise ValueError(f"--out must end in .{output_format}, got {out}")
     with terminal.progress() as bars:
-        report = export_model(model, list(clip), out, int8, bar(bars, "loading clips"))
+        report = export_model(model, list(clip), out, int8, bar(bars, "loading clips"), output_format)
     checked = report.verification
     console.print(
         f"{out}: {report.bytes / 1e6:.2f} MB{' (int8)' if int8 else ''}; against PyTorch on {checked.clips} clip(s): "

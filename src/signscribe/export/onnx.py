@@ -31,7 +31,7 @@ from signscribe.models.onnx_model import CONFIG_KEY, LABELS_KEY, OUTPUT_NAME
 from signscribe.models.pretrained import LoadedModel
 
 
-class _Positional(nn.Module):
+class Positional(nn.Module):
     """The model called with its inputs as positional arguments, whatever its ``forward`` names them."""
 
     def __init__(self, model: nn.Module) -> None:
@@ -78,7 +78,7 @@ def export_onnx(loaded: LoadedModel, examples: tuple[torch.Tensor, ...], out: Pa
     shapes = tuple({0: batch} if axis is None else {0: batch, axis: time} for axis in pipeline.time_axes)
     with contextlib.redirect_stdout(io.StringIO()):  # the exporter reports its steps on stdout
         program = torch.onnx.export(
-            _Positional(loaded.model).eval(),
+            Positional(loaded.model).eval(),
             tuple(examples),
             dynamo=True,
             input_names=list(pipeline.tensor_names),

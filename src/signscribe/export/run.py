@@ -12,7 +12,7 @@ from signscribe.models.onnx_model import OnnxModel
 from signscribe.pose.source import ClipSource
 from signscribe.progress import ProgressCallback
 
-FORMATS = ("onnx",)
+FORMATS = ("onnx", "tflite")
 
 
 @dataclass(frozen=True)
@@ -28,21 +28,33 @@ def export_model(
     out: Path,
     int8: bool = False,
     on_progress: ProgressCallback | None = None,
+    output_format: str = "onnx",
 ) -> ExportReport:
     """Export ``model`` (a bundled name, a folder or a hub id) to ``out``: traced on the first two
-    ``clips`` (one clip stands in twice), then run by onnxruntime on each clip alone and compared
-    with PyTorch. With ``int8`` the file written and verified is the quantised one."""
+    ``clips`` (one clip stands in twice), then run by onnxruntime (or the LiteRT interpreter) on
+    each clip alone and compared with PyTorch. With ``int8`` (ONNX) the file written and verified is
+    the quantised one."""
     if not clips:
         raise ValueError("give at least one real clip (--clip) to trace and verify the export with")
+    if output_format not in FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    if int8 and output_format != "onnx":
+        raise ValueError("--int8 is for --format onnx; TFLite int8 is not built")
     recognizer = Recognizer.from_pretrained(model, device="cpu")
     prepared = recognizer.prepare(clips, on_progress)
     examples = recognizer.model_inputs((prepared * 2)[:2] if len(prepared) == 1 else prepared[:2])
+    each = [recognizer.model_inputs([item]) for item in prepared]
+    if output_format == "tflite":
+        from signscribe.export.tflite import TfliteModel, export_tflite
+
+        export_tflite(recognizer.loaded, examples, out)
+        checked = verify(TfliteModel(out, recognizer.loaded.features), recognizer.loaded.model, each)
+        return ExportReport(out, out.stat().st_size, checked)
     if int8:
         with tempfile.TemporaryDirectory() as folder:
             plain = export_onnx(recognizer.loaded, examples, Path(folder) / "fp32.onnx")
             quantize_int8(plain, out)
     else:
         export_onnx(recognizer.loaded, examples, out)
-    each = [recognizer.model_inputs([item]) for item in prepared]
     checked = verify(OnnxModel(out), recognizer.loaded.model, each)
     return ExportReport(out, out.stat().st_size, checked)

@@ -101,6 +101,11 @@ class InputPipeline(ABC):
         is built from ``model_config``; as it is by default."""
         return self
 
+    def longest_example(self) -> int | None:
+        """The most rows an example has along its time axis (``None``: no time axis, or no bound):
+        what a fixed-shape export (TFLite) pads every clip to."""
+        return None
+
     def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> Augment | None:
         """The training augmentation of this kind (``options`` tune it), or ``None``."""
         return None

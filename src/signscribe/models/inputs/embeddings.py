@@ -156,6 +156,9 @@ class EmbeddingsConfig(InputPipeline):
         keep = np.linspace(0, len(raw.rows) - 1, self.max_tokens).round().astype(int)
         return replace(raw, rows=raw.rows[keep])
 
+    def longest_example(self) -> int:
+        return self.max_tokens
+
     def example(self, prepared: EmbeddedClip) -> np.ndarray:
         return prepared.rows
 

@@ -128,6 +128,9 @@ class FeatureConfig(InputPipeline):
         sequence = normalize(sequence, hands_relative=self.hands_relative)
         return mirror(sequence) if self.dominant_hand and left_handed(sequence) else sequence
 
+    def longest_example(self) -> int:
+        return self.max_frames
+
     def example(self, prepared: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
         return sequence_features(prepared, self)
 
