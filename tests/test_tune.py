@@ -71,6 +71,7 @@ def test_a_bad_search_space_names_the_key(tmp_path: Path) -> None:
         'lrr = {type = "float", low = 0.1, high = 1.0}': "lrr: not a train option",
         'lr = {type = "gauss", low = 0.1, high = 1.0}': "lr: needs type one of float, int, categorical",
         'lr = {type = "float", low = 1.0, high = 0.1}': "lr: needs numbers low < high",
+        'lr = {type = "float", low = 0.1, high = "1"}': "lr: needs numbers low < high",
         'batch = {type = "categorical"}': "batch: a categorical parameter needs choices",
         '"epochs.x" = {type = "int", low = 1, high = 2}': "epochs.x: not a train option",
     }

@@ -87,8 +87,9 @@ def read_space(path: str | Path) -> list[Parameter]:
         kind = spec["type"]
         if kind == "categorical" and not spec.get("choices"):
             raise InputFileError(path, f"{name}: a categorical parameter needs choices")
+        bounds = (spec.get("low"), spec.get("high"))
         if kind != "categorical" and not (
-            isinstance(spec.get("low"), (int, float)) and spec.get("high", 0) > spec["low"]
+            all(isinstance(bound, (int, float)) for bound in bounds) and bounds[0] < bounds[1]
         ):
             raise InputFileError(path, f"{name}: needs numbers low < high")
         extra = set(spec) - {"type", "low", "high", "log", "step", "choices"}
