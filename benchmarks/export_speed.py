@@ -1,17 +1,20 @@
-"""PyTorch against onnxruntime (fp32 and int8) for the default model on WLASL100 val.
+"""PyTorch, onnxruntime (fp32, int8) and TFLite (fp32, int8) for the default model on WLASL100 val.
 
-Exports the bundled default model (``signscribe export`` does the same) to ONNX and to int8, then
-runs each of the three on every WLASL100 val clip alone (batch 1, landmarks already extracted:
-``signscribe extract --data csv:../shared/data/wlasl100/wlasl100.csv`` fills the pose cache), and
-prints the median milliseconds per clip, the file size, top-1 accuracy against the labels and the
-share of clips whose best gloss equals PyTorch's.
+Exports the bundled default model (``signscribe export`` does the same) to ONNX and to int8, and,
+where litert-torch is installed (the ``[tflite]`` extra, ``.venv-tflite``), to TFLite and int8
+TFLite (one clip padded to 64 frames), then runs each on every WLASL100 val clip alone (batch 1,
+landmarks already extracted: ``signscribe extract --data csv:../shared/data/wlasl100/wlasl100.csv``
+fills the pose cache), and prints the median milliseconds per clip, the file size, top-1 accuracy
+against the labels and the share of clips whose best gloss equals PyTorch's.
 
-Run from the repository root: ``.venv/bin/python benchmarks/export_speed.py [--limit N]``.
+Run from the repository root: ``.venv/bin/python benchmarks/export_speed.py [--limit N]`` (or
+``.venv-tflite/bin/python`` for the TFLite rows too).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import tempfile
 import time
@@ -59,6 +62,14 @@ def main() -> None:
             "onnxruntime fp32": OnnxModel(fp32),
             "onnxruntime int8": OnnxModel(int8),
         }
+        if importlib.util.find_spec("litert_torch"):
+            from signscribe.export.tflite import TfliteModel, export_tflite
+
+            for precision in ("fp32", "int8"):
+                out = Path(folder) / f"{precision}.tflite"
+                export_tflite(recognizer.loaded, recognizer.model_inputs(prepared[:2]), out, precision == "int8")
+                models[f"tflite {precision}"] = TfliteModel(out, recognizer.loaded.features)
+                sizes[f"tflite {precision}"] = out.stat().st_size
         results = {name: run(model, inputs) for name, model in models.items()}
     reference = results["torch"][1]
     print(f"WLASL100 val, {len(samples)} clips, default model, batch 1, 2 threads")

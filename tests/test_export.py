@@ -93,6 +93,47 @@ def test_an_exported_file_recognises_transcribes_and_serves(
         assert answer.status_code == 200 and answer.json()["results"][0]["predictions"][0]["gloss"] == best
 
 
+def test_runtime_onnx_exports_once_into_the_cache_and_answers_as_torch(
+    exported: dict[str, Path], clips: list[Path], how2sign_dir: Path, monkeypatch, tmp_path: Path
+) -> None:
+    """--runtime onnx on a PyTorch model: exported on first use (traced on made-up examples) into the
+    cache, then the answers of PyTorch from recognize, transcribe and serve; later runs reuse the file."""
+    from fastapi.testclient import TestClient
+
+    from signscribe.serving import ServerSettings, create_app
+
+    cache = tmp_path / "onnx-cache"
+    monkeypatch.setenv("SIGNSCRIBE_ONNX_CACHE_DIR", str(cache))
+    as_json = [str(clips[2]), "--model", "traduttore16", "--format", "json", "-k", "3"]
+    by_torch = json.loads(runner.invoke(app, ["recognize", *as_json, "--runtime", "torch"]).stdout)
+    result = runner.invoke(app, ["recognize", *as_json, "--runtime", "onnx"])
+    assert result.exit_code == 0, result.output
+    by_onnx = json.loads(result.stdout)
+    (cached,) = cache.glob("traduttore16-*.onnx")
+    got, wanted = by_onnx["results"][0]["predictions"], by_torch["results"][0]["predictions"]
+    assert [p["gloss"] for p in got] == [p["gloss"] for p in wanted]
+    assert [p["confidence"] for p in got] == pytest.approx([p["confidence"] for p in wanted], abs=1e-4)
+    stamp = cached.stat().st_mtime_ns
+    assert runner.invoke(app, ["recognize", *as_json, "--runtime", "onnx"]).stdout == result.stdout
+    assert cached.stat().st_mtime_ns == stamp  # not exported again
+    sentence = how2sign_dir / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"
+    transcripts = [
+        json.loads(runner.invoke(app, ["transcribe", str(sentence), "--format", "json", "--runtime", r]).stdout)
+        for r in ("torch", "onnx")
+    ]
+    assert transcripts[0]["segments"]
+    assert [s["gloss"] for s in transcripts[1]["segments"]] == [s["gloss"] for s in transcripts[0]["segments"]]
+    settings = ServerSettings(data_dir=tmp_path / "data", model="traduttore16", runtime="onnx")
+    with TestClient(create_app(settings)) as client:
+        pool = client.app.state.models
+        assert all(isinstance(r.loaded.model, OnnxModel) for r in pool.recognizers.values())
+        assert client.get("/v1/browser-model").content == cached.read_bytes()
+    refused = runner.invoke(app, ["recognize", str(clips[0]), "--model", str(exported["fp32"]), "--runtime", "torch"])
+    assert refused.exit_code == 2 and "an ONNX file runs with onnxruntime" in refused.output
+    unknown = runner.invoke(app, ["recognize", str(clips[0]), "--runtime", "tensorrt"])
+    assert unknown.exit_code == 2 and "--runtime must be one of auto, torch, onnx" in unknown.output
+
+
 @pytest.mark.parametrize("family", ["i3d", "x3d_xs", "movinet_a0"])
 def test_rgb_families_export_with_a_dynamic_batch(family: str, clips: list[Path], tmp_path: Path) -> None:
     features = FramesConfig(frames=8, size=64, resize=72)
@@ -114,9 +155,8 @@ def test_what_cannot_be_exported_or_loaded_says_why(
     assert result.exit_code == 2 and "must end in .onnx" in result.output
     result = runner.invoke(app, ["export", "default", f"--clip={clips[0]}", "--format", "coreml", "--out", "m.onnx"])
     assert result.exit_code == 2 and "must be one of onnx, tflite" in result.output
-    result = runner.invoke(app, ["export", "default", f"--clip={clips[0]}", "--format", "tflite", "--int8",
-                                 "--out", str(tmp_path / "m.tflite")])  # fmt: skip
-    assert result.exit_code == 2 and "--int8 is for --format onnx" in result.output
+    result = runner.invoke(app, ["export", "default", f"--clip={clips[0]}", "--format", "tflite", "--out", "m.onnx"])
+    assert result.exit_code == 2 and "--out must end in .tflite" in result.output
     recognizer = Recognizer.from_pretrained("default")
     with pytest.raises(ValueError, match="at least 2 clips"):
         export_onnx(recognizer.loaded, recognizer.model_inputs(recognizer.prepare(clips[:1])), tmp_path / "a.onnx")

@@ -59,6 +59,31 @@ def test_recognize_real_clip_like_the_cli(make_client, clip_bytes: bytes, recogn
     assert top3.path == "/v1/recognize"
 
 
+def test_the_browser_model_is_the_served_model_as_onnx(
+    make_client, recognizer: Recognizer, both_hands_pose: PoseSequence, tmp_path: Path
+) -> None:
+    """GET /v1/browser-model (the page's offline mode): the model exported once, whose onnxruntime
+    answer is PyTorch's on a real clip; a server started with that file hands it over as it is."""
+    from signscribe.models.onnx_model import OnnxModel
+
+    client = make_client()
+    offered = {m["id"]: m for m in client.get("/v1/models").json()["models"]}
+    assert offered["traduttore16"]["runs_in_browser"] and offered["traduttore16"]["features"]["max_frames"] == 64
+    response = client.get("/v1/browser-model", params={"model": "traduttore16"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/octet-stream"
+    assert client.get("/v1/browser-model").content == response.content  # exported once, kept
+    exported = tmp_path / "traduttore16.onnx"
+    exported.write_bytes(response.content)
+    model = OnnxModel(exported)
+    assert model.metadata()[1] == recognizer.labels
+    inputs = recognizer.model_inputs(recognizer.prepare([both_hands_pose]))
+    np.testing.assert_allclose(model(*inputs).numpy(), recognizer.loaded.model(*inputs).detach().numpy(), atol=1e-4)
+    from_file = make_client(model=str(exported), data_dir=tmp_path / "other")
+    assert from_file.get("/v1/browser-model").content == response.content
+    missing = client.get("/v1/browser-model", params={"model": "nope"})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
+
+
 def test_every_bundled_model_is_offered_and_chosen_per_request(
     make_client, clip_bytes: bytes, wlasl_dir: Path, tmp_path: Path
 ) -> None:
@@ -423,10 +448,12 @@ def test_a_jobs_database_from_before_job_kinds_is_upgraded(tmp_path: Path) -> No
     store.close()
 
 
-def test_the_browser_holistic_is_refused_unless_it_matches_the_registrys_integrity(tmp_path: Path) -> None:
+@pytest.mark.parametrize("package", ["holistic", "onnxruntime"])
+def test_a_browser_runtime_is_refused_unless_it_matches_the_registrys_integrity(package: str, tmp_path: Path) -> None:
     from signscribe.errors import SignscribeError
-    from signscribe.serving.web_assets import fetch_holistic, holistic_installed
+    from signscribe.serving.web_assets import PACKAGES
 
+    (chosen,) = [p for p in PACKAGES if p.folder == package]
     with pytest.raises(SignscribeError, match="does not match the registry's integrity sha512-"):
-        fetch_holistic(tmp_path / "holistic", tarball=b"not the release")
-    assert not (tmp_path / "holistic").exists() and not holistic_installed(tmp_path / "holistic")
+        chosen.fetch(tmp_path, tarball=b"not the release")
+    assert not (tmp_path / package).exists() and not chosen.installed(tmp_path)

@@ -30,12 +30,17 @@ def clips(wlasl_dir: Path) -> list[Path]:
 
 @pytest.mark.parametrize("model", ["wlasl100", "traduttore16"])
 def test_bundled_models_export_to_tflite_and_agree_with_torch(model: str, clips: list[Path], tmp_path: Path) -> None:
-    out = tmp_path / f"{model}.tflite"
-    result = runner.invoke(app, ["export", model, *(f"--clip={clip}" for clip in clips), "--format", "tflite",
-                                 "--out", str(out)])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    found = re.search(r"max \|difference\| (\S+), top-1 agreement (\d+)%", result.stdout)
-    assert found and float(found.group(1)) < 1e-4 and found.group(2) == "100"
+    """fp32, and int8 (a file under 40% of the size, the same best gloss on every clip)."""
+    sizes = {}
+    for precision, tolerance in (("fp32", 1e-4), ("int8", 0.5)):
+        out = tmp_path / f"{model}.{precision}.tflite"
+        result = runner.invoke(app, ["export", model, *(f"--clip={clip}" for clip in clips), "--format", "tflite",
+                                     "--out", str(out), *(["--int8"] if precision == "int8" else [])])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        found = re.search(r"max \|difference\| (\S+), top-1 agreement (\d+)%", result.stdout)
+        assert found and float(found.group(1)) < tolerance and found.group(2) == "100"
+        sizes[precision] = out.stat().st_size
+    assert sizes["int8"] < 0.4 * sizes["fp32"]
     assert out.read_bytes()[4:8] == b"TFL3"  # the FlatBuffer identifier of a TFLite model
     sidecar = json.loads(Path(f"{out}.json").read_text())
     max_frames = sidecar["config"]["features"]["max_frames"]

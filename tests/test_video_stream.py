@@ -117,3 +117,17 @@ def test_a_whole_clip_model_reads_the_last_clip_length_of_the_stream(images: lis
     best = last["top_k"][0]
     assert best["gloss"] == GLOSSES[int(expected.argmax())]
     assert best["confidence"] == pytest.approx(float(expected.max()), abs=1e-4)
+
+
+def test_an_rgb_model_does_not_run_in_the_browser(tmp_path: Path) -> None:
+    """The page's offline mode computes landmark input only: an RGB model is refused, and said so."""
+    folder = _model_folder(tmp_path / "x3d", "x3d_xs", FramesConfig(frames=8, size=112, resize=128))
+    with _client(folder, tmp_path) as client:
+        (default,) = [m for m in client.get("/v1/models").json()["models"] if m["default"]]
+        assert default["runs_in_browser"] is False and default["input_kind"] == "frames"
+        response = client.get("/v1/browser-model")
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "not_in_browser",
+        "message": f"model {str(folder)!r} cannot run in the browser: only landmark recognition models do",
+    }

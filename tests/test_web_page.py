@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 import uvicorn
 
 from signscribe.io import read_frames
 from signscribe.serving import ServerSettings, create_app
-from signscribe.serving.web_assets import HOLISTIC_DIR, holistic_installed
+from signscribe.serving.web_assets import HOLISTIC, ONNXRUNTIME_WEB, VENDOR_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -141,7 +142,7 @@ def test_live_webcam_predictions_appear(server: str, browser, tmp_path: Path) ->
 def test_privacy_mode_finds_landmarks_in_the_browser_and_never_sends_an_image(server: str, browser) -> None:
     """MediaPipe Holistic runs in the page on the webcam: only landmarks messages (text) go over the
     WebSocket, never a frame (binary JPEG, or a JSON frame), and predictions still appear."""
-    if not holistic_installed():
+    if not HOLISTIC.installed():
         pytest.skip("the browser's Holistic is not installed: run `signscribe web-assets` (.ci/run does)")
     page = browser.new_page()
     sent: list[str | bytes] = []
@@ -162,15 +163,144 @@ def test_privacy_mode_finds_landmarks_in_the_browser_and_never_sends_an_image(se
     assert all(len(message["pose"]) == 33 for message in messages if message["pose"])
 
 
+def holistic_messages(sequence) -> list[dict]:
+    """The stream's ``landmarks`` messages of real landmarks: what the page's Holistic gives."""
+    from signscribe.pose.layout import Layout
+
+    layout, size = Layout(), np.array([sequence.width, sequence.height, 1.0])
+    messages = []
+    for index in range(sequence.num_frames):
+        message = {"type": "landmarks", "t": index / sequence.fps, "width": sequence.width, "height": sequence.height}
+        for name in layout.components:
+            rows = layout.slice(name)
+            points = sequence.data[index, rows] / size
+            if not (sequence.confidence[index, rows] > 0).any():
+                message[name] = None
+            elif name == "pose":
+                message[name] = np.column_stack([points, sequence.confidence[index, rows]]).tolist()
+            else:
+                message[name] = points.tolist()
+        messages.append(message)
+    return messages
+
+
+def as_the_server_reads_them(messages: list[dict]):
+    """The messages as the server's stream reads them: a ``PoseSequence`` in pixels."""
+    from signscribe.pose.sequence import PoseSequence
+    from signscribe.serving.stream_messages import parse_message
+
+    rows = [parse_message(json.dumps(message), None, 1 << 22, 1 << 24).landmarks for message in messages]
+    width, height = messages[0]["width"], messages[0]["height"]
+    return PoseSequence(np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows]), 25.0, width, height)
+
+
+IN_THE_PAGE = """async ([model, messages, windows]) => {
+  const frames = messages.map(Landmarks.frameOf);
+  const { width, height } = messages[0];
+  const sequence = Landmarks.sequenceOf(frames, width, height);
+  const input = Landmarks.modelInputs(sequence, model.features);
+  const recognizer = await OfflineRecognizer.create(model, {});
+  const window = ([start, stop]) => Landmarks.sequenceOf(frames.slice(start, stop), width, height);
+  return {
+    points: Array.from(input.points), present: Array.from(input.present), frames: input.frames,
+    probabilities: await recognizer.probabilities(sequence),
+    signing: windows.map((w) => Landmarks.isSigning(window(w))),
+  };
+}"""
+
+
+@pytest.mark.parametrize("model_id", ["wlasl100", "traduttore16"])
+def test_the_page_computes_the_models_input_and_answer_as_python_does(
+    server: str, browser, both_hands_pose, model_id: str
+) -> None:
+    """The offline mode's JavaScript pipeline (landmarks.js) and onnxruntime-web (offline.js) on real
+    landmarks, sent as the page's Holistic sends them, against the server's own path from the same
+    messages: the same model input, the same probabilities, the same resting/signing calls. wlasl100
+    fills gaps, mirrors left-handed clips and resamples a long clip to 64 frames: the real clip is
+    played forwards then backwards (86 frames), as it is and mirrored, so both hands lead once."""
+    import httpx
+
+    from signscribe.inference import Recognizer
+    from signscribe.models.inputs.landmarks import left_handed, sequence_features
+    from signscribe.pose.activity import SigningDetector
+    from signscribe.pose.augment import mirror
+    from signscribe.pose.layout import Layout
+    from signscribe.pose.normalize import normalize
+
+    if not ONNXRUNTIME_WEB.installed():
+        pytest.skip("onnxruntime-web is not installed: run `signscribe web-assets` (.ci/run does)")
+    (model,) = [m for m in httpx.get(f"{server}/v1/models").json()["models"] if m["id"] == model_id]
+    recognizer = Recognizer.from_pretrained(model_id)
+    features = recognizer.loaded.features
+    there_and_back = both_hands_pose.replace(
+        data=np.concatenate([both_hands_pose.data, both_hands_pose.data[::-1]]),
+        confidence=np.concatenate([both_hands_pose.confidence, both_hands_pose.confidence[::-1]]),
+    )
+    assert there_and_back.num_frames > features.max_frames
+    page = browser.new_page()
+    page.goto(server)
+    page.wait_for_function("typeof OfflineRecognizer === 'function'")
+    assert page.evaluate("Landmarks.MIRROR_ROWS") == Layout().mirror_permutation().tolist()
+    leads = []
+    for clip in (there_and_back, mirror(there_and_back)):
+        messages = holistic_messages(clip)
+        windows = [(0, 8), (0, 20), (20, 40), (len(messages) - 20, len(messages)), (0, len(messages))]
+        got = page.evaluate(IN_THE_PAGE, [model, messages, windows])
+        sequence = as_the_server_reads_them(messages)
+        values, present = sequence_features(sequence, features)
+        assert got["frames"] == len(values)
+        np.testing.assert_allclose(np.reshape(got["points"], values.shape), values, atol=1e-4)
+        assert np.array_equal(np.reshape(got["present"], present.shape).astype(bool), present)
+        expected = recognizer.scores([sequence])[0].numpy()
+        np.testing.assert_allclose(got["probabilities"], expected, atol=1e-4)
+        detector = SigningDetector()
+        assert got["signing"] == [detector.is_signing(sequence.select_frames(slice(*w))) for w in windows]
+        leads.append(left_handed(normalize(sequence)) if features.dominant_hand else None)
+    assert model_id == "traduttore16" or sorted(leads) == [False, True]  # both branches of the mirroring ran
+
+
+def test_offline_mode_runs_the_model_in_the_browser_and_sends_nothing(server: str, browser) -> None:
+    """Fully offline: Holistic and the model both run in the page. No WebSocket is opened and every
+    request is a GET of the page, its scripts, the model list or the model file: neither video nor
+    landmarks leave the browser, and predictions appear."""
+    if not (HOLISTIC.installed() and ONNXRUNTIME_WEB.installed()):
+        pytest.skip("the browser's runtimes are not installed: run `signscribe web-assets` (.ci/run does)")
+    page = browser.new_page()
+    sockets: list[str] = []
+    requests: list[tuple[str, str, bytes | None]] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.on("request", lambda request: requests.append((request.method, request.url, request.post_data_buffer)))
+    page.goto(server)
+    page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
+    page.wait_for_function("!document.querySelector('#live-mode option[value=offline]').disabled")
+    page.select_option("#live-mode", "offline")
+    page.fill("#threshold", "0")
+    page.dispatch_event("#threshold", "input")
+    page.click("#live-start")
+    page.wait_for_selector("#live-predictions .bar", timeout=180_000)
+    assert page.locator("#live-predictions .bar").count() == 5
+    assert "0 dropped" in page.inner_text("#live-status")
+    assert page.locator("#bank-add").is_disabled()  # the bank would upload a clip
+    page.click("#live-stop")
+    assert not sockets
+    assert {method for method, _, _ in requests} <= {"GET", "HEAD"}
+    assert all(body is None for _, _, body in requests)
+    paths = {url.removeprefix(server).split("?")[0] for _, url, _ in requests}
+    assert "/v1/browser-model" in paths
+    assert paths <= {"/", "/v1/models", "/v1/bank", "/v1/browser-model", "/favicon.ico"} | {
+        path for path in paths if path.startswith("/static/")
+    }
+
+
 def test_the_browser_pose_model_is_the_python_wheels() -> None:
     import hashlib
 
     import mediapipe
 
-    if not holistic_installed():
+    if not HOLISTIC.installed():
         pytest.skip("the browser's Holistic is not installed: run `signscribe web-assets` (.ci/run does)")
     wheel = Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / "pose_landmark_full.tflite"
-    served = HOLISTIC_DIR / "pose_landmark_full.tflite"
+    served = VENDOR_DIR / HOLISTIC.folder / "pose_landmark_full.tflite"
     assert hashlib.sha256(served.read_bytes()).digest() == hashlib.sha256(wheel.read_bytes()).digest()
 
 

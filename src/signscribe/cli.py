@@ -175,6 +175,7 @@ def evaluate(
     glosses: option.Glosses = None,
     fps: option.FrameRate = None,
     device: option.Device = None,
+    runtime: option.Runtime = "auto",
     workers: option.Workers = 1,
     signer: Annotated[str | None, typer.Option(help="Only this signer's samples.")] = None,
     report: Annotated[Path | None, typer.Option(help="Folder for report.json and confusion_matrix.png.")] = None,
@@ -192,10 +193,12 @@ def evaluate(
     from signscribe import Recognizer
     from signscribe import evaluate as run
     from signscribe.evaluation import write_report
+    from signscribe.export.runtime import on_runtime
 
     answers = labels or (glosses if (model or "").startswith("vlm:") else None)
     vlm = option.vlm_options(prompt_config, answers, load_in_4bit, load_in_8bit, dtype)
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm)
+    recognizer = on_runtime(recognizer, runtime)
     with terminal.progress() as bars:
         loading = bar(bars, "loading landmarks")
         options = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer,
@@ -230,6 +233,7 @@ def recognize(
     workers: option.Workers = 1,
     fps: option.FrameRate = None,
     device: option.Device = None,
+    runtime: option.Runtime = "auto",
     explain: Annotated[bool, typer.Option(help="Attention weights in the results and a heatmap PNG per clip.")] = False,
     heatmaps: Annotated[
         Path | None, typer.Option(help="Folder of the heatmaps (default: beside --out, or here).")
@@ -249,11 +253,13 @@ def recognize(
     --model vlm:<hub id or folder> is a video language model: with --labels it ranks them by its
     likelihood of each, without it answers in its own words."""
     from signscribe import Recognizer
+    from signscribe.export.runtime import on_runtime
     from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_path, write_recognition
 
     option.check_choice(output_format, RESULT_FORMATS)
     vlm = option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype)
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm)
+    recognizer = on_runtime(recognizer, runtime)
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         progress = bar(bars, "recognising")
@@ -293,6 +299,7 @@ def serve(
     max_upload_mb: Annotated[float | None, typer.Option(min=0.01, help="Largest accepted upload.")] = None,
     rate_limit: Annotated[int | None, typer.Option(min=0, help="Requests a minute per client; 0 = off.")] = None,
     device: option.Device = None,
+    runtime: option.Runtime = "auto",
     prompt_config: option.PromptConfig = None,
     labels: option.Labels = None,
     load_in_4bit: option.LoadIn4bit = None,
@@ -309,7 +316,7 @@ def serve(
     upload_bytes = int(max_upload_mb * 1024 * 1024) if max_upload_mb else None
     settings = ServerSettings.from_env(
         model=model, data_dir=data_dir, max_upload_bytes=upload_bytes, rate_limit_per_minute=rate_limit, device=device,
-        model_options=option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype),
+        runtime=runtime, model_options=option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype),
     )  # fmt: skip
     serve_forever(settings, host, port, lambda line: errors.print(line, highlight=False))
 

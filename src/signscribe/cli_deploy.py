@@ -1,4 +1,4 @@
-"""Deployment: ``signscribe export`` (leave PyTorch) and ``signscribe web-assets`` (the browser's Holistic)."""
+"""Deployment: ``signscribe export`` (leave PyTorch) and ``signscribe web-assets`` (the browser's runtimes)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from signscribe import cli_options as option
 from signscribe import terminal
 from signscribe.cli_app import command, wrote
 from signscribe.terminal import bar, console
@@ -21,17 +20,16 @@ def export(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
     output_format: Annotated[str, typer.Option("--format", help="onnx, or tflite (the [tflite] extra).")] = "onnx",
-    int8: Annotated[bool, typer.Option(help="Quantise the weights to int8 (onnxruntime, dynamic).")] = False,
+    int8: Annotated[
+        bool, typer.Option(help="Quantise the weights to int8 (dynamic: onnxruntime, or litert-torch's PT2E).")
+    ] = False,
 ) -> None:
     """Export a recognition model to ONNX (dynamic batch and time axes), run it with onnxruntime on
     each --clip and compare with PyTorch: the largest difference of the outputs and how often the
     best gloss agrees. The file carries the model's config and labels: --model FILE.onnx runs it
     with onnxruntime in recognize, evaluate, transcribe and serve."""
-    from signscribe.export.run import FORMATS, export_model
+    from signscribe.export.run import export_model
 
-    option.check_choice(output_format, FORMATS)
-    if out.suffix != f".{output_format}":
-        raise ValueError(f"--out must end in .{output_format}, got {out}")
     with terminal.progress() as bars:
         report = export_model(model, list(clip), out, int8, bar(bars, "loading clips"), output_format)
     checked = report.verification
@@ -45,10 +43,12 @@ def export(
 
 @command(name="web-assets")
 def web_assets() -> None:
-    """Fetch MediaPipe Holistic for the browser (@mediapipe/holistic from the npm registry, checked
-    against its published integrity) into the package, so that serve offers the web page's privacy
-    mode: landmarks found in the browser, the video never sent."""
-    from signscribe.serving.web_assets import HOLISTIC_VERSION, fetch_holistic
+    """Fetch the browser's runtimes from the npm registry, each checked against its published
+    integrity, into the package: MediaPipe Holistic (@mediapipe/holistic) and onnxruntime-web, so
+    that serve offers the web page's privacy modes (landmarks found in the browser; or the model run
+    there too, nothing sent)."""
+    from signscribe.serving.web_assets import PACKAGES
 
-    folder = fetch_holistic()
-    console.print(f"@mediapipe/holistic {HOLISTIC_VERSION} in {folder}", highlight=False)
+    for package in PACKAGES:
+        folder = package.fetch()
+        console.print(f"{package.name} {package.version} in {folder}", highlight=False)

@@ -44,6 +44,13 @@ def check_choice(value: str, choices: tuple[str, ...], name: str = "--format") -
 
 
 Device = Annotated[str | None, typer.Option(help="auto, cpu, cuda (cuda:N) or mps (default: auto).")]
+Runtime = Annotated[
+    str,
+    typer.Option(
+        help="auto (onnxruntime for an .onnx file, else PyTorch), torch, or onnx "
+        "(a PyTorch model exported once into the cache, then run by onnxruntime)."
+    ),
+]
 
 
 PromptConfig = Annotated[

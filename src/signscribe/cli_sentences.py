@@ -31,16 +31,18 @@ def transcribe(
     ] = 0.5,
     min_motion: Annotated[float, typer.Option(min=0.0, help="Hand motion (shoulder widths a frame).")] = 0.01,
     fps: option.FrameRate = None,
+    runtime: option.Runtime = "auto",
 ) -> None:
     """A timed gloss transcript of continuous signing: sliding-window recognition, sign/no-sign
     segmentation, and segments with start, end, gloss and confidence."""
-    from signscribe import Transcriber, TranscriptionSettings
+    from signscribe import Recognizer, Transcriber, TranscriptionSettings
+    from signscribe.export.runtime import on_runtime
     from signscribe.inference.annotate import transcribe_and_annotate
     from signscribe.inference.subtitles import TRANSCRIPT_FORMATS, format_transcript
 
     option.check_choice(output_format, TRANSCRIPT_FORMATS)
     settings = TranscriptionSettings(window, stride, min_confidence, min_hand_presence, min_motion)
-    transcriber = Transcriber.from_pretrained(model, settings, frame_rate=fps)
+    transcriber = Transcriber(on_runtime(Recognizer.from_pretrained(model, frame_rate=fps), runtime), settings)
     with terminal.progress() as bars:
         transcribing = bar(bars, "transcribing")
         if annotate is not None:

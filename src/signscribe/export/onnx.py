@@ -89,6 +89,16 @@ def export_onnx(loaded: LoadedModel, examples: tuple[torch.Tensor, ...], out: Pa
     return _save(program.model_proto, out, loaded.config, loaded.labels)
 
 
+def made_up_inputs(loaded: LoadedModel) -> tuple[torch.Tensor, ...]:
+    """A batch of two made-up examples of the longest shape, to export ``loaded`` without a clip."""
+    rng = np.random.default_rng(0)
+    made_up = [loaded.features.made_up_example(rng) for _ in range(2)]
+    if made_up[0] is None:
+        kind = loaded.features.kind
+        raise SignscribeError(f"{loaded.path}: a model of input kind {kind} exports from real clips only")
+    return loaded.features.collate(made_up, [0, 0]).inputs
+
+
 def quantize_int8(source: Path, out: Path) -> Path:
     """An int8 copy of the ONNX model at ``source`` (dynamic quantisation), with its metadata."""
     from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -1,4 +1,4 @@
-"""``signscribe export``: a model to an ONNX file (optionally int8), traced and verified on real clips."""
+"""``signscribe export``: a model to an ONNX or TFLite file (optionally int8), traced and verified on real clips."""
 
 from __future__ import annotations
 
@@ -32,14 +32,14 @@ def export_model(
 ) -> ExportReport:
     """Export ``model`` (a bundled name, a folder or a hub id) to ``out``: traced on the first two
     ``clips`` (one clip stands in twice), then run by onnxruntime (or the LiteRT interpreter) on
-    each clip alone and compared with PyTorch. With ``int8`` (ONNX) the file written and verified is
-    the quantised one."""
+    each clip alone and compared with PyTorch. With ``int8`` the file written and verified is the
+    quantised one. A bad format, or an ``out`` that does not end in it, is refused before the model loads."""
     if not clips:
         raise ValueError("give at least one real clip (--clip) to trace and verify the export with")
     if output_format not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
-    if int8 and output_format != "onnx":
-        raise ValueError("--int8 is for --format onnx; TFLite int8 is not built")
+    if out.suffix != f".{output_format}":
+        raise ValueError(f"--out must end in .{output_format}, got {out}")
     recognizer = Recognizer.from_pretrained(model, device="cpu")
     prepared = recognizer.prepare(clips, on_progress)
     examples = recognizer.model_inputs((prepared * 2)[:2] if len(prepared) == 1 else prepared[:2])
@@ -47,7 +47,7 @@ def export_model(
     if output_format == "tflite":
         from signscribe.export.tflite import TfliteModel, export_tflite
 
-        export_tflite(recognizer.loaded, examples, out)
+        export_tflite(recognizer.loaded, examples, out, int8)
         checked = verify(TfliteModel(out, recognizer.loaded.features), recognizer.loaded.model, each)
         return ExportReport(out, out.stat().st_size, checked)
     if int8:

@@ -6,13 +6,15 @@ TFLite model reads one clip, padded along time to the longest example its input 
 (``max_frames`` landmark frames, ``max_tokens`` embedding rows) with the padding marked absent, as a
 batch pads shorter clips; RGB models read their fixed frame count. The model's ``config.json``,
 labels and input shapes go into ``<file>.json`` beside it, for the app that runs it.
+
+int8 is litert-torch's PT2E dynamic quantisation: the exported program gets a per-channel symmetric
+int8 quantiser for its weights (activations are quantised on the fly, as ONNX's
+``quantize_dynamic`` does), and the converter writes the int8 kernels.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from torch import nn
 
 from signscribe.errors import SignscribeError
 from signscribe.export.onnx import Positional
-from signscribe.files import write_text_atomic
+from signscribe.files import atomic_write, write_text_atomic
 from signscribe.models.inputs import InputPipeline
 from signscribe.models.pretrained import LoadedModel
 
@@ -54,9 +56,21 @@ def padded(inputs: tuple[torch.Tensor, ...], pipeline: InputPipeline) -> tuple[t
     return tuple(result)
 
 
-def export_tflite(loaded: LoadedModel, example: tuple[torch.Tensor, ...], out: Path) -> Path:
+def _int8(model: nn.Module, example: tuple[torch.Tensor, ...]) -> tuple[nn.Module, Any]:
+    """``model`` with int8 weight quantisers (PT2E, dynamic) and the quant config the converter takes."""
+    from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
+    from litert_torch.quantize.quant_config import QuantConfig
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
+    observed = prepare_pt2e(torch.export.export(model, example).module(), quantizer)
+    observed(*example)  # the weights' observers see them once
+    return convert_pt2e(observed, fold_quantize=False), QuantConfig(pt2e_quantizer=quantizer)
+
+
+def export_tflite(loaded: LoadedModel, example: tuple[torch.Tensor, ...], out: Path, int8: bool = False) -> Path:
     """Write ``loaded``'s model as TFLite to ``out`` for one clip shaped like ``example`` (padded),
-    and its config, labels and input shapes to ``<out>.json``."""
+    with int8 weights if ``int8``, and its config, labels and input shapes to ``<out>.json``."""
     litert_torch = _litert()
     pipeline = loaded.features
     if loaded.placed or not pipeline.tensor_names:
@@ -65,15 +79,13 @@ def export_tflite(loaded: LoadedModel, example: tuple[torch.Tensor, ...], out: P
         if loaded.architecture.startswith(prefix):
             raise SignscribeError(f"{loaded.path}: {loaded.architecture} {why}; export it with --format onnx")
     fixed = padded(tuple(tensor[:1] for tensor in example), pipeline)
-    converted = litert_torch.convert(Positional(loaded.model).eval(), fixed)
+    model, quantized = Positional(loaded.model).eval(), None
+    if int8:
+        model, quantized = _int8(model, fixed)
+    converted = litert_torch.convert(model, fixed, quant_config=quantized)
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        converted.export(staging)
-        os.replace(staging, out)
-    finally:
-        Path(staging).unlink(missing_ok=True)
+    with atomic_write(out) as file:
+        file.write(converted.model_content())
     shapes = {name: list(tensor.shape) for name, tensor in zip(pipeline.tensor_names, fixed, strict=True)}
     sidecar = {"config": loaded.config, "labels": loaded.labels, "inputs": shapes}
     write_text_atomic(Path(f"{out}.json"), json.dumps(sidecar, indent=1))

@@ -120,7 +120,9 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
         settings.pose_cache_dir, max_bytes=settings.pose_cache_max_bytes, max_age=settings.pose_cache_max_age_seconds
     )
     app.state.settings = settings
-    app.state.models = ModelPool(settings.model, recognizer, cache, settings.device, settings.model_options)
+    app.state.models = ModelPool(
+        settings.model, recognizer, cache, settings.device, settings.model_options, settings.runtime
+    )
     app.state.store = JobStore(settings.jobs_database)
     app.state.gatekeeper = Gatekeeper(
         settings.api_keys, settings.rate_limit_per_minute, settings.auth_failures_per_minute

@@ -5,8 +5,12 @@ the user's."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from signscribe.errors import SignscribeError
+from signscribe.export.browser import browser_onnx, runs_in_browser
+from signscribe.export.runtime import on_runtime
 from signscribe.inference.recognizer import Recognizer
 from signscribe.models.bundled import DEFAULT_MODEL, bundled_models, default_model_name
 from signscribe.pose.cache import PoseCache
@@ -24,9 +28,13 @@ class ModelPool:
         cache: PoseCache,
         device: str = "auto",
         options: dict[str, Any] | None = None,
+        runtime: str = "auto",
     ) -> None:
-        """``options`` are those of a ``vlm:`` default model (prompt config, labels, quantisation)."""
-        self.cache, self.device = cache, device
+        """``options`` are those of a ``vlm:`` default model (prompt config, labels, quantisation);
+        ``runtime`` runs the default and the bundled models (``signscribe.export.runtime``)."""
+        self.cache, self.device, self.runtime = cache, device, runtime
+        self.browser_models: dict[str, bytes] = {}  # ONNX for the page's offline mode, made on first request
+        self._exporting = threading.Lock()
         self.default_id = default_model_name() if default in (None, DEFAULT_MODEL) else str(default)
         recognizer = recognizer or Recognizer.from_pretrained(default, device=device, vlm=options or None)
         self.recognizers = {self.default_id: self._cached(recognizer)}
@@ -37,9 +45,9 @@ class ModelPool:
                 self.recognizers[model.name] = self._cached(Recognizer.from_pretrained(model.name))
 
     def _cached(self, recognizer: Recognizer) -> Recognizer:
-        """The same model, its extractor (same settings) writing to the server's cache."""
+        """The same model on the server's runtime, its extractor (same settings) writing to the server's cache."""
         extractor = HolisticExtractor(recognizer.extractor.settings, cache=self.cache)
-        return Recognizer(recognizer.loaded, extractor, self.device)
+        return on_runtime(Recognizer(recognizer.loaded, extractor, self.device), self.runtime)
 
     @property
     def default(self) -> Recognizer:
@@ -54,6 +62,22 @@ class ModelPool:
 
     def get(self, model_id: str | None) -> Recognizer:
         return self.recognizers[self.resolve(model_id)]
+
+    def browser_model(self, model_id: str | None) -> bytes:
+        """The model as ONNX for the page to run itself, exported once (seconds) and then kept; 422
+        for a model the browser cannot run, 501 when the server lacks the onnx extra."""
+        chosen = self.resolve(model_id)
+        loaded = self.recognizers[chosen].loaded
+        if not runs_in_browser(loaded):
+            reason = "only landmark recognition models do"
+            raise ApiError(422, "not_in_browser", f"model {chosen!r} cannot run in the browser: {reason}")
+        with self._exporting:
+            if chosen not in self.browser_models:
+                try:
+                    self.browser_models[chosen] = browser_onnx(loaded)
+                except SignscribeError as error:  # onnx or onnxscript missing on the server
+                    raise ApiError(501, "export_unavailable", str(error)) from error
+            return self.browser_models[chosen]
 
     @property
     def ids(self) -> list[str]:
@@ -74,6 +98,8 @@ class ModelPool:
                     "labels": loaded.labels,
                     "num_labels": None if recognizer.answers_freely else len(recognizer.labels),
                     "input": loaded.config.get("input", {}),
+                    "features": loaded.config.get("features"),
+                    "runs_in_browser": runs_in_browser(loaded),
                     **self.sources.get(model_id, {}),
                 }
             )

@@ -13,7 +13,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, Security, UploadFile
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
 
 from signscribe.inference.subtitles import format_transcript
@@ -83,6 +83,20 @@ async def models(request: Request) -> dict[str, Any]:
     """The models this server offers, its default first: id, architecture, labels, the data each was
     trained on and its licence."""
     return {"models": request.app.state.models.describe()}
+
+
+@api.get(
+    "/browser-model",
+    tags=["models"],
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The ONNX file."}},
+)
+async def browser_model(request: Request, model: ModelId = None) -> Response:
+    """The model as an ONNX file, for the web page's offline mode (onnxruntime-web runs it there, so
+    nothing leaves the device): a landmark recognition model, exported on the first request (seconds)
+    with its config and labels in the file's metadata. 422 for other models."""
+    onnx = await asyncio.to_thread(request.app.state.models.browser_model, model)
+    return Response(onnx, media_type="application/octet-stream", headers={"Cache-Control": "private, max-age=3600"})
 
 
 async def _run_on_upload(request: Request, file: UploadFile, model: str | None, work: Any, *arguments: Any) -> Any:

@@ -58,6 +58,7 @@ class ServerSettings:
 
     model: str | None = None  # model folder or hub id; None = the default model
     device: str = "auto"  # where the models run: auto, cpu, cuda (cuda:N) or mps
+    runtime: str = "auto"  # auto, torch or onnx (signscribe.export.runtime)
     model_options: dict[str, Any] = field(default_factory=dict)  # a vlm: model's (prompt config, labels, 4-bit)
     data_dir: Path = field(default_factory=default_data_dir)  # jobs database, uploads and the pose cache
     api_keys: frozenset[str] = frozenset()  # empty: no key needed

@@ -1,11 +1,15 @@
-"""MediaPipe Holistic for the browser (the npm package ``@mediapipe/holistic``), served by signscribe
-itself from ``/static/vendor/holistic/``, never from a CDN: the web page's privacy mode runs it on
-the webcam and sends only landmarks.
+"""The browser's own runtimes, served by signscribe itself from ``/static/vendor/``, never from a CDN:
 
-``signscribe web-assets`` fetches the pinned release from the npm registry, checks it against the
-registry's published sha512 integrity, and writes the files the browser loads (the JavaScript, the
-wasm, the graph and the complexity-1 pose model: what the Python wheel ships offline too; the
-27 MB heavy pose model is left out) into the package's static folder, each atomically.
+* MediaPipe Holistic (the npm package ``@mediapipe/holistic``): the web page's privacy modes find
+  landmarks on the webcam in the browser;
+* onnxruntime-web (the npm package ``onnxruntime-web``, its single-file WebAssembly build): the
+  fully offline mode also runs the landmark model there, so nothing leaves the device.
+
+``signscribe web-assets`` fetches the pinned releases from the npm registry, checks each against
+the registry's published sha512 integrity, and writes the files the browser loads into the
+package's static folder, each atomically. Holistic brings its JavaScript, wasm, graph and the
+complexity-1 pose model (what the Python wheel ships offline too; the 27 MB heavy pose model is left
+out); onnxruntime-web its plain WebAssembly build (the WebGPU, WebGL and JSPI builds are left out).
 """
 
 from __future__ import annotations
@@ -15,50 +19,80 @@ import hashlib
 import io
 import tarfile
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from signscribe.errors import SignscribeError
 from signscribe.files import atomic_write
 
-HOLISTIC_VERSION = "0.5.1675471629"
-TARBALL = f"https://registry.npmjs.org/@mediapipe/holistic/-/holistic-{HOLISTIC_VERSION}.tgz"
-INTEGRITY = "sha512-qY+cxtDeSOvVtevrLgnodiwXYaAtPi7dHZtNv/bUCGEjFicAOYtMmrZSqMmbPkTB2+4jLnPF1vgshkAqQRSYAw=="
-FILES = (
-    "holistic.js",
-    "holistic.binarypb",
-    "holistic_solution_packed_assets.data",
-    "holistic_solution_packed_assets_loader.js",
-    "holistic_solution_simd_wasm_bin.data",
-    "holistic_solution_simd_wasm_bin.js",
-    "holistic_solution_simd_wasm_bin.wasm",
-    "holistic_solution_wasm_bin.js",
-    "holistic_solution_wasm_bin.wasm",
-    "pose_landmark_full.tflite",
+VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
+
+
+@dataclass(frozen=True)
+class NpmPackage:
+    """A pinned npm release and the files of it the browser needs (paths inside ``package/``)."""
+
+    name: str
+    version: str
+    integrity: str
+    files: tuple[str, ...]
+    folder: str  # under /static/vendor/
+
+    @property
+    def tarball(self) -> str:
+        return f"https://registry.npmjs.org/{self.name}/-/{self.name.split('/')[-1]}-{self.version}.tgz"
+
+    def installed(self, vendor: Path = VENDOR_DIR) -> bool:
+        return all((vendor / self.folder / Path(name).name).is_file() for name in self.files)
+
+    def fetch(self, vendor: Path = VENDOR_DIR, tarball: bytes | None = None) -> Path:
+        """Download (or take ``tarball``), verify and unpack the files into ``vendor/folder``."""
+        if tarball is None:
+            try:
+                with urllib.request.urlopen(self.tarball, timeout=300) as response:
+                    tarball = response.read()
+            except OSError as error:
+                raise SignscribeError(f"{self.tarball}: the npm registry could not be reached ({error})") from error
+        digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
+        if digest != self.integrity:
+            raise SignscribeError(
+                f"{self.tarball}: the download does not match the registry's integrity {self.integrity}"
+            )
+        folder = vendor / self.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
+            for name in self.files:
+                member = archive.extractfile(f"package/{name}")
+                if member is None:
+                    raise SignscribeError(f"{self.tarball}: has no {name}")
+                with atomic_write(folder / Path(name).name) as file:
+                    file.write(member.read())
+        return folder
+
+
+HOLISTIC = NpmPackage(
+    name="@mediapipe/holistic",
+    version="0.5.1675471629",
+    integrity="sha512-qY+cxtDeSOvVtevrLgnodiwXYaAtPi7dHZtNv/bUCGEjFicAOYtMmrZSqMmbPkTB2+4jLnPF1vgshkAqQRSYAw==",
+    files=(
+        "holistic.js",
+        "holistic.binarypb",
+        "holistic_solution_packed_assets.data",
+        "holistic_solution_packed_assets_loader.js",
+        "holistic_solution_simd_wasm_bin.data",
+        "holistic_solution_simd_wasm_bin.js",
+        "holistic_solution_simd_wasm_bin.wasm",
+        "holistic_solution_wasm_bin.js",
+        "holistic_solution_wasm_bin.wasm",
+        "pose_landmark_full.tflite",
+    ),
+    folder="holistic",
 )
-HOLISTIC_DIR = Path(__file__).parent / "static" / "vendor" / "holistic"
-
-
-def holistic_installed(folder: Path = HOLISTIC_DIR) -> bool:
-    return all((folder / name).is_file() for name in FILES)
-
-
-def fetch_holistic(folder: Path = HOLISTIC_DIR, tarball: bytes | None = None) -> Path:
-    """Download (or take ``tarball``), verify and unpack the browser Holistic into ``folder``."""
-    if tarball is None:
-        try:
-            with urllib.request.urlopen(TARBALL, timeout=120) as response:
-                tarball = response.read()
-        except OSError as error:
-            raise SignscribeError(f"{TARBALL}: the npm registry could not be reached ({error})") from error
-    digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
-    if digest != INTEGRITY:
-        raise SignscribeError(f"{TARBALL}: the download does not match the registry's integrity {INTEGRITY}")
-    folder.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
-        for name in FILES:
-            member = archive.extractfile(f"package/{name}")
-            if member is None:
-                raise SignscribeError(f"{TARBALL}: has no {name}")
-            with atomic_write(folder / name) as file:
-                file.write(member.read())
-    return folder
+ONNXRUNTIME_WEB = NpmPackage(
+    name="onnxruntime-web",
+    version="1.30.0",
+    integrity="sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1SigqR4CXAfKYQ==",
+    files=("dist/ort.wasm.min.js", "dist/ort-wasm-simd-threaded.mjs", "dist/ort-wasm-simd-threaded.wasm"),
+    folder="onnxruntime",
+)
+PACKAGES = (HOLISTIC, ONNXRUNTIME_WEB)

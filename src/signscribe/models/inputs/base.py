@@ -106,6 +106,12 @@ class InputPipeline(ABC):
         what a fixed-shape export (TFLite) pads every clip to."""
         return None
 
+    def made_up_example(self, rng: np.random.Generator) -> Any | None:
+        """An example of the longest shape with random values, to trace a model for export when no
+        clip is at hand (a model's graph depends on the shapes of its inputs, not on their values);
+        ``None``: this kind needs a real clip."""
+        return None
+
     def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> Augment | None:
         """The training augmentation of this kind (``options`` tune it), or ``None``."""
         return None

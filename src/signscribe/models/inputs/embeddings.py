@@ -162,6 +162,9 @@ class EmbeddingsConfig(InputPipeline):
     def example(self, prepared: EmbeddedClip) -> np.ndarray:
         return prepared.rows
 
+    def made_up_example(self, rng: np.random.Generator) -> np.ndarray | None:
+        return rng.standard_normal((self.max_tokens, self.width)).astype(np.float32) if self.width else None
+
     def collate(self, examples: list[np.ndarray], targets: list[int]) -> EmbeddingsBatch:
         longest = max(len(rows) for rows in examples)
         embeddings = np.zeros((len(examples), longest, examples[0].shape[1]), dtype=np.float32)

@@ -231,6 +231,9 @@ class FramesConfig(InputPipeline):
         top, left = prepared.offset or ((height - self.size) // 2, (width - self.size) // 2)
         return self.pixels(frames[:, top : top + self.size, left : left + self.size])
 
+    def made_up_example(self, rng: np.random.Generator) -> np.ndarray:
+        return self.pixels(rng.integers(0, 256, (self.frames, self.size, self.size, 3), dtype=np.uint8))
+
     def pixels(self, frames: np.ndarray) -> np.ndarray:
         """Frames ``(n, size, size, 3)`` uint8 as the model reads them: ``(3, n, size, size)`` float32
         in the family's value range."""

@@ -134,6 +134,10 @@ class FeatureConfig(InputPipeline):
     def example(self, prepared: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
         return sequence_features(prepared, self)
 
+    def made_up_example(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        shape = (self.max_frames, self.num_points, self.channels)
+        return rng.standard_normal(shape).astype(np.float32), np.ones(shape[:2], bool)
+
     def summary(self) -> str:
         return "MediaPipe Holistic landmarks, normalised on the shoulders (see `config.json`)"
 

@@ -53,6 +53,7 @@ function showModel() {
   if (!model) return;
   $("model-info").textContent = `model: ${model.id} (${model.num_labels} signs)${model.data ? ` · ${model.data}` : ""}`;
   renderSigns();
+  showModes();
 }
 
 function renderSigns() {
@@ -126,12 +127,29 @@ $("upload-export").addEventListener("click", () =>
   downloadCsv("signscribe-upload.csv", ["video", "rank", "gloss", "confidence"], uploadRows));
 
 // ---- live webcam ----------------------------------------------------------------------------
-const live = { socket: null, stream: null, timer: null, stopSender: null, log: [], history: [], started: 0 };
-holisticAvailable().then((available) => {
-  const option = $("live-mode").querySelector("option[value=landmarks]");
-  option.disabled = !available;
-  if (!available) option.textContent += ": run signscribe web-assets on the server";
-});
+const live = { socket: null, stream: null, timer: null, stopSender: null, offline: null, log: [], history: [], started: 0 };
+const runtimes = Promise.all([holisticAvailable(), onnxRuntimeAvailable()]);
+const modeLabels = {};
+
+// The modes this server and the chosen model allow: landmarks only needs the browser's Holistic;
+// offline needs onnxruntime-web too, and a model that runs in the browser (a landmark model).
+async function showModes() {
+  const [holistic, onnxRuntime] = await runtimes;
+  const model = chosenModel();
+  const reasons = {
+    landmarks: holistic ? "" : ": run signscribe web-assets on the server",
+    offline: !(holistic && onnxRuntime) ? ": run signscribe web-assets on the server"
+      : model && !model.runs_in_browser ? ": this model does not run in the browser" : "",
+  };
+  for (const [mode, reason] of Object.entries(reasons)) {
+    const option = $("live-mode").querySelector(`option[value=${mode}]`);
+    modeLabels[mode] ??= option.textContent;
+    option.disabled = Boolean(reason);
+    option.textContent = modeLabels[mode] + reason;
+    if (option.disabled && option.selected) $("live-mode").value = "video";
+  }
+}
+showModes();
 const threshold = () => Number($("threshold").value);
 $("threshold").addEventListener("input", () => { $("threshold-value").value = threshold().toFixed(2); drawTimeline(); });
 
@@ -206,8 +224,7 @@ function drawAttention(weights) {
   });
 }
 
-function onMessage(event) {
-  const message = JSON.parse(event.data);
+function showMessage(message) {
   if (message.type === "prediction" && message.attention) drawAttention(message.attention);
   if (message.type === "landmarks") drawOverlay(message);
   else if (message.type === "prediction" && !message.signing) {
@@ -242,11 +259,12 @@ async function startLive() {
   const video = $("camera");
   video.srcObject = live.stream;
   await video.play();
+  if ($("live-mode").value === "offline") { await startOffline(video); return; }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const key = keyInput.value ? `&api_key=${encodeURIComponent(keyInput.value)}` : "";
   live.socket = new WebSocket(`${scheme}://${location.host}/v1/stream?${modelQuery()}${key}`);
   live.socket.binaryType = "arraybuffer";
-  live.socket.onmessage = onMessage;
+  live.socket.onmessage = (event) => showMessage(JSON.parse(event.data));
   live.socket.onclose = (event) => { if (live.socket) $("live-status").textContent = `closed ${event.reason || ""}`; stopLive(); };
   live.socket.onopen = async () => {
     $("live-status").textContent = "streaming…";
@@ -256,7 +274,9 @@ async function startLive() {
     if ($("live-mode").value === "landmarks") {
       $("live-status").textContent = "finding landmarks in this browser…";
       try {
-        live.stopSender = await startLandmarkSender(video, live.socket, live.started, FPS);
+        live.stopSender = await startHolisticLoop(video, live.started, FPS, (message) => {
+          if (live.socket && live.socket.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify(message));
+        });
       } catch (error) { $("live-status").textContent = `privacy mode: ${error.message}`; }
       return;
     }
@@ -280,10 +300,29 @@ async function startLive() {
   };
 }
 
+// Offline: the model and MediaPipe both run in this page, and no connection is opened.
+async function startOffline(video) {
+  $("live-stop").disabled = false;
+  live.started = performance.now();
+  try {
+    $("live-status").textContent = "loading the model into this browser…";
+    live.offline = await OfflineRecognizer.create(chosenModel(), authHeaders());
+    $("live-status").textContent = "finding landmarks and signs in this browser…";
+    const recognizer = live.offline;
+    live.stopSender = await startHolisticLoop(video, live.started, FPS, async (message) => {
+      for (const shown of await recognizer.push(message)) if (live.offline === recognizer) showMessage(shown);
+    });
+  } catch (error) {
+    $("live-status").textContent = `offline mode: ${error.message}`;
+  }
+}
+
 function stopLive() {
   clearInterval(live.timer);
   if (live.stopSender) live.stopSender();
   live.stopSender = null;
+  if (live.offline) live.offline.close();
+  live.offline = null;
   const socket = live.socket;
   live.socket = null;
   if (socket && socket.readyState <= WebSocket.OPEN) socket.close();

@@ -1,6 +1,7 @@
-// Privacy mode of the web page: MediaPipe Holistic runs here, in the browser, from the files the
+// Privacy modes of the web page: MediaPipe Holistic runs here, in the browser, from the files the
 // server keeps under /static/vendor/holistic/ (`signscribe web-assets` fetches them from npm, no
-// CDN), and only landmarks go over the WebSocket: no image of the webcam ever leaves the page.
+// CDN). In "landmarks only" mode each frame's landmarks go over the WebSocket; in the offline mode
+// (offline.js) the model runs here too and nothing is sent. No image of the webcam ever leaves the page.
 "use strict";
 
 const HOLISTIC_BASE = "/static/vendor/holistic/";
@@ -13,13 +14,14 @@ async function holisticAvailable() {
   }
 }
 
-function loadHolisticScript() {
-  if (window.Holistic) return Promise.resolve();
+// Loads a vendor script once (`global` is the name it defines).
+function loadScript(src, global, name) {
+  if (window[global]) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const script = document.createElement("script");
-    script.src = HOLISTIC_BASE + "holistic.js";
+    script.src = src;
     script.onload = resolve;
-    script.onerror = () => reject(new Error("holistic.js did not load: run `signscribe web-assets` on the server"));
+    script.onerror = () => reject(new Error(`${name} did not load: run \`signscribe web-assets\` on the server`));
     document.head.appendChild(script);
   });
 }
@@ -28,29 +30,31 @@ function loadHolisticScript() {
 const asRows = (list, visibility) =>
   list ? list.map((p) => (visibility ? [p.x, p.y, p.z, p.visibility ?? 1] : [p.x, p.y, p.z])) : null;
 
-// Finds landmarks in `video` at most `fps` times a second and sends each frame's over `socket`
-// (t: seconds since `started`); returns the function that stops it.
-async function startLandmarkSender(video, socket, started, fps) {
-  await loadHolisticScript();
+// Finds landmarks in `video` at most `fps` times a second and hands each frame's, as the stream's
+// `landmarks` message (t: seconds since `started`), to `onFrame`, awaited before the next frame;
+// returns the function that stops it.
+async function startHolisticLoop(video, started, fps, onFrame) {
+  await loadScript(HOLISTIC_BASE + "holistic.js", "Holistic", "holistic.js");
   const holistic = new Holistic({ locateFile: (file) => HOLISTIC_BASE + file });
   holistic.setOptions({ modelComplexity: 1, smoothLandmarks: true });
-  let t = 0;
+  let t = 0, found = null;
   holistic.onResults((results) => {
-    if (socket.readyState !== WebSocket.OPEN) return;
-    socket.send(JSON.stringify({
+    found = {
       type: "landmarks", t, width: video.videoWidth, height: video.videoHeight,
       pose: asRows(results.poseLandmarks, true),
       left_hand: asRows(results.leftHandLandmarks, false),
       right_hand: asRows(results.rightHandLandmarks, false),
-    }));
+    };
   });
   await holistic.initialize();
   let running = true;
   (async () => {
-    while (running && socket.readyState === WebSocket.OPEN) {
+    while (running) {
       const begin = performance.now();
       t = (begin - started) / 1000;
       if (video.videoWidth) await holistic.send({ image: video });
+      if (found && running) await onFrame(found);
+      found = null;
       const wait = 1000 / fps - (performance.now() - begin);
       await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 0)));
     }

@@ -1,0 +1,206 @@
+// The `landmarks` input pipeline in the browser, for the page's offline mode: the same steps, in the
+// same order and with the same numbers, as signscribe/models/inputs/landmarks.py (FeatureConfig) and
+// the no-sign detector of signscribe/pose/activity.py. tests/test_web_page.py checks on real
+// landmarks that both give the same model input. Plain functions on plain arrays, no DOM.
+"use strict";
+
+const Landmarks = (() => {
+  const POSE = 33, HAND = 21, POINTS = 75, LEFT_HAND = 33, RIGHT_HAND = 54;
+  const LEFT_SHOULDER = 11, RIGHT_SHOULDER = 12, LEFT_WRIST = 15, RIGHT_WRIST = 16;
+  const range = (start, stop) => Array.from({ length: stop - start }, (_, i) => start + i);
+  // MediaPipe pose rows 0-24 (the upper body), then the left hand, then the right hand
+  const MODEL_ROWS = [...range(0, 25), ...range(LEFT_HAND, POINTS)];
+  // the rows of the horizontally mirrored frame: left and right swap (pose/layout.py)
+  const MIRROR_ROWS = [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21, 24, 23,
+    26, 25, 28, 27, 30, 29, 32, 31, ...range(RIGHT_HAND, POINTS), ...range(LEFT_HAND, RIGHT_HAND)];
+  const COMPONENTS = [["pose", 0, POSE], ["left_hand", LEFT_HAND, HAND], ["right_hand", RIGHT_HAND, HAND]];
+
+  // A sequence: `data` (frames x 75 x 3: x, y in pixels, z) and `confidence` (frames x 75, 0 = missing).
+  const empty = (frames, width, height) => ({
+    frames, width, height, data: new Float32Array(frames * POINTS * 3), confidence: new Float32Array(frames * POINTS),
+  });
+  const copy = (s) => ({ ...s, data: s.data.slice(), confidence: s.confidence.slice() });
+  const at = (s, frame, row, axis) => s.data[(frame * POINTS + row) * 3 + axis];
+  const seen = (s, frame, row) => s.confidence[frame * POINTS + row] > 0;
+  const detected = (s, frame, start, count) => range(start, start + count).some((row) => seen(s, frame, row));
+
+  // The stream's `landmarks` message (MediaPipe's normalised points) as one frame of a sequence, as
+  // serving/stream_messages.py reads it: x, y in pixels, z as is; the pose's confidence is its
+  // visibility (at least 1e-3), a hand point's 1.
+  function frameOf(message) {
+    const values = new Float32Array(POINTS * 3), confidence = new Float32Array(POINTS);
+    for (const [name, start, count] of COMPONENTS) {
+      const points = message[name];
+      if (!points) continue;
+      for (let i = 0; i < count; i++) {
+        const [x, y, z, visibility] = points[i];
+        values.set([x * message.width, y * message.height, z], (start + i) * 3);
+        confidence[start + i] = name === "pose" ? Math.min(Math.max(visibility ?? 1, 1e-3), 1) : 1;
+      }
+    }
+    return { values, confidence };
+  }
+
+  function sequenceOf(frames, width, height) {
+    const s = empty(frames.length, width, height);
+    frames.forEach((frame, i) => { s.data.set(frame.values, i * POINTS * 3); s.confidence.set(frame.confidence, i * POINTS); });
+    return s;
+  }
+
+  // A hand lost for at most `maxGap` frames between two detections, interpolated (pose/normalize.py).
+  function fillGaps(s, start, maxGap) {
+    const out = copy(s);
+    const found = range(0, s.frames).filter((f) => detected(s, f, start, HAND));
+    for (let k = 1; k < found.length; k++) {
+      const before = found[k - 1], after = found[k], gap = after - before - 1;
+      if (gap < 1 || gap > maxGap) continue;
+      for (let f = before + 1; f < after; f++) {
+        const w = (f - before) / (gap + 1);
+        for (let row = start; row < start + HAND; row++) {
+          for (let axis = 0; axis < 3; axis++) {
+            out.data[(f * POINTS + row) * 3 + axis] = (1 - w) * at(s, before, row, axis) + w * at(s, after, row, axis);
+          }
+          out.confidence[f * POINTS + row] = Math.min(s.confidence[before * POINTS + row], s.confidence[after * POINTS + row]);
+        }
+      }
+    }
+    return out;
+  }
+
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b), middle = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+
+  // Centred on the shoulders, in shoulder widths (their median), hands relative to their wrist.
+  function normalize(s, handsRelative) {
+    const scaleZ = Math.max(s.width, 1), pixel = (f, row, axis) => at(s, f, row, axis) * (axis === 2 ? scaleZ : 1);
+    const known = range(0, s.frames).filter((f) => Math.min(s.confidence[f * POINTS + LEFT_SHOULDER],
+      s.confidence[f * POINTS + RIGHT_SHOULDER]) > 0);
+    const centre = [];
+    let width;
+    if (!known.length) {
+      for (let f = 0; f < s.frames; f++) centre.push([s.width / 2, s.height / 2, 0]);
+      width = Math.max(s.height / 3, 1e-6);
+    } else {
+      const middle = (f, axis) => Math.fround((pixel(f, LEFT_SHOULDER, axis) + pixel(f, RIGHT_SHOULDER, axis)) / 2);
+      for (let f = 0; f < s.frames; f++) {
+        const next = known.findIndex((k) => k >= f);
+        const axes = [0, 1, 2].map((axis) => {
+          if (next === 0) return middle(known[0], axis);
+          if (next === -1) return middle(known[known.length - 1], axis);
+          const a = known[next - 1], b = known[next];
+          if (b === f) return middle(f, axis);
+          return middle(a, axis) + (middle(b, axis) - middle(a, axis)) * (f - a) / (b - a);
+        });
+        centre.push(axes.map(Math.fround));
+      }
+      width = Math.max(median(known.map((f) => Math.fround(Math.hypot(
+        Math.fround(pixel(f, LEFT_SHOULDER, 0) - pixel(f, RIGHT_SHOULDER, 0)),
+        Math.fround(pixel(f, LEFT_SHOULDER, 1) - pixel(f, RIGHT_SHOULDER, 1)))))), 1e-6);
+    }
+    const out = copy(s);
+    for (let f = 0; f < s.frames; f++) {
+      for (let row = 0; row < POINTS; row++) {
+        for (let axis = 0; axis < 3; axis++) {
+          out.data[(f * POINTS + row) * 3 + axis] = (pixel(f, row, axis) - centre[f][axis]) / width;
+        }
+      }
+      if (handsRelative) {
+        for (const start of [LEFT_HAND, RIGHT_HAND]) {
+          const wrist = [0, 1, 2].map((axis) => out.data[(f * POINTS + start) * 3 + axis]);
+          for (let row = start; row < start + HAND; row++) {
+            for (let axis = 0; axis < 3; axis++) out.data[(f * POINTS + row) * 3 + axis] -= wrist[axis];
+          }
+        }
+      }
+      for (let row = 0; row < POINTS; row++) {
+        if (!seen(s, f, row)) out.data.fill(0, (f * POINTS + row) * 3, (f * POINTS + row) * 3 + 3);
+      }
+    }
+    return out;
+  }
+
+  // Whether the left wrist travels further than the right (normalised landmarks): the signer leads
+  // with the left hand.
+  function leftHanded(s) {
+    const travelled = [LEFT_WRIST, RIGHT_WRIST].map((row) => {
+      const path = range(0, s.frames).filter((f) => seen(s, f, row)).map((f) => [at(s, f, row, 0), at(s, f, row, 1)]);
+      let total = 0;
+      for (let k = 1; k < path.length; k++) total += Math.hypot(path[k][0] - path[k - 1][0], path[k][1] - path[k - 1][1]);
+      return total;
+    });
+    return travelled[0] > travelled[1];
+  }
+
+  function mirror(s) {
+    const out = copy(s);
+    for (let f = 0; f < s.frames; f++) {
+      MIRROR_ROWS.forEach((from, row) => {
+        const c = s.confidence[f * POINTS + from];
+        out.confidence[f * POINTS + row] = c;
+        for (let axis = 0; axis < 3; axis++) {
+          const v = at(s, f, from, axis);
+          out.data[(f * POINTS + row) * 3 + axis] = c > 0 ? (axis === 0 ? -v : v) : 0;
+        }
+      });
+    }
+    return out;
+  }
+
+  // `count` frames spread evenly over the sequence, linear between frames, missing if either side is.
+  function resample(s, count) {
+    const out = empty(count, s.width, s.height), step = count > 1 ? (s.frames - 1) / (count - 1) : 0;
+    for (let i = 0; i < count; i++) {
+      const position = i === count - 1 && count > 1 ? s.frames - 1 : i * step;
+      const before = Math.floor(position), after = Math.min(before + 1, s.frames - 1);
+      const w = Math.fround(position - before);
+      for (let row = 0; row < POINTS; row++) {
+        const c = Math.min(s.confidence[before * POINTS + row], s.confidence[after * POINTS + row]);
+        out.confidence[i * POINTS + row] = c;
+        for (let axis = 0; axis < 3; axis++) {
+          out.data[(i * POINTS + row) * 3 + axis] = c > 0 ? (1 - w) * at(s, before, row, axis) + w * at(s, after, row, axis) : 0;
+        }
+      }
+    }
+    return out;
+  }
+
+  // FeatureConfig.prepare: short hand gaps filled, normalised, the dominant hand made the right one.
+  function prepare(s, features) {
+    let out = s;
+    if (features.fill_gaps) for (const start of [LEFT_HAND, RIGHT_HAND]) out = fillGaps(out, start, features.fill_gaps);
+    out = normalize(out, features.hands_relative);
+    return features.dominant_hand && leftHanded(out) ? mirror(out) : out;
+  }
+
+  // The model's inputs for one clip: points (frames x 67 x channels), present (frames x 67), frames.
+  function modelInputs(s, features) {
+    let prepared = prepare(s, features);
+    if (prepared.frames > features.max_frames) prepared = resample(prepared, features.max_frames);
+    const frames = prepared.frames, channels = features.channels, rows = MODEL_ROWS.length;
+    const points = new Float32Array(frames * rows * channels), present = new Uint8Array(frames * rows);
+    for (let f = 0; f < frames; f++) {
+      MODEL_ROWS.forEach((row, i) => {
+        present[f * rows + i] = seen(prepared, f, row) ? 1 : 0;
+        for (let axis = 0; axis < channels; axis++) points[(f * rows + i) * channels + axis] = at(prepared, f, row, axis);
+      });
+    }
+    return { points, present, frames, rows, channels };
+  }
+
+  // The no-sign detector: signing when a hand is found with its wrist above `restLine` (shoulder
+  // widths below the shoulders) in at least `minRaised` of the frames.
+  function isSigning(s, restLine = 1.0, minRaised = 0.25) {
+    if (!s.frames) return false;
+    const body = normalize(s, true);
+    let raised = 0;
+    for (let f = 0; f < s.frames; f++) {
+      raised += [[LEFT_HAND, LEFT_WRIST], [RIGHT_HAND, RIGHT_WRIST]].some(([start, wrist]) =>
+        detected(body, f, start, HAND) && seen(body, f, wrist) && at(body, f, wrist, 1) < restLine) ? 1 : 0;
+    }
+    return raised / s.frames >= minRaised;
+  }
+
+  return { frameOf, sequenceOf, modelInputs, isSigning, MODEL_ROWS, MIRROR_ROWS };
+})();

@@ -1,0 +1,93 @@
+// The page's fully offline mode: the landmark model runs here too, with onnxruntime-web (served by
+// signscribe from /static/vendor/onnxruntime/ after `signscribe web-assets`), on the landmarks
+// MediaPipe Holistic finds in this browser. No WebSocket is opened: neither the video nor the
+// landmarks leave the device. The model file comes once from GET /v1/browser-model?model=ID.
+// `OfflineRecognizer.push` answers each frame with the messages the server's stream would send
+// (signscribe/serving/stream.py, LandmarkSession), so the page shows both alike.
+"use strict";
+
+const ORT_BASE = "/static/vendor/onnxruntime/";
+
+async function onnxRuntimeAvailable() {
+  try {
+    return (await fetch(ORT_BASE + "ort.wasm.min.js", { method: "HEAD" })).ok;
+  } catch (error) {
+    return false;
+  }
+}
+
+class OfflineRecognizer {
+  // `model` is an entry of GET /v1/models (its labels, features and training clip length).
+  static async create(model, headers) {
+    await loadScript(ORT_BASE + "ort.wasm.min.js", "ort", "onnxruntime-web");
+    ort.env.wasm.wasmPaths = ORT_BASE;
+    ort.env.wasm.numThreads = 1; // threads need a cross-origin isolated page
+    const response = await fetch(`/v1/browser-model?model=${encodeURIComponent(model.id)}`, { headers });
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new Error(body && body.error ? body.error.message : `the model did not load (${response.status})`);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+    return new OfflineRecognizer(session, model);
+  }
+
+  constructor(session, model, { topK = 5, rate = 15, minFrames = 8 } = {}) {
+    this.session = session;
+    this.labels = model.labels;
+    this.features = model.features;
+    this.windowFrames = Math.round((model.input && model.input.frames) || 20);
+    this.minFrames = Math.min(minFrames, this.windowFrames);
+    this.topK = Math.min(topK, this.labels.length);
+    this.rate = rate;
+    this.window = [];
+    this.lastPrediction = -Infinity;
+    this.processed = 0;
+  }
+
+  // Class probabilities of a sequence (Landmarks.sequenceOf), as the server's recognizer gives them.
+  async probabilities(sequence) {
+    const input = Landmarks.modelInputs(sequence, this.features);
+    const feeds = {
+      points: new ort.Tensor("float32", input.points, [1, input.frames, input.rows, input.channels]),
+      present: new ort.Tensor("bool", input.present, [1, input.frames, input.rows]),
+      frames: new ort.Tensor("bool", new Uint8Array(input.frames).fill(1), [1, input.frames]),
+    };
+    const logits = Array.from((await this.session.run(feeds)).logits.data);
+    const top = Math.max(...logits);
+    const exp = logits.map((v) => Math.exp(v - top));
+    const total = exp.reduce((a, b) => a + b, 0);
+    return exp.map((v) => v / total);
+  }
+
+  // One frame's `landmarks` message in; the overlay and, when due, a prediction out.
+  async push(message) {
+    const started = performance.now();
+    this.window.push({ t: message.t, frame: Landmarks.frameOf(message) });
+    if (this.window.length > this.windowFrames) this.window.shift();
+    this.size = [message.width, message.height];
+    this.processed += 1;
+    const out = [message];
+    const due = this.window.length >= this.minFrames && message.t - this.lastPrediction >= 1 / this.rate - 1e-9;
+    if (!due) return out;
+    this.lastPrediction = message.t;
+    const sequence = Landmarks.sequenceOf(this.window.map((entry) => entry.frame), ...this.size);
+    const signing = Landmarks.isSigning(sequence);
+    let topK = [];
+    if (signing) {
+      const ranked = (await this.probabilities(sequence)).map((confidence, i) => ({ gloss: this.labels[i], confidence }));
+      topK = ranked.sort((a, b) => b.confidence - a.confidence).slice(0, this.topK);
+    }
+    out.push({
+      type: "prediction", t: message.t, signing, top_k: topK,
+      window: { start: this.window[0].t, end: message.t, frames: this.window.length },
+      frames: { received: this.processed, processed: this.processed, dropped: 0 },
+      processing_ms: performance.now() - started,
+    });
+    return out;
+  }
+
+  close() {
+    this.session.release();
+  }
+}
