@@ -18,6 +18,7 @@ from signscribe.io import read_frames
 from signscribe.pose import HolisticExtractor, PoseCache, PoseSequence, load_mp_sequence
 from signscribe.serving import ServerSettings, create_app
 from signscribe.serving.jobs import JobStore
+from signscribe.serving.stream_messages import landmarks_message
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -255,21 +256,10 @@ def test_stream_real_frames_gives_predictions_and_overlay(make_client, both_hand
 def _send_landmarks(ws, sequence: PoseSequence, frames: Iterable[int], fps: float, start: float = 0.0) -> float:
     """Send frames of ``sequence`` (in pixels) as a client running MediaPipe would, its normalised
     landmarks, one message a frame at ``fps`` from time ``start``; returns the last one's time."""
-    width, height = sequence.width, sequence.height
     t = start
     for count, index in enumerate(frames):
-        pose = np.c_[
-            sequence.data[index, :33, :2] / [width, height],
-            sequence.data[index, :33, 2:],
-            sequence.confidence[index, :33],
-        ]
-        hands = {}
-        for name, rows in (("left_hand", slice(33, 54)), ("right_hand", slice(54, 75))):
-            present = sequence.confidence[index, rows].any()
-            hands[name] = (sequence.data[index, rows] / [width, height, 1]).tolist() if present else None
         t = start + count / fps
-        message = {"type": "landmarks", "t": t, "width": width, "height": height, "pose": pose.tolist(), **hands}
-        ws.send_text(json.dumps(message))
+        ws.send_text(json.dumps({**landmarks_message(sequence, index), "t": t}))
         time.sleep(0.02)
     return t
 

@@ -163,27 +163,6 @@ def test_privacy_mode_finds_landmarks_in_the_browser_and_never_sends_an_image(se
     assert all(len(message["pose"]) == 33 for message in messages if message["pose"])
 
 
-def holistic_messages(sequence) -> list[dict]:
-    """The stream's ``landmarks`` messages of real landmarks: what the page's Holistic gives."""
-    from signscribe.pose.layout import Layout
-
-    layout, size = Layout(), np.array([sequence.width, sequence.height, 1.0])
-    messages = []
-    for index in range(sequence.num_frames):
-        message = {"type": "landmarks", "t": index / sequence.fps, "width": sequence.width, "height": sequence.height}
-        for name in layout.components:
-            rows = layout.slice(name)
-            points = sequence.data[index, rows] / size
-            if not (sequence.confidence[index, rows] > 0).any():
-                message[name] = None
-            elif name == "pose":
-                message[name] = np.column_stack([points, sequence.confidence[index, rows]]).tolist()
-            else:
-                message[name] = points.tolist()
-        messages.append(message)
-    return messages
-
-
 def as_the_server_reads_them(messages: list[dict]):
     """The messages as the server's stream reads them: a ``PoseSequence`` in pixels."""
     from signscribe.pose.sequence import PoseSequence
@@ -226,6 +205,7 @@ def test_the_page_computes_the_models_input_and_answer_as_python_does(
     from signscribe.pose.augment import mirror
     from signscribe.pose.layout import Layout
     from signscribe.pose.normalize import normalize
+    from signscribe.serving.stream_messages import landmarks_message
 
     if not ONNXRUNTIME_WEB.installed():
         pytest.skip("onnxruntime-web is not installed: run `signscribe web-assets` (.ci/run does)")
@@ -243,7 +223,7 @@ def test_the_page_computes_the_models_input_and_answer_as_python_does(
     assert page.evaluate("Landmarks.MIRROR_ROWS") == Layout().mirror_permutation().tolist()
     leads = []
     for clip in (there_and_back, mirror(there_and_back)):
-        messages = holistic_messages(clip)
+        messages = [landmarks_message(clip, index) for index in range(clip.num_frames)]
         windows = [(0, 8), (0, 20), (20, 40), (len(messages) - 20, len(messages)), (0, len(messages))]
         got = page.evaluate(IN_THE_PAGE, [model, messages, windows])
         sequence = as_the_server_reads_them(messages)

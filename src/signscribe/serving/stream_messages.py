@@ -13,13 +13,14 @@ import math
 import struct
 import warnings
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from signscribe.pose.layout import Layout, from_normalized
+from signscribe.pose.sequence import PoseSequence
 
 LAYOUT = Layout()
 HEADER = struct.Struct("<d")
@@ -116,6 +117,26 @@ def _landmark_rows(message: LandmarksMessage) -> tuple[np.ndarray, np.ndarray, i
             array[:, :4] if name == "pose" else array[:, :3], message.width, message.height
         )
     return values, confidence, message.width, message.height
+
+
+def landmarks_message(sequence: PoseSequence, index: int) -> dict[str, Any]:
+    """Frame ``index`` of ``sequence`` (in pixels) as the ``landmarks`` message a client that runs
+    MediaPipe itself sends (MediaPipe's normalised points, the pose with its visibility): what the
+    stream reads back into the same landmarks."""
+    scale = np.array([max(sequence.width, 1), max(sequence.height, 1), 1.0])
+    message: dict[str, Any] = {
+        "type": "landmarks", "t": index / sequence.fps, "width": sequence.width, "height": sequence.height,
+    }  # fmt: skip
+    for name in LAYOUT.components:
+        rows = LAYOUT.slice(name)
+        points = sequence.data[index, rows] / scale
+        if not (sequence.confidence[index, rows] > 0).any():
+            message[name] = None
+        elif name == "pose":
+            message[name] = np.column_stack([points, sequence.confidence[index, rows]]).tolist()
+        else:
+            message[name] = points.tolist()
+    return message
 
 
 def _validated(message: object) -> ConfigMessage | FrameMessage | LandmarksMessage:

@@ -52,6 +52,8 @@ class VisionLanguageModel(nn.Module):
         if tokenizer.eos_token_id is None:
             raise SignscribeError("the checkpoint's tokenizer has no end-of-sequence token")
         self._label_ids = None if labels is None else [self.answer_ids(label) for label in labels]
+        # tokenised once: the prompt (with its 1-2k placeholders) cannot change after loading
+        self._prompt_ids: list[int] = self.tokenizer(self.prompt_text(), add_special_tokens=True)["input_ids"]
 
     @property
     def device(self) -> torch.device:
@@ -67,7 +69,7 @@ class VisionLanguageModel(nn.Module):
         return template.format(video=video, prompt=self.settings.prompt_for(self.task))
 
     def prompt_ids(self) -> list[int]:
-        return self.tokenizer(self.prompt_text(), add_special_tokens=True)["input_ids"]
+        return list(self._prompt_ids)
 
     def answer_ids(self, answer: str) -> list[int]:
         """An answer's tokens and the end of the answer: what the model is trained to write."""
