@@ -134,6 +134,59 @@ def test_runtime_onnx_exports_once_into_the_cache_and_answers_as_torch(
     assert unknown.exit_code == 2 and "--runtime must be one of auto, torch, onnx" in unknown.output
 
 
+WITHOUT_TORCH = """
+import importlib.abc, json, sys
+
+class NoTorch(importlib.abc.MetaPathFinder):  # as if torch were not installed
+    def find_spec(self, name, path, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoTorch())
+from pathlib import Path
+from typer.testing import CliRunner
+from fastapi.testclient import TestClient
+from signscribe.cli import app
+from signscribe.serving import ServerSettings, create_app
+
+model, clip, sentence, data = sys.argv[1:]
+runner = CliRunner()
+recognized = runner.invoke(app, ["recognize", clip, "--model", model, "--format", "json", "-k", "3"])
+transcribed = runner.invoke(app, ["transcribe", sentence, "--model", model, "--format", "json"])
+with TestClient(create_app(ServerSettings(data_dir=Path(data), model=model))) as client:
+    served = client.post("/v1/recognize", files={"file": ("clip.mp4", Path(clip).read_bytes(), "video/mp4")})
+    offered = [m["id"] for m in client.get("/v1/models").json()["models"]]
+print(json.dumps({"recognized": recognized.stdout, "transcribed": transcribed.stdout, "served": served.json(),
+                  "offered": offered, "torch": "torch" in sys.modules, "codes": [recognized.exit_code,
+                  transcribed.exit_code]}))
+"""
+
+
+def test_an_exported_model_runs_without_torch(
+    exported: dict[str, Path], clips: list[Path], how2sign_dir: Path, tmp_path: Path
+) -> None:
+    """recognize, transcribe and serve with an .onnx file in a process where torch cannot be imported:
+    the same answers as PyTorch, and torch never loaded (onnxruntime runs the input pipeline's arrays)."""
+    import subprocess
+    import sys
+
+    sentence = how2sign_dir / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"
+    script = tmp_path / "without_torch.py"
+    script.write_text(WITHOUT_TORCH)
+    arguments = [str(exported["fp32"]), str(clips[1]), str(sentence), str(tmp_path / "data")]
+    done = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["codes"] == [0, 0] and got["torch"] is False
+    assert got["offered"] == [str(exported["fp32"])]  # the bundled PyTorch models need torch: left out
+    by_torch = json.loads(runner.invoke(app, ["recognize", str(clips[1]), "--format", "json", "-k", "3"]).stdout)
+    without = json.loads(got["recognized"])["results"][0]["predictions"]
+    assert [p["gloss"] for p in without] == [p["gloss"] for p in by_torch["results"][0]["predictions"]]
+    assert got["served"]["results"][0]["predictions"][0]["gloss"] == without[0]["gloss"]
+    transcript = Transcriber.from_pretrained("default").transcribe(sentence)
+    assert [s["gloss"] for s in json.loads(got["transcribed"])["segments"]] == [s.gloss for s in transcript.segments]
+
+
 @pytest.mark.parametrize("family", ["i3d", "x3d_xs", "movinet_a0"])
 def test_rgb_families_export_with_a_dynamic_batch(family: str, clips: list[Path], tmp_path: Path) -> None:
     features = FramesConfig(frames=8, size=64, resize=72)

@@ -148,7 +148,7 @@ def test_default_model_recognises_real_landmarks(keypoints_archive: Path) -> Non
     recognizer = Recognizer.from_pretrained("traduttore16")
     samples = [s for s in data.samples if int(s.id.split("/")[1]) % 15 == 0]
     sequences = [load_mp_sequence(s.path) for s in samples]
-    predicted = recognizer.scores(sequences).argmax(dim=1).tolist()
+    predicted = recognizer.scores(sequences).argmax(axis=1).tolist()
     accuracy = np.mean([recognizer.labels[p] == s.label for p, s in zip(predicted, samples, strict=True)])
     assert accuracy > 0.9
 

@@ -68,7 +68,7 @@ def test_the_16_sign_model_calls_hands_resting_in_view_idle(keypoints_archive: P
     idle = [rest_hands(load_mp_sequence(s.path), shapes, rng) for s in data.samples if s.label == "-"][::3]
     assert all(sequence.detected("left_hand").all() for sequence in idle)  # the hands are in view
     recognizer = Recognizer.from_pretrained("traduttore16")
-    predicted = [recognizer.labels[i] for i in recognizer.scores(idle).argmax(dim=1).tolist()]
+    predicted = [recognizer.labels[i] for i in recognizer.scores(idle).argmax(axis=1).tolist()]
     assert np.mean([gloss == "-" for gloss in predicted]) >= 0.95
 
 

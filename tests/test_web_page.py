@@ -139,6 +139,19 @@ def test_live_webcam_predictions_appear(server: str, browser, tmp_path: Path) ->
     assert page.inner_text("#live-status") == "stopped"
 
 
+def live_predictions_in_mode(page, server: str, mode: str) -> None:
+    """Open the page, pick the live ``mode`` (once the page allows it), start the webcam with no
+    confidence threshold and wait for predictions."""
+    page.goto(server)
+    page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
+    page.wait_for_function(f"!document.querySelector('#live-mode option[value={mode}]').disabled")
+    page.select_option("#live-mode", mode)
+    page.fill("#threshold", "0")
+    page.dispatch_event("#threshold", "input")
+    page.click("#live-start")
+    page.wait_for_selector("#live-predictions .bar", timeout=180_000)
+
+
 def test_privacy_mode_finds_landmarks_in_the_browser_and_never_sends_an_image(server: str, browser) -> None:
     """MediaPipe Holistic runs in the page on the webcam: only landmarks messages (text) go over the
     WebSocket, never a frame (binary JPEG, or a JSON frame), and predictions still appear."""
@@ -147,14 +160,7 @@ def test_privacy_mode_finds_landmarks_in_the_browser_and_never_sends_an_image(se
     page = browser.new_page()
     sent: list[str | bytes] = []
     page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(payload)))
-    page.goto(server)
-    page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
-    page.wait_for_function("!document.querySelector('#live-mode option[value=landmarks]').disabled")
-    page.select_option("#live-mode", "landmarks")
-    page.fill("#threshold", "0")
-    page.dispatch_event("#threshold", "input")
-    page.click("#live-start")
-    page.wait_for_selector("#live-predictions .bar", timeout=180_000)
+    live_predictions_in_mode(page, server, "landmarks")
     page.click("#live-stop")
     assert sent and all(isinstance(payload, str) for payload in sent), "a binary (image) message was sent"
     messages = [json.loads(payload) for payload in sent]
@@ -231,7 +237,7 @@ def test_the_page_computes_the_models_input_and_answer_as_python_does(
         assert got["frames"] == len(values)
         np.testing.assert_allclose(np.reshape(got["points"], values.shape), values, atol=1e-4)
         assert np.array_equal(np.reshape(got["present"], present.shape).astype(bool), present)
-        expected = recognizer.scores([sequence])[0].numpy()
+        expected = recognizer.scores([sequence])[0]
         np.testing.assert_allclose(got["probabilities"], expected, atol=1e-4)
         detector = SigningDetector()
         assert got["signing"] == [detector.is_signing(sequence.select_frames(slice(*w))) for w in windows]
@@ -250,14 +256,7 @@ def test_offline_mode_runs_the_model_in_the_browser_and_sends_nothing(server: st
     requests: list[tuple[str, str, bytes | None]] = []
     page.on("websocket", lambda socket: sockets.append(socket.url))
     page.on("request", lambda request: requests.append((request.method, request.url, request.post_data_buffer)))
-    page.goto(server)
-    page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
-    page.wait_for_function("!document.querySelector('#live-mode option[value=offline]').disabled")
-    page.select_option("#live-mode", "offline")
-    page.fill("#threshold", "0")
-    page.dispatch_event("#threshold", "input")
-    page.click("#live-start")
-    page.wait_for_selector("#live-predictions .bar", timeout=180_000)
+    live_predictions_in_mode(page, server, "offline")
     assert page.locator("#live-predictions .bar").count() == 5
     assert "0 dropped" in page.inner_text("#live-status")
     assert page.locator("#bank-add").is_disabled()  # the bank would upload a clip

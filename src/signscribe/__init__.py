@@ -10,9 +10,9 @@ The main API is importable from the package itself; each name loads its module o
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from signscribe.lazy import lazy_exports
 from signscribe.version import __version__
 
 # public name -> the module that defines it
@@ -50,13 +50,4 @@ if TYPE_CHECKING:
     from signscribe.training import TrainConfig, TranslationConfig, train, train_translation  # noqa: F401  (the lazy names, for type checkers)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'signscribe' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value  # the next access skips this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

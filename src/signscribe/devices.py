@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -56,8 +57,9 @@ def autocast(device: torch.device, precision: str) -> Iterator[None]:
         yield
 
 
-def device_of(model: torch.nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
+def device_of(model: Any) -> torch.device:
+    """Where ``model``'s parameters are; the CPU for one without (an exported model onnxruntime runs)."""
+    parameter = next(model.parameters(), None) if isinstance(model, torch.nn.Module) else None
     return parameter.device if parameter is not None else torch.device("cpu")
 
 

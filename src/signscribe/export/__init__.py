@@ -1,5 +1,18 @@
-"""Leaving PyTorch: ONNX export (with int8), verification, and onnxruntime models."""
+"""Leaving PyTorch: ONNX export (with int8), verification, and the runtime choice.
 
-from signscribe.export.onnx import Verification, export_onnx, quantize_int8, verify
+Each name loads its module on first use: choosing the runtime of an exported model imports no torch."""
 
-__all__ = ["Verification", "export_onnx", "quantize_int8", "verify"]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from signscribe.lazy import lazy_exports
+
+_EXPORTS = {"Verification": ".onnx", "export_onnx": ".onnx", "quantize_int8": ".onnx", "verify": ".onnx"}
+__all__ = list(_EXPORTS)
+
+if TYPE_CHECKING:
+    from signscribe.export.onnx import Verification, export_onnx, quantize_int8, verify  # noqa: F401
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 from signscribe.errors import SignscribeError
-from signscribe.export.onnx import export_onnx, made_up_inputs
 from signscribe.models.onnx_model import OnnxModel
 from signscribe.models.pretrained import LoadedModel
 
@@ -35,6 +34,8 @@ def browser_onnx(loaded: LoadedModel) -> bytes:
         )
     if isinstance(loaded.model, OnnxModel):
         return loaded.model.path.read_bytes()
+    from signscribe.export.onnx import export_onnx, made_up_inputs  # torch: exporting needs it
+
     own = dataclasses.replace(loaded, model=copy.deepcopy(loaded.model))  # a server's threads run the original
     with tempfile.TemporaryDirectory() as folder:
         return export_onnx(own, made_up_inputs(own), Path(folder) / "model.onnx").read_bytes()

@@ -19,7 +19,6 @@ import os
 from pathlib import Path
 
 from signscribe.errors import SignscribeError
-from signscribe.export.onnx import export_onnx, made_up_inputs, verify
 from signscribe.inference.recognizer import Recognizer
 from signscribe.models.onnx_model import OnnxModel
 from signscribe.models.pretrained import LoadedModel
@@ -53,6 +52,8 @@ def as_onnx(loaded: LoadedModel, cache: Path | None = None) -> LoadedModel:
         raise SignscribeError(f"{loaded.path}: this model runs with PyTorch only (--runtime torch)")
     out = (cache or onnx_cache_dir()) / f"{Path(loaded.path).name}-{model_digest(loaded)[:16]}.onnx"
     if not out.is_file():
+        from signscribe.export.onnx import export_onnx, made_up_inputs, verify  # torch: exporting needs it
+
         examples = made_up_inputs(loaded)
         export_onnx(loaded, examples, out)
         checked = verify(OnnxModel(out), loaded.model, [examples])

@@ -21,14 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import atomic_write, write_text_atomic
 from signscribe.inference.recognizer import Recognizer
-from signscribe.models.encoders import embedding_cache, load_encoder
 from signscribe.pose.source import ClipSource, as_clip
 
 BANK_FILE = "bank.json"
@@ -46,6 +44,8 @@ def clip_embedder(spec: str) -> Callable[[ClipSource], np.ndarray]:
     """Clips to unit vectors: ``vjepa2:SOURCE`` (the mean of the backbone's rows), else a recognition
     model (bundled name, folder or hub id) whose family has ``clip_embedding`` (its pooled clip vector)."""
     if spec.startswith("vjepa2:"):
+        from signscribe.models.encoders import embedding_cache, load_encoder  # torch and transformers
+
         encoder = load_encoder(spec)
 
         def by_backbone(clip: ClipSource) -> np.ndarray:
@@ -62,10 +62,12 @@ def model_embedder(recognizer: Recognizer, name: str) -> Callable[[ClipSource], 
     if not callable(getattr(model, "clip_embedding", None)):
         raise SignscribeError(f"{name}: a {recognizer.loaded.architecture} model has no pooled embedding to compare")
 
-    @torch.no_grad()
     def by_model(clip: ClipSource) -> np.ndarray:
-        inputs = recognizer.model_inputs(recognizer.prepare([clip]))
-        return _unit(model.clip_embedding(*inputs)[0].float().cpu().numpy())
+        import torch  # here: a server of an exported model (no embedding, no bank) runs without torch
+
+        with torch.no_grad():
+            inputs = recognizer.model_inputs(recognizer.prepare([clip]))
+            return _unit(model.clip_embedding(*inputs)[0].float().cpu().numpy())
 
     return by_model
 

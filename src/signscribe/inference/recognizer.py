@@ -1,13 +1,12 @@
 """Isolated sign recognition: a clip (video, ``.pose`` file, MP_Data sequence or landmarks) in, ranked
-glosses out."""
+glosses out. Probabilities are numpy arrays: with an exported model, recognition never imports torch."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-from torch import nn
+import numpy as np
 
 from signscribe.errors import SignscribeError
 from signscribe.inference.runner import ModelRunner
@@ -73,22 +72,20 @@ class Recognizer(ModelRunner):
             return None
         return self.labels.index(IDLE_LABEL) if IDLE_LABEL in self.labels else None
 
-    def scores(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> torch.Tensor:
+    def scores(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> np.ndarray:
         """Class probabilities ``(clips, labels)``."""
         prepared = self.prepare(clips, on_progress)
-        return self.resting_as_idle(self.outputs(prepared).softmax(dim=-1), prepared)
+        return self.resting_as_idle(softmax(self.logits(prepared)), prepared)
 
-    def resting_as_idle(self, probabilities: torch.Tensor, prepared: list[Any]) -> torch.Tensor:
+    def resting_as_idle(self, probabilities: np.ndarray, prepared: list[Any]) -> np.ndarray:
         """``probabilities`` with each row of a resting clip set to the idle label, for a landmark model
         that has one (others are left as they are)."""
         if self.idle_index is None or self.detector is None:
             return probabilities
-        resting = [not self.detector.is_signing(item) for item in prepared]
-        if any(resting):
-            probabilities = probabilities.clone()
-            probabilities[torch.tensor(resting)] = nn.functional.one_hot(
-                torch.tensor(self.idle_index), len(self.labels)
-            ).to(probabilities.dtype)
+        resting = np.array([not self.detector.is_signing(item) for item in prepared])
+        if resting.any():
+            probabilities = probabilities.copy()
+            probabilities[resting] = np.eye(len(self.labels), dtype=probabilities.dtype)[self.idle_index]
         return probabilities
 
     def predict(
@@ -107,7 +104,6 @@ class Recognizer(ModelRunner):
         model = self.loaded.model
         return callable(getattr(model, "explain", None)) and getattr(model, "attention", None) is not None
 
-    @torch.no_grad()
     def explain(
         self, clip: ClipSource, top_k: int = 5, on_progress: ProgressCallback | None = None
     ) -> tuple[list[Prediction], Attention]:
@@ -119,16 +115,25 @@ class Recognizer(ModelRunner):
                 f"{self.loaded.path}: a {self.loaded.config.get('architecture')} model has no attention to show; "
                 "gloss_classifier and pose_transformer with model_config pooling=attention have"
             )
+        import torch
+
         prepared = self.prepare([clip], on_progress)
-        logits, weights = model.explain(*self.model_inputs(prepared))
+        with torch.no_grad():
+            logits, weights = model.explain(*self.model_inputs(prepared))
         rows = weights[0].float().cpu().numpy()
         times = self.loaded.features.row_times(prepared[0], len(rows))
         attention = Attention(
             [round(float(w), 6) for w in rows], None if times is None else [round(float(t), 4) for t in times]
         )
-        return self.ranked(logits[0].float().cpu().softmax(dim=-1), top_k), attention
+        return self.ranked(softmax(logits[0].float().cpu().numpy()), top_k), attention
 
-    def ranked(self, probabilities: torch.Tensor, top_k: int) -> list[Prediction]:
+    def ranked(self, probabilities: np.ndarray, top_k: int) -> list[Prediction]:
         """The ``top_k`` glosses of one row of class probabilities, best first."""
-        values, indices = probabilities.topk(min(top_k, len(self.labels)))
-        return [Prediction(self.labels[i], float(v)) for v, i in zip(values.tolist(), indices.tolist(), strict=True)]
+        best = np.argsort(-probabilities, kind="stable")[: min(top_k, len(self.labels))]
+        return [Prediction(self.labels[i], float(probabilities[i])) for i in best]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities along the last axis, computed in float64 and given back as float32."""
+    shifted = np.exp(logits.astype(np.float64) - logits.max(axis=-1, keepdims=True))
+    return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)

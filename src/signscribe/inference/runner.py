@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import torch
+import numpy as np
 
-from signscribe.devices import device_of, resolve_device, to_device
-from signscribe.models.inputs import ModelBatch
+from signscribe.models.onnx_model import OnnxModel
 from signscribe.models.pretrained import VLM_PREFIX, LoadedModel, load_pretrained, wrong_task
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.source import ClipSource, load_landmarks
 from signscribe.progress import ProgressCallback
+
+if TYPE_CHECKING:
+    import torch
+
+    from signscribe.models.inputs import ModelBatch
 
 RunnerType = TypeVar("RunnerType", bound="ModelRunner")
 
@@ -36,6 +40,8 @@ class ModelRunner:
         self.loaded = loaded
         self.extractor = extractor or HolisticExtractor(loaded.extraction, cache=PoseCache())
         if device is not None and not loaded.placed:
+            from signscribe.devices import resolve_device
+
             loaded.model.to(resolve_device(device))
 
     @classmethod
@@ -73,9 +79,22 @@ class ModelRunner:
 
     def model_inputs(self, prepared: list[Any]) -> tuple[torch.Tensor, ...]:
         """The batch of prepared clips as the model is called with it, where the model is."""
+        from signscribe.devices import device_of, to_device
+
         return to_device(self.model_batch(prepared).inputs, device_of(self.loaded.model))
 
-    @torch.no_grad()
     def outputs(self, prepared: list[Any]) -> torch.Tensor:
         """The model's raw output for prepared clips (computed where the model is, returned on the CPU)."""
-        return self.loaded.model(*self.model_inputs(prepared)).float().cpu()
+        import torch
+
+        with torch.no_grad():
+            return self.loaded.model(*self.model_inputs(prepared)).float().cpu()
+
+    def logits(self, prepared: list[Any]) -> np.ndarray:
+        """The model's raw output for prepared clips as a numpy array: an exported model is given the
+        input pipeline's arrays and runs with onnxruntime alone (torch is never imported)."""
+        model = self.loaded.model
+        if isinstance(model, OnnxModel):
+            pipeline = self.loaded.features
+            return model.run(pipeline.arrays([pipeline.example(item) for item in prepared])).astype(np.float32)
+        return self.outputs(prepared).numpy()

@@ -221,7 +221,8 @@ class Transcriber:
         signing = [item for item in pending if item.signing]
         if signing:
             probabilities = self.recognizer.scores([item.sequence for item in signing])
-            best, indices = probabilities.max(dim=-1)
+            indices = probabilities.argmax(axis=-1)
+            best = probabilities[np.arange(len(indices)), indices]
             for item, confidence, index in zip(signing, best.tolist(), indices.tolist(), strict=True):
                 gloss = self.recognizer.labels[index]
                 if gloss != self.idle_label:

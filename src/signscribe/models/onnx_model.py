@@ -1,27 +1,32 @@
 """An exported model run by onnxruntime (``signscribe export`` writes them; ``export/onnx.py``):
 the file carries its ``config.json`` and labels as metadata, so ``load_pretrained("model.onnx")``
-gives a whole model whose input pipeline prepares clips as for the PyTorch model."""
+gives a whole model whose input pipeline prepares clips as for the PyTorch model.
+
+It runs on numpy arrays (``run``, what the recognizer gives it), so recognition with an exported
+model never imports torch; called with tensors, like a PyTorch model, it answers a tensor.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+import numpy as np
 
 from signscribe.errors import InputFileError, SignscribeError
+
+if TYPE_CHECKING:
+    import torch
 
 CONFIG_KEY, LABELS_KEY = "signscribe_config", "signscribe_labels"
 OUTPUT_NAME = "logits"
 
 
-class OnnxModel(nn.Module):
-    """An exported model run by onnxruntime, called like the PyTorch model (tensors in, logits out)."""
+class OnnxModel:
+    """An exported model run by onnxruntime: ``run(arrays)`` gives its logits."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__()
         try:
             import onnxruntime
         except ImportError as error:
@@ -42,6 +47,11 @@ class OnnxModel(nn.Module):
             raise InputFileError(self.path, "not written by signscribe export (no signscribe_config in its metadata)")
         return json.loads(metadata[CONFIG_KEY]), json.loads(metadata.get(LABELS_KEY, "null"))
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        feed = {name: tensor.detach().cpu().numpy() for name, tensor in zip(self.names, inputs, strict=True)}
-        return torch.from_numpy(self.session.run([OUTPUT_NAME], feed)[0])
+    def run(self, arrays: tuple[np.ndarray, ...]) -> np.ndarray:
+        """The logits ``(clips, labels)`` for the input pipeline's arrays."""
+        return self.session.run([OUTPUT_NAME], dict(zip(self.names, arrays, strict=True)))[0]
+
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        return torch.from_numpy(self.run(tuple(tensor.detach().cpu().numpy() for tensor in inputs)))

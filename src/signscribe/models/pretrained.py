@@ -15,19 +15,21 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-from safetensors.torch import load_file, save_file
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from signscribe.errors import InputFileError
 from signscribe.models.bundled import DEFAULT_MODEL, bundled_path
 from signscribe.models.inputs import InputPipeline, input_pipeline
 from signscribe.models.registry import TASKS, create_model, model_family
-from signscribe.models.text import TextTokenizer
-from signscribe.models.translation import GenerationConfig
 from signscribe.pose.extract import ExtractionSettings
 from signscribe.version import __version__
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from signscribe.models.onnx_model import OnnxModel
+    from signscribe.models.text import TextTokenizer
+    from signscribe.models.translation import GenerationConfig
 
 WEIGHTS, CONFIG, LABELS, CARD = "model.safetensors", "config.json", "labels.json", "model_card.md"
 TOKENIZER = "tokenizer.json"
@@ -55,7 +57,7 @@ class LoadedModel:
     ``features`` is the input pipeline of the model's input kind; ``labels`` belong to recognition
     models, ``tokenizer`` and ``generation`` to translation models."""
 
-    model: nn.Module
+    model: nn.Module | OnnxModel  # an exported file runs with onnxruntime, without torch
     architecture: str
     model_config: dict[str, Any]
     features: InputPipeline
@@ -130,6 +132,8 @@ def save_model_folder(
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
     try:
         state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+        from safetensors.torch import save_file
+
         save_file(state, staging / WEIGHTS, metadata={"format": FORMAT, "architecture": config["architecture"]})
         (staging / CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         for name, text in {**files, CARD: card}.items():
@@ -203,6 +207,9 @@ def _labels(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tokenizer(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    from signscribe.models.text import TextTokenizer
+    from signscribe.models.translation import GenerationConfig
+
     tokenizer = TextTokenizer.from_file(folder / TOKENIZER)
     if tokenizer.vocab_size != config.get("num_classes"):
         raise ModelFolderError(folder, f"{TOKENIZER} does not match the model's vocabulary size")
@@ -274,6 +281,8 @@ def load_pretrained(
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFolderError(folder / CONFIG, f"cannot build the model ({error})") from error
     try:
+        from safetensors.torch import load_file
+
         model.load_state_dict(load_file(folder / WEIGHTS))
     except Exception as error:  # safetensors and torch raise several types for corrupt or mismatched weights
         raise ModelFolderError(folder / WEIGHTS, f"weights do not load ({error})") from error

@@ -15,14 +15,20 @@ The video language models of ``models/vlm`` read ``video+prompt`` but are checkp
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 TASKS = ("recognition", "translation")
-ModelFactory = TypeVar("ModelFactory", bound=Callable[..., nn.Module])
+ModelFactory = TypeVar("ModelFactory", bound="Callable[..., nn.Module]")
+# The families signscribe ships: their modules register them when imported, on first need, so that
+# running an exported model never imports torch.
+BUILTIN_FAMILY_MODULES = ("ensemble", "gloss_classifier", "i3d", "movinet", "pose_transformer", "stgcn",
+                          "translation", "x3d")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,17 @@ class ModelFamily:
 
 
 _FAMILIES: dict[str, ModelFamily] = {}
+_builtin_loaded = False
+
+
+def _families() -> dict[str, ModelFamily]:
+    """The registered families, the built-in ones imported first."""
+    global _builtin_loaded
+    if not _builtin_loaded:
+        for module in BUILTIN_FAMILY_MODULES:
+            importlib.import_module(f"signscribe.models.{module}")
+        _builtin_loaded = True
+    return _FAMILIES
 
 
 def register_model(
@@ -55,11 +72,11 @@ def register_model(
 
 def list_models(task: str | None = None) -> list[str]:
     """The registered names, of one task or of all."""
-    return sorted(name for name, family in _FAMILIES.items() if task is None or family.task == task)
+    return sorted(name for name, family in _families().items() if task is None or family.task == task)
 
 
 def model_family(name: str) -> ModelFamily:
-    if name not in _FAMILIES:
+    if name not in _families():
         raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
     return _FAMILIES[name]
 

@@ -21,7 +21,6 @@ from signscribe.serving.settings import ServerSettings
 from signscribe.serving.stream import SCHEMA_VERSION, LandmarkSession, StreamSession
 from signscribe.serving.stream_messages import ConfigMessage, StreamMessageError, parse_message
 from signscribe.serving.stream_slots import StreamSlots
-from signscribe.serving.stream_video import VideoSession
 
 router = APIRouter()
 CLOSE_CODES = {401: 4401, 404: 4404, 429: 4429}
@@ -70,6 +69,8 @@ def _session(recognizer: Recognizer, settings: ServerSettings, slots: StreamSlot
     """The session of the model's input kind, with the server's stream settings."""
     top_k, rate, min_frames = settings.top_k, settings.stream_prediction_rate, settings.stream_min_frames
     if recognizer.loaded.input_kind == "frames":
+        from signscribe.serving.stream_video import VideoSession  # torch: RGB models' frames are tensors
+
         return VideoSession(recognizer, min_frames, top_k, rate)
     window = settings.stream_window_frames or int(recognizer.loaded.config.get("input", {}).get("frames", 20))
     return LandmarkSession(recognizer, window, min_frames, top_k, rate, slots)

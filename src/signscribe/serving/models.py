@@ -5,6 +5,7 @@ the user's."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -16,6 +17,8 @@ from signscribe.models.bundled import DEFAULT_MODEL, bundled_models, default_mod
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.serving.security import ApiError
+
+log = logging.getLogger(__name__)
 
 
 class ModelPool:
@@ -41,8 +44,12 @@ class ModelPool:
         self.sources: dict[str, dict[str, str]] = {}
         for model in bundled_models():
             self.sources[model.name] = {"data": model.data, "licence": model.licence}
-            if model.name not in self.recognizers:
+            if model.name in self.recognizers:
+                continue
+            try:
                 self.recognizers[model.name] = self._cached(Recognizer.from_pretrained(model.name))
+            except ImportError as error:  # no torch: a server of an exported model offers that one alone
+                log.warning("bundled model %s is not offered: %s", model.name, error)
 
     def _cached(self, recognizer: Recognizer) -> Recognizer:
         """The same model on the server's runtime, its extractor (same settings) writing to the server's cache."""

@@ -119,4 +119,4 @@ class VideoSession(StreamSession):
         return torch.from_numpy(self.pipeline.pixels(frames))[None].to(device_of(self.model))
 
     def _ranked(self, logits: torch.Tensor) -> list:
-        return self.recognizer.ranked(logits[0].float().cpu().softmax(dim=-1), self.top_k)
+        return self.recognizer.ranked(logits[0].float().cpu().softmax(dim=-1).numpy(), self.top_k)

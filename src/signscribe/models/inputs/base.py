@@ -13,13 +13,13 @@ recognition, transcription, the live stream) goes through the same four steps:
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
-import torch
 
 from signscribe.errors import SignscribeError
 from signscribe.pose.extract import HolisticExtractor
@@ -27,6 +27,8 @@ from signscribe.pose.source import Clip, ClipSource
 from signscribe.progress import ProgressCallback
 
 if TYPE_CHECKING:
+    import torch
+
     from signscribe.data.dataset import Sample
 
 PipelineType = TypeVar("PipelineType", bound="type[InputPipeline]")
@@ -106,6 +108,11 @@ class InputPipeline(ABC):
         what a fixed-shape export (TFLite) pads every clip to."""
         return None
 
+    def arrays(self, examples: list[Any]) -> tuple[np.ndarray, ...]:
+        """The model's inputs for ``examples`` as numpy arrays, in ``tensor_names`` order: what an
+        exported model reads (onnxruntime, no torch); ``collate`` makes the same tensors."""
+        raise SignscribeError(f"input kind {self.kind} has no array form: it does not run as an exported model")
+
     def made_up_example(self, rng: np.random.Generator) -> Any | None:
         """An example of the longest shape with random values, to trace a model for export when no
         clip is at hand (a model's graph depends on the shapes of its inputs, not on their values);
@@ -127,6 +134,20 @@ class InputPipeline(ABC):
 
 
 _PIPELINES: dict[str, type[InputPipeline]] = {}
+# the kinds signscribe ships and their modules, imported when first asked for
+BUILTIN_KINDS = {
+    "landmarks": "landmarks",
+    "frames": "frames",
+    "embeddings": "embeddings",
+    "video+prompt": "video_prompt",
+}
+
+
+def _pipelines() -> dict[str, type[InputPipeline]]:
+    for kind, module in BUILTIN_KINDS.items():
+        if kind not in _PIPELINES:
+            importlib.import_module(f"signscribe.models.inputs.{module}")
+    return _PIPELINES
 
 
 def register_input_kind(kind: str) -> Callable[[PipelineType], PipelineType]:
@@ -143,11 +164,14 @@ def register_input_kind(kind: str) -> Callable[[PipelineType], PipelineType]:
 
 
 def input_kinds() -> list[str]:
-    return sorted(_PIPELINES)
+    return sorted(_pipelines())
 
 
 def input_pipeline(kind: str, settings: dict[str, Any] | None = None) -> InputPipeline:
-    """The pipeline of an input kind with saved ``settings`` (defaults when ``None``)."""
+    """The pipeline of an input kind with saved ``settings`` (defaults when ``None``); a built-in
+    kind's module is imported only when asked for."""
+    if kind in BUILTIN_KINDS and kind not in _PIPELINES:
+        importlib.import_module(f"signscribe.models.inputs.{BUILTIN_KINDS[kind]}")
     if kind not in _PIPELINES:
         raise ValueError(f"no input pipeline for input kind {kind!r}; available: {', '.join(input_kinds())}")
     pipeline = _PIPELINES[kind]

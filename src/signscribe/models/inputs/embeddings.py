@@ -166,9 +166,13 @@ class EmbeddingsConfig(InputPipeline):
         return rng.standard_normal((self.max_tokens, self.width)).astype(np.float32) if self.width else None
 
     def collate(self, examples: list[np.ndarray], targets: list[int]) -> EmbeddingsBatch:
+        embeddings, mask = self.arrays(examples)
+        return EmbeddingsBatch(torch.from_numpy(embeddings), torch.from_numpy(mask), torch.tensor(targets))
+
+    def arrays(self, examples: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         longest = max(len(rows) for rows in examples)
         embeddings = np.zeros((len(examples), longest, examples[0].shape[1]), dtype=np.float32)
         mask = np.zeros((len(examples), longest), dtype=bool)
         for index, rows in enumerate(examples):
             embeddings[index, : len(rows)], mask[index, : len(rows)] = rows, True
-        return EmbeddingsBatch(torch.from_numpy(embeddings), torch.from_numpy(mask), torch.tensor(targets))
+        return embeddings, mask

@@ -85,10 +85,11 @@ def _as_built(batch: ModelBatch) -> ModelBatch:
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, examples: ExampleSet, batch: int) -> torch.Tensor:
+def predict_logits(model: Any, examples: ExampleSet, batch: int) -> torch.Tensor:
     """The model's outputs for every example, in order (eval mode), computed where the model is and
     returned on the CPU as float32."""
-    model.eval()
+    if isinstance(model, torch.nn.Module):  # an exported model (OnnxModel) has no training mode
+        model.eval()
     device = device_of(model)
     outputs = [model(*to_device(built.inputs, device)) for built in examples.loader(examples.batches(batch))]
     return torch.cat([output.float().cpu() for output in outputs])

@@ -251,6 +251,9 @@ class FramesConfig(InputPipeline):
     def collate(self, examples: list[np.ndarray], targets: list[int]) -> FramesBatch:
         return FramesBatch(torch.from_numpy(np.stack(examples)), torch.tensor(targets, dtype=torch.long))
 
+    def arrays(self, examples: list[np.ndarray]) -> tuple[np.ndarray]:
+        return (np.stack(examples),)
+
     def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> FrameAugmenter:
         return FrameAugmenter(self, mirror_probability=mirror_probability, **options)
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 
 from signscribe.errors import InputFileError, NoSignerError
 from signscribe.models.inputs.base import InputPipeline, register_input_kind
@@ -26,6 +25,9 @@ from signscribe.pose.normalize import fill_gaps, normalize
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.source import Clip, ClipSource, load_landmarks
 from signscribe.progress import ProgressCallback
+
+if TYPE_CHECKING:
+    import torch
 
 UPPER_BODY_POINTS = 25
 
@@ -148,6 +150,9 @@ class FeatureConfig(InputPipeline):
     def collate(self, examples: list[tuple[np.ndarray, np.ndarray]], targets: list[int]) -> Batch:
         return collate([(values, present, target) for (values, present), target in zip(examples, targets, strict=True)])
 
+    def arrays(self, examples: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return padded(examples)
+
     def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> Augmenter:
         """``Augmenter`` with ``options`` named like its fields."""
         return Augmenter(mirror_probability=mirror_probability, **options)
@@ -187,13 +192,21 @@ def sequence_features(sequence: PoseSequence, config: FeatureConfig) -> tuple[np
     return values, present
 
 
+def padded(examples: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points, presence and frame masks of ``examples`` padded to the longest one."""
+    length = max(len(values) for values, _ in examples)
+    points = np.zeros((len(examples), length, *examples[0][0].shape[1:]), np.float32)
+    present = np.zeros((len(examples), length, examples[0][1].shape[1]), bool)
+    frames = np.zeros((len(examples), length), bool)
+    for row, (values, mask) in enumerate(examples):
+        points[row, : len(values)], present[row, : len(values)], frames[row, : len(values)] = values, mask, True
+    return points, present, frames
+
+
 def collate(items: list[tuple[np.ndarray, np.ndarray, int]]) -> Batch:
     """Pad to the longest sequence of the batch."""
-    length = max(len(values) for values, _, _ in items)
-    points = np.zeros((len(items), length, *items[0][0].shape[1:]), np.float32)
-    present = np.zeros((len(items), length, items[0][1].shape[1]), bool)
-    frames = np.zeros((len(items), length), bool)
-    for row, (values, mask, _) in enumerate(items):
-        points[row, : len(values)], present[row, : len(values)], frames[row, : len(values)] = values, mask, True
+    import torch  # here, not at the top: the landmark pipeline also feeds exported models without torch
+
+    points, present, frames = padded([(values, mask) for values, mask, _ in items])
     labels = torch.tensor([label for _, _, label in items], dtype=torch.long)
     return Batch(torch.from_numpy(points), torch.from_numpy(present), torch.from_numpy(frames), labels)

@@ -128,7 +128,7 @@ $("upload-export").addEventListener("click", () =>
 
 // ---- live webcam ----------------------------------------------------------------------------
 const live = { socket: null, stream: null, timer: null, stopSender: null, offline: null, log: [], history: [], started: 0 };
-const runtimes = Promise.all([holisticAvailable(), onnxRuntimeAvailable()]);
+const runtimes = Promise.all([vendorAvailable(HOLISTIC_BASE + "holistic.js"), vendorAvailable(ORT_BASE + "ort.wasm.min.js")]);
 const modeLabels = {};
 
 // The modes this server and the chosen model allow: landmarks only needs the browser's Holistic;

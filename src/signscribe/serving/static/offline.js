@@ -8,14 +8,6 @@
 
 const ORT_BASE = "/static/vendor/onnxruntime/";
 
-async function onnxRuntimeAvailable() {
-  try {
-    return (await fetch(ORT_BASE + "ort.wasm.min.js", { method: "HEAD" })).ok;
-  } catch (error) {
-    return false;
-  }
-}
-
 class OfflineRecognizer {
   // `model` is an entry of GET /v1/models (its labels, features and training clip length).
   static async create(model, headers) {

@@ -6,9 +6,10 @@
 
 const HOLISTIC_BASE = "/static/vendor/holistic/";
 
-async function holisticAvailable() {
+// Whether the server has a vendor file (`signscribe web-assets` fetched it).
+async function vendorAvailable(url) {
   try {
-    return (await fetch(HOLISTIC_BASE + "holistic.js", { method: "HEAD" })).ok;
+    return (await fetch(url, { method: "HEAD" })).ok;
   } catch (error) {
     return false;
   }
