@@ -306,12 +306,14 @@ async function startOffline(video) {
   live.started = performance.now();
   try {
     $("live-status").textContent = "loading the model into this browser…";
-    live.offline = await OfflineRecognizer.create(chosenModel(), authHeaders());
+    const recognizer = await OfflineRecognizer.create(chosenModel(), authHeaders());
+    if (!live.stream) { recognizer.close(); return; } // stopped while the model loaded
+    live.offline = recognizer;
     $("live-status").textContent = "finding landmarks and signs in this browser…";
-    const recognizer = live.offline;
-    live.stopSender = await startHolisticLoop(video, live.started, FPS, async (message) => {
+    const stop = await startHolisticLoop(video, live.started, FPS, async (message) => {
       for (const shown of await recognizer.push(message)) if (live.offline === recognizer) showMessage(shown);
     });
+    if (live.offline === recognizer) live.stopSender = stop; else stop(); // stopped while Holistic loaded
   } catch (error) {
     $("live-status").textContent = `offline mode: ${error.message}`;
   }
