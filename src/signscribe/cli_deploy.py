@@ -18,16 +18,17 @@ def export(
     clip: Annotated[
         list[Path], typer.Option(help="A real clip to trace and verify with (repeat it; two or more are best).")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx (or .tflite) file to write.")],
     output_format: Annotated[str, typer.Option("--format", help="onnx, or tflite (the [tflite] extra).")] = "onnx",
     int8: Annotated[
         bool, typer.Option(help="Quantise the weights to int8 (dynamic: onnxruntime, or litert-torch's PT2E).")
     ] = False,
 ) -> None:
-    """Export a recognition model to ONNX (dynamic batch and time axes), run it with onnxruntime on
-    each --clip and compare with PyTorch: the largest difference of the outputs and how often the
-    best gloss agrees. The file carries the model's config and labels: --model FILE.onnx runs it
-    with onnxruntime in recognize, evaluate, transcribe and serve."""
+    """Export a recognition model to ONNX (dynamic batch and time axes) or TFLite (one clip, padded),
+    run it with onnxruntime (or the LiteRT interpreter) on each --clip and compare with PyTorch: the
+    largest difference of the outputs and how often the best gloss agrees. An ONNX file carries the
+    model's config and labels: --model FILE.onnx runs it with onnxruntime in recognize, evaluate,
+    transcribe and serve (a TFLite file has them in FILE.tflite.json)."""
     from signscribe.export.run import export_model
 
     with terminal.progress() as bars:
