@@ -249,7 +249,8 @@ class FramesConfig(InputPipeline):
         return frame[top : top + self.size, left : left + self.size]
 
     def collate(self, examples: list[np.ndarray], targets: list[int]) -> FramesBatch:
-        return FramesBatch(torch.from_numpy(np.stack(examples)), torch.tensor(targets, dtype=torch.long))
+        (video,) = self.arrays(examples)
+        return FramesBatch(torch.from_numpy(video), torch.tensor(targets, dtype=torch.long))
 
     def arrays(self, examples: list[np.ndarray]) -> tuple[np.ndarray]:
         return (np.stack(examples),)
