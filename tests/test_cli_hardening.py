@@ -5,13 +5,16 @@ left behind) for truncated archives, tiny videos, bad settings and a busy port."
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import av
+import httpx
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -101,3 +104,42 @@ def test_serve_on_a_busy_port_says_so_before_serving(tmp_path: Path) -> None:
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "serving on" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_command_as_the_readme_starts_it(tmp_path: Path, clip_bytes: bytes) -> None:
+    """The server starts, serves the page and recognises a real clip, and its output has none of
+    MediaPipe's native notices (the XNNPACK and "Feedback manager" lines) but keeps its own."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "signscribe", "serve", "--port", str(port), "--data-dir", str(tmp_path)]
+    log = (tmp_path / "server.log").open("w+")
+    server = subprocess.Popen(command, env={**os.environ, "SIGNSCRIBE_API_KEYS": "k"}, stderr=log, stdout=log)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "signscribe serve did not start"
+                time.sleep(0.5)
+        assert ready.status_code == 200
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and "Live webcam" in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 401
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/models", headers={"X-API-Key": "k"}).status_code == 200
+        assert (tmp_path / "jobs.sqlite3").is_file()
+        files = {"file": ("clip.mp4", clip_bytes, "video/mp4")}
+        recognized = httpx.post(
+            f"http://127.0.0.1:{port}/v1/recognize", files=files, headers={"X-API-Key": "k"}, timeout=120
+        )
+        assert recognized.status_code == 200 and recognized.json()["results"][0]["predictions"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert f"serving on http://127.0.0.1:{port}" in output, "the server's own lines are kept"
+    assert not any(noise in output for noise in ("XNNPACK", "Feedback manager", "W0000", "absl::InitializeLog")), output

@@ -362,35 +362,3 @@ def test_upload_of_a_non_video_shows_the_error(server: str, browser, tmp_path: P
     page.click("#upload-button")
     page.wait_for_selector("#upload-status.error")
     assert "not a video container" in page.inner_text("#upload-status")
-
-
-def test_serve_command_as_the_readme_starts_it(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "signscribe", "serve", "--port", str(port), "--data-dir", str(tmp_path)]
-    server = subprocess.Popen(command, env={**os.environ, "SIGNSCRIBE_API_KEYS": "k"})
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
-                break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, "signscribe serve did not start"
-                time.sleep(0.5)
-        assert ready.status_code == 200
-        page = httpx.get(f"http://127.0.0.1:{port}/")
-        assert page.status_code == 200 and "Live webcam" in page.text
-        assert httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 401
-        assert httpx.get(f"http://127.0.0.1:{port}/v1/models", headers={"X-API-Key": "k"}).status_code == 200
-        assert (tmp_path / "jobs.sqlite3").is_file()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,6 +20,8 @@ BBox = tuple[int, int, int, int]
 # clips are 3 short). A stream that ends more than this many frames, or this share, short is truncated.
 _TRUNCATION_FRAMES = 4
 _TRUNCATION_SHARE = 0.05
+# ``at_rate`` repeats a frame over a gap in the timestamps up to this many seconds long.
+_LONGEST_FILLED_GAP = 10.0
 
 
 @dataclass(frozen=True)
@@ -143,17 +145,6 @@ def _to_rgb(frame: av.VideoFrame, bbox: BBox | None, max_side: int | None) -> np
     return image
 
 
-def at_rate(frames: Iterable[Frame], rate: float | None) -> Iterator[Frame]:
-    """The frames nearest a regular grid of ``rate`` frames a second (every frame when ``rate`` is
-    ``None`` or above the video's own rate): 12.5 of a 25 fps video keeps every second frame."""
-    next_time = None
-    for frame in frames:
-        if rate is None or next_time is None or frame.time >= next_time - 1e-6:
-            yield frame
-            if rate is not None:
-                next_time = (frame.time if next_time is None else next_time) + 1 / rate
-
-
 def read_frames(
     path: str | Path,
     *,
@@ -163,45 +154,112 @@ def read_frames(
     end_frame: int = -1,
     bbox: BBox | None = None,
     max_side: int | None = None,
+    rate: float | None = None,
 ) -> Iterator[Frame]:
     """Decode RGB frames lazily, one at a time, so a long video is never held in memory.
 
     Select a time range in seconds (How2Sign ``START``/``END``: ``start_time <= t < end_time``)
     or a frame range as WLASL publishes it (1-based, inclusive, ``end_frame=-1`` meaning to the
-    end). ``bbox`` crops each frame and ``max_side`` shrinks it keeping the aspect ratio.
+    end). ``bbox`` crops each frame and ``max_side`` shrinks it keeping the aspect ratio. ``rate``
+    gives the frames on a regular grid of that many a second (see ``_Grid``; a repeated frame is the
+    same image object); only the frames kept are converted to RGB.
     """
     path = Path(path)
     if start_frame < 1:
         raise ValueError(f"start_frame is 1-based, got {start_frame}")
     if (start_time is not None or end_time is not None) and (start_frame != 1 or end_frame != -1):
         raise ValueError("give a time range or a frame range, not both")
+    if rate is not None and rate <= 0:
+        raise ValueError(f"rate must be positive, got {rate}")
     with _open(path) as (container, stream):
-        fps = float(_rate(stream))
-        time_base = stream.time_base
-        origin = stream.start_time or 0
-        seeking = bool(start_time)
-        if seeking:
-            container.seek(int((start_time + origin * time_base) / time_base), stream=stream, backward=True)
-        decoded = 0
-        try:
-            for frame in container.decode(stream):
-                decoded += 1
-                # Without a seek, the index counts decoded frames as WLASL's frame numbers do.
-                time = (decoded - 1) / fps if frame.pts is None else float((frame.pts - origin) * time_base)
-                index = round(time * fps) if seeking else decoded - 1
-                if start_time is not None and time < start_time - 1e-6:
-                    continue
-                if end_time is not None and time >= end_time - 1e-6:
-                    return
-                if index + 1 < start_frame:
-                    continue
-                if end_frame != -1 and index + 1 > end_frame:
-                    return
+        selected = _selected(path, container, stream, start_time, end_time, start_frame, end_frame)
+        if rate is None:
+            for index, time, frame in selected:
                 yield Frame(index=index, time=time, image=_to_rgb(frame, bbox, max_side))
-        except av.error.FFmpegError as error:
-            raise VideoReadError(path, f"cannot decode frame {decoded}: {error.strerror or error}") from error
-        if decoded == 0:
-            raise VideoReadError(path, "no frame could be decoded")
-        shortfall = (stream.frames or 0) - decoded
-        if not seeking and shortfall > max(_TRUNCATION_FRAMES, _TRUNCATION_SHARE * stream.frames):
-            raise VideoReadError(path, f"truncated: decoded {decoded} of {stream.frames} frames")
+        else:
+            yield from _on_grid(selected, rate, 1 / float(_rate(stream)), lambda frame: _to_rgb(frame, bbox, max_side))
+
+
+def _selected(
+    path: Path,
+    container: av.container.InputContainer,
+    stream: av.VideoStream,
+    start_time: float | None,
+    end_time: float | None,
+    start_frame: int,
+    end_frame: int,
+) -> Iterator[tuple[int, float, av.VideoFrame]]:
+    """``(index, time, frame)`` of the decoded frames in the range, not yet converted to RGB."""
+    fps = float(_rate(stream))
+    time_base = stream.time_base
+    origin = stream.start_time or 0
+    seeking = bool(start_time)
+    if seeking:
+        container.seek(int((start_time + origin * time_base) / time_base), stream=stream, backward=True)
+    decoded = 0
+    try:
+        for frame in container.decode(stream):
+            decoded += 1
+            # Without a seek, the index counts decoded frames as WLASL's frame numbers do.
+            time = (decoded - 1) / fps if frame.pts is None else float((frame.pts - origin) * time_base)
+            index = round(time * fps) if seeking else decoded - 1
+            if start_time is not None and time < start_time - 1e-6:
+                continue
+            if end_time is not None and time >= end_time - 1e-6:
+                return
+            if index + 1 < start_frame:
+                continue
+            if end_frame != -1 and index + 1 > end_frame:
+                return
+            yield index, time, frame
+    except av.error.FFmpegError as error:
+        raise VideoReadError(path, f"cannot decode frame {decoded}: {error.strerror or error}") from error
+    if decoded == 0:
+        raise VideoReadError(path, "no frame could be decoded")
+    shortfall = (stream.frames or 0) - decoded
+    if not seeking and shortfall > max(_TRUNCATION_FRAMES, _TRUNCATION_SHARE * stream.frames):
+        raise VideoReadError(path, f"truncated: decoded {decoded} of {stream.frames} frames")
+
+
+def _on_grid(
+    frames: Iterator[tuple[int, float, av.VideoFrame]],
+    rate: float,
+    frame_duration: float,
+    to_rgb: Callable[[av.VideoFrame], np.ndarray],
+) -> Iterator[Frame]:
+    """The frame on screen at each point of a grid of ``rate`` a second from the first frame's time,
+    read from the timestamps: 12.5 of a 25 fps video is every second frame, 30 of a video declared at
+    1000 fps (a browser recording converted to mp4) one frame in 33, and a variable frame rate's gaps
+    show the frame before them again (the same image object), so the grid keeps the clip's duration.
+    A frame is converted to RGB only when some point shows it; the last one lasts ``frame_duration``.
+    Timestamps are rounded to the container's time base, so a frame that starts within a quarter of a
+    frame after a point counts as on screen at it (25 fps stays 25 fps on its own grid).
+    A gap of more than ``_LONGEST_FILLED_GAP`` seconds (broken timestamps) is shown once, not filled."""
+    step = 1 / rate
+    tolerance = min(step, frame_duration) / 4
+    origin: float | None = None
+    point = 0  # the next grid point, origin + point * step
+    pending: tuple[int, float, av.VideoFrame] | None = None
+
+    def shown_until(until: float) -> Iterator[Frame]:
+        nonlocal point
+        assert pending is not None and origin is not None
+        index, _, frame = pending
+        before_until = int(np.ceil((until - tolerance - origin) / step))  # the points before ``until``
+        points = before_until - point
+        if points <= 0:
+            return
+        image = to_rgb(frame)
+        for _ in range(points if points <= _LONGEST_FILLED_GAP * rate else 1):
+            yield Frame(index=index, time=origin + point * step, image=image)
+            point += 1
+        point = max(point, before_until)
+
+    for index, time, frame in frames:
+        if origin is None:
+            origin = time
+        elif pending is not None:
+            yield from shown_until(time)
+        pending = (index, time, frame)
+    if pending is not None:
+        yield from shown_until(pending[1] + frame_duration)

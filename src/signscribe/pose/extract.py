@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import sys
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from signscribe.errors import VideoReadError
-from signscribe.io import BBox, Frame, at_rate, probe, read_frames
+from signscribe.io import BBox, Frame, probe, read_frames
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.layout import Layout, from_normalized
+from signscribe.pose.native_log import filter_native_stderr
 from signscribe.pose.sequence import PoseSequence
 from signscribe.progress import ProgressCallback
 
@@ -34,7 +31,10 @@ class ExtractionSettings:
     min_tracking_confidence: float = 0.5
     max_side: int | None = None  # shrink frames before MediaPipe; None keeps the source size
     model_complexity: int = OFFLINE_MODEL_COMPLEXITY
-    frame_rate: float | None = None  # frames a second kept for MediaPipe; None keeps every frame
+    frame_rate: float | None = None  # frames a second kept for MediaPipe; None keeps every frame up to the cap
+    # Whatever a container declares (MediaRecorder files converted to mp4 often say 1000 fps, their frames
+    # repeated), MediaPipe never sees more frames a second than this; None lifts the cap.
+    max_frame_rate: float | None = 30.0
 
     def __post_init__(self) -> None:
         if self.model_complexity != OFFLINE_MODEL_COMPLEXITY:
@@ -42,13 +42,14 @@ class ExtractionSettings:
                 f"model_complexity={self.model_complexity} needs a model download; "
                 f"only {OFFLINE_MODEL_COMPLEXITY} ships with mediapipe and works offline"
             )
-        if self.frame_rate is not None and self.frame_rate <= 0:
-            raise ValueError(f"frame_rate must be positive, got {self.frame_rate}")
+        for name in ("frame_rate", "max_frame_rate"):
+            if (value := getattr(self, name)) is not None and value <= 0:
+                raise ValueError(f"{name} must be positive, got {value}")
 
     def rate_for(self, video_fps: float) -> float:
-        """The frame rate of landmarks extracted from a video at ``video_fps``: ``frame_rate``, never
-        above the video's own."""
-        return min(self.frame_rate or video_fps, video_fps)
+        """The frame rate of landmarks extracted from a video at ``video_fps``: the lowest of
+        ``frame_rate``, ``max_frame_rate`` and the video's own."""
+        return min(rate for rate in (self.frame_rate, self.max_frame_rate, video_fps) if rate is not None)
 
     def cache_options(self) -> dict[str, object]:
         """The settings as the pose cache keys them; an option left at ``None`` that was added after
@@ -64,36 +65,6 @@ def _landmarks_to_rows(landmarks: Any, width: int, height: int, visibility: bool
     if visibility:
         return from_normalized(np.array([(p.x, p.y, p.z, p.visibility) for p in points]), width, height)
     return from_normalized(np.array([(p.x, p.y, p.z) for p in points]), width, height)
-
-
-_silence_lock = threading.Lock()
-_silence_depth = 0
-_saved_stderr = -1
-
-
-@contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """MediaPipe's C++ side logs warnings straight to file descriptor 2 as its models load (some on
-    the first frame with a hand), past Python's logging and any environment switch; mute it while
-    a graph starts and runs so progress bars and summaries stay readable. Reference-counted, so
-    threads running graphs side by side (the server's streams) restore the real stderr exactly once."""
-    global _silence_depth, _saved_stderr
-    with _silence_lock:
-        if _silence_depth == 0:
-            sys.stderr.flush()
-            _saved_stderr = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-        _silence_depth += 1
-    try:
-        yield
-    finally:
-        with _silence_lock:
-            _silence_depth -= 1
-            if _silence_depth == 0:
-                os.dup2(_saved_stderr, 2)
-                os.close(_saved_stderr)
 
 
 def _reporting(frames: Iterator[Frame], expected: int, on_progress: ProgressCallback) -> Iterator[Frame]:
@@ -145,11 +116,11 @@ class HolisticExtractor:
             if (cached := self.cache.get(key, source=str(video))) is not None:
                 return cached
         info = probe(video)
-        frames = read_frames(video, max_side=self.settings.max_side, **selection)
+        rate = self.settings.rate_for(info.fps)
+        frames = read_frames(video, max_side=self.settings.max_side, rate=rate, **selection)
         if on_progress is not None:
-            frames = _reporting(frames, info.frame_count, on_progress)
-        frames = at_rate(frames, self.settings.frame_rate)
-        sequence = self.extract_frames(frames, fps=self.settings.rate_for(info.fps), source=str(video))
+            frames = _reporting(frames, round(info.frame_count * rate / info.fps), on_progress)
+        sequence = self.extract_frames(frames, fps=rate, source=str(video))
         if sequence.num_frames == 0:
             raise VideoReadError(video, "the selected range holds no frames")
         if key is not None:
@@ -188,33 +159,35 @@ class HolisticStream:
         self.settings = settings or ExtractionSettings()
         self.layout = Layout(include_face=self.settings.include_face)
         self._holistic: Any = None
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # image, values, confidence
 
     def __enter__(self) -> HolisticStream:
         from mediapipe.python.solutions.holistic import Holistic
 
-        with _native_stderr_silenced():
-            self._holistic = Holistic(
-                static_image_mode=False,
-                model_complexity=self.settings.model_complexity,
-                min_detection_confidence=self.settings.min_detection_confidence,
-                min_tracking_confidence=self.settings.min_tracking_confidence,
-            )
+        filter_native_stderr()
+        self._holistic = Holistic(
+            static_image_mode=False,
+            model_complexity=self.settings.model_complexity,
+            min_detection_confidence=self.settings.min_detection_confidence,
+            min_tracking_confidence=self.settings.min_tracking_confidence,
+        )
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        with _native_stderr_silenced():
-            self._holistic.close()
+        self._holistic.close()
 
     def reset(self) -> None:
         """Forget the tracking state, keeping the graph and its loaded models, for the next video."""
-        with _native_stderr_silenced():
-            self._holistic.reset()
+        self._holistic.reset()
+        self._last = None
 
     def process(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(points, 3)`` values and ``(points,)`` confidence of one RGB uint8 frame."""
+        """``(points, 3)`` values and ``(points,)`` confidence of one RGB uint8 frame. A frame identical
+        to the one before (a repeated frame of a converted recording) gets its landmarks again, unrun."""
+        if self._last is not None and np.array_equal(self._last[0], image):
+            return self._last[1].copy(), self._last[2].copy()
         height, width = image.shape[:2]
-        with _native_stderr_silenced():  # models load lazily, some on the first frame with a hand
-            result = self._holistic.process(image)
+        result = self._holistic.process(image)
         values = np.zeros((self.layout.num_points, 3), np.float32)
         confidence = np.zeros(self.layout.num_points, np.float32)
         sources = {
@@ -227,4 +200,5 @@ class HolisticStream:
             if (landmarks := sources[name]) is not None:
                 rows = self.layout.slice(name)
                 values[rows], confidence[rows] = _landmarks_to_rows(landmarks, width, height, name == "pose")
+        self._last = (image.copy(), values.copy(), confidence.copy())  # the caller may reuse its buffer
         return values, confidence

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from signscribe.errors import InputFileError
-from signscribe.io import BBox, at_rate, probe, read_frames
+from signscribe.io import BBox, probe, read_frames
 from signscribe.pose.asl_signs import PARQUET_SUFFIX, load_asl_signs_landmarks
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor, HolisticStream
 from signscribe.pose.mp_data import load_mp_sequence
@@ -173,13 +173,13 @@ def stream_landmarks(source: ClipSource, settings: ExtractionSettings | None = N
     settings = replace(settings or ExtractionSettings(), include_face=False)
     rate = settings.rate_for(info.fps)
     expected = round(info.frame_count * rate / info.fps)
-    return LandmarkStream(_video_frames(clip, settings), rate, str(clip.path), expected)
+    return LandmarkStream(_video_frames(clip, settings, rate), rate, str(clip.path), expected)
 
 
-def _video_frames(clip: Clip, settings: ExtractionSettings) -> Iterator[LandmarkFrame]:
-    frames = read_frames(clip.path, max_side=settings.max_side, **clip.selection())
+def _video_frames(clip: Clip, settings: ExtractionSettings, rate: float) -> Iterator[LandmarkFrame]:
+    frames = read_frames(clip.path, max_side=settings.max_side, rate=rate, **clip.selection())
     with HolisticStream(settings) as stream:
-        for frame in at_rate(frames, settings.frame_rate):
+        for frame in frames:
             values, confidence = stream.process(frame.image)
             yield LandmarkFrame(frame.index, frame.time, values, confidence)
 

@@ -23,7 +23,7 @@ import torch
 
 from signscribe.devices import resolve_device
 from signscribe.errors import InputFileError
-from signscribe.io import at_rate, read_frames
+from signscribe.io import probe, read_frames
 from signscribe.models.array_cache import ArrayCache
 from signscribe.models.encoders.variants import VARIANTS
 from signscribe.models.encoders.video_transform import VideoTransform
@@ -122,7 +122,8 @@ class VJEPA2Encoder:
 
     def clip_frames(self, clip: Clip) -> np.ndarray:
         """The clip's frames at the encoder's frame rate, each resized and cropped as it is decoded."""
-        frames = at_rate(read_frames(clip.path, **clip.selection()), self.frame_rate)
+        rate = min(self.frame_rate, probe(clip.path).fps)
+        frames = read_frames(clip.path, rate=rate, **clip.selection())
         images = [self.transform.frame(frame.image) for frame in frames]
         if not images:
             raise InputFileError(clip.path, "the selected range holds no frames")
