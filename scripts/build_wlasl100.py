@@ -10,6 +10,7 @@
 4. Frame rate: val top-1 and the extraction time per clip at lower extraction frame rates; the
    chosen rate (``--frame-rate``) is saved as the model's extraction default.
 5. The card, with size, CPU latency, the data licence and the published WLASL100 results.
+6. The "not one of the signs I know" threshold, calibrated by ``scripts/calibrate_rejection.py``.
 
 Every training run is deterministic for its seed. Runs are kept in ``runs/wlasl100``;
 ``--reuse-runs`` keeps finished ones. Run from the repository root:
@@ -23,6 +24,8 @@ import argparse
 import json
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -282,6 +285,8 @@ def main() -> None:
         card(report, members, rates, args.frame_rate, ablation_rows, latency, ensemble, config), encoding="utf-8"
     )
     print(f"val top-1 {report['top_k']['top1']:.1%} ({failed} clips failed to load); wrote {DEST}")
+    # The "not one of the signs I know" threshold and its card section, calibrated on the new model.
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "calibrate_rejection.py")], check=True)
 
 
 if __name__ == "__main__":

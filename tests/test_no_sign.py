@@ -92,3 +92,62 @@ def test_transcripts_have_no_gloss_while_the_signer_rests(wlasl_dir: Path, extra
         assert segments, f"{clip}: the sign itself gives a segment"
         assert segments[0].start < 0.5 and segments[-1].end <= rest_starts + 1.0, (clip, segments)
         assert resting_longer.duration - segments[-1].end >= 3.0, "the long rest has no gloss"
+
+
+def _resting_video(wlasl_dir: Path, clip: str, path: Path) -> Path:
+    """Two seconds of the clip's real resting end (hands in view at the waist), played back and forth."""
+    from conftest import write_video
+    from signscribe.io import read_frames
+
+    frames = [frame.image for frame in read_frames(wlasl_dir / "clips" / f"{clip}.mp4")]
+    rest = frames[-REST_FRAMES:]
+    height, width = rest[0].shape[:2]
+    even = [np.ascontiguousarray(image[: height - height % 2, : width - width % 2]) for image in rest]
+    return write_video(path, (even[::-1] + even) * 2)
+
+
+def test_a_model_without_an_idle_label_answers_no_sign_at_rest(wlasl_dir: Path, extractor: HolisticExtractor) -> None:
+    recognizer = Recognizer.from_pretrained("wlasl100")
+    for clip in RESTING_AT_THE_END:
+        sequence = _clip(wlasl_dir, extractor, clip)
+        rest = sequence.select_frames(slice(sequence.num_frames - REST_FRAMES, sequence.num_frames))
+        predictions, no_gloss = recognizer.answer(rest)
+        assert predictions == [] and no_gloss is not None and no_gloss.code == "resting", clip
+        assert recognizer.predict(rest, top_k=1), "the forced choice still ranks"
+    signing, no_gloss = recognizer.answer(wlasl_dir / "clips" / "65145.mp4")  # basketball, a WLASL100 gloss
+    assert no_gloss is None and signing[0].gloss == "basketball"
+
+
+def test_rest_gets_no_gloss_over_rest_and_the_cli_unless_told(
+    wlasl_dir: Path, tmp_path: Path, make_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from signscribe.cli import app
+
+    video = _resting_video(wlasl_dir, RESTING_AT_THE_END[0], tmp_path / "resting.mp4")
+    response = make_client().post("/v1/recognize?model=wlasl100", files={"file": ("rest.mp4", video.read_bytes())})
+    (result,) = response.json()["results"]
+    assert response.status_code == 200 and result["predictions"] == [] and result["no_gloss"]["code"] == "resting"
+    answered = CliRunner().invoke(app, ["recognize", str(video), "--format", "json"])
+    assert json.loads(answered.stdout)["results"][0]["no_gloss"]["code"] == "resting"
+    forced = CliRunner().invoke(app, ["recognize", str(video), "--format", "json", "--no-reject"])
+    (ranked,) = json.loads(forced.stdout)["results"]
+    assert "no_gloss" not in ranked and len(ranked["predictions"]) == 5
+    shown = CliRunner().invoke(app, ["recognize", str(video)])
+    assert "no sign" in shown.stdout
+
+
+def test_a_sign_below_the_calibrated_confidence_is_not_one_the_model_knows(wlasl_dir: Path) -> None:
+    recognizer = Recognizer.from_pretrained("wlasl100")
+    assert recognizer.min_confidence is not None, "the bundled model carries its calibrated threshold"
+    clip = wlasl_dir / "clips" / "65145.mp4"
+    best = recognizer.predict(clip, top_k=1)[0]
+    recognizer.min_confidence = best.confidence + 0.01
+    predictions, no_gloss = recognizer.answer(clip)
+    assert predictions == [] and no_gloss is not None and no_gloss.code == "unknown_sign"
+    assert "not one of the 100 signs" in no_gloss.message and best.gloss in no_gloss.message
+    recognizer.reject = False
+    assert recognizer.answer(clip) == (recognizer.predict(clip), None)

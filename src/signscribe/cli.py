@@ -243,8 +243,15 @@ def recognize(
     load_in_4bit: option.LoadIn4bit = None,
     load_in_8bit: option.LoadIn8bit = None,
     dtype: option.Dtype = None,
+    no_reject: Annotated[
+        bool, typer.Option("--no-reject", help="Always rank the glosses, at rest or for signs the model does not know.")
+    ] = False,
 ) -> None:
     """Rank glosses with confidences for a clip, or for every clip of a folder.
+
+    A clip in which the signer rests gets no gloss ("no sign"), and so does one whose best gloss is
+    below the confidence the model calibrated on signs outside its vocabulary ("not one of the N
+    signs this model knows"); --no-reject keeps the forced choice (for benchmarks).
 
     For a folder, a consolidated top-10 text file is also written: to --results, or as
     inference_results.txt beside --out (without either, none). --explain adds the model's attention
@@ -260,6 +267,7 @@ def recognize(
     vlm = option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype)
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm)
     recognizer = on_runtime(recognizer, runtime)
+    recognizer.reject = not no_reject
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         progress = bar(bars, "recognising")

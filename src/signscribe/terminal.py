@@ -92,7 +92,8 @@ def recognition_tables(recognition: Recognition, top_k: int) -> list[Table]:
         table(
             clip_name(result.clip, recognition.base),
             ("rank", "gloss", "confidence"),
-            [(str(rank), p.gloss, f"{p.confidence:.1%}") for rank, p in enumerate(result.predictions[:top_k], 1)],
+            [(str(rank), p.gloss, f"{p.confidence:.1%}") for rank, p in enumerate(result.predictions[:top_k], 1)]
+            or [("", result.no_gloss.message if result.no_gloss else "", "")],
             ("rank", "confidence"),
         )
         for result in recognition.results

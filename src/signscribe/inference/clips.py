@@ -12,7 +12,7 @@ from typing import Any
 
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import write_text_atomic
-from signscribe.inference.recognizer import Attention, Prediction, Recognizer
+from signscribe.inference.recognizer import Attention, NoGloss, Prediction, Recognizer
 from signscribe.pose.batch import VIDEO_SUFFIXES
 from signscribe.pose.posefile import POSE_SUFFIX
 from signscribe.pose.source import Clip
@@ -29,6 +29,7 @@ class ClipResult:
     predictions: list[Prediction]
     error: str = ""
     attention: Attention | None = None  # with explain
+    no_gloss: NoGloss | None = None  # why a clip that was read gets no gloss (then ``predictions`` is empty)
 
 
 @dataclass
@@ -73,7 +74,8 @@ def recognize_clips(
                 predictions, attention = recognizer.explain(clip, top_k=top_k)
                 results.append(ClipResult(clip, predictions, attention=attention))
             else:
-                results.append(ClipResult(clip, recognizer.predict(clip, top_k=top_k)))
+                predictions, no_gloss = recognizer.answer(clip, top_k=top_k)
+                results.append(ClipResult(clip, predictions, no_gloss=no_gloss))
         except SignscribeError as error:
             results.append(ClipResult(clip, [], str(error)))
         if on_progress:
@@ -136,6 +138,7 @@ def results_as_dict(results: list[ClipResult], top_k: int, base: Path) -> dict[s
                     for rank, p in enumerate(r.predictions[:top_k], start=1)
                 ],
                 **({"attention": asdict(r.attention)} if r.attention is not None else {}),
+                **({"no_gloss": asdict(r.no_gloss)} if r.no_gloss is not None else {}),
             }
             for r in results
             if not r.error
@@ -145,7 +148,8 @@ def results_as_dict(results: list[ClipResult], top_k: int, base: Path) -> dict[s
 
 
 def format_results(results: list[ClipResult], top_k: int, output_format: str, base: Path) -> str:
-    """JSON, CSV (``video,rank,gloss,confidence``) or tab-separated text for the ``table`` format."""
+    """JSON, CSV (``video,rank,gloss,confidence``) or tab-separated text for the ``table`` format; a clip
+    with no gloss has one row with an empty rank and its reason's code in brackets as the gloss."""
     if output_format not in RESULT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(RESULT_FORMATS)}, not {output_format!r}")
     if output_format == "json":
@@ -155,6 +159,8 @@ def format_results(results: list[ClipResult], top_k: int, output_format: str, ba
     if output_format == "csv":
         writer.writerow(["video", "rank", "gloss", "confidence"])
     for r in results:
+        if r.no_gloss is not None:  # no rank, no gloss: the reason's code where the gloss would be
+            writer.writerow([clip_name(r.clip, base), "", f"({r.no_gloss.code})", ""])
         for rank, p in enumerate(r.predictions[:top_k], start=1):
             writer.writerow([clip_name(r.clip, base), rank, p.gloss, f"{p.confidence:.6f}"])
     return text.getvalue()
@@ -168,6 +174,8 @@ def top10_text(results: list[ClipResult], base: Path) -> str:
         lines = [f"=== {clip_name(result.clip, base)} ==="]
         if result.error:
             lines.append(f"FAILED: {result.error}")
+        if result.no_gloss is not None:
+            lines.append(f"NO GLOSS: {result.no_gloss.message}")
         lines += [f"{rank:>2}. {p.gloss:<24} {p.confidence:7.2%}" for rank, p in enumerate(result.predictions[:10], 1)]
         sections.append("\n".join(lines))
     return "\n\n".join(sections) + "\n"

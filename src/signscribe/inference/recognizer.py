@@ -26,6 +26,15 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class NoGloss:
+    """Why a clip gets no gloss: ``code`` is ``resting`` (the no-sign detector: no hand raised) or
+    ``unknown_sign`` (the best gloss below the model's calibrated ``rejection`` confidence)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Attention:
     """Where a model with attention pooling looked: a weight per row it pooled over (they sum to 1),
     and each row's time in seconds from the clip's start, when the input tells it."""
@@ -39,7 +48,10 @@ class Recognizer(ModelRunner):
 
     A model with the idle label ``-`` answers it for a clip in which the signer rests: the no-sign
     detector (``signscribe.pose.activity``) overrides the model there, so resting with the hands in
-    view is not taken for a sign the model never saw as idle.
+    view is not taken for a sign the model never saw as idle. ``answer`` gives a model without one no
+    gloss for such a clip, nor for one whose best gloss is below the confidence its ``config.json``
+    ``rejection`` calibrated (a sign outside its vocabulary), unless ``reject`` is false; ``predict``
+    always ranks the glosses (the forced choice benchmarks measure).
 
     >>> recognizer = Recognizer.from_pretrained("default")   # or a model folder, or a hub id
     >>> recognizer.predict("clip.mp4", top_k=5)
@@ -52,6 +64,8 @@ class Recognizer(ModelRunner):
     ) -> None:
         super().__init__(loaded, extractor, device)
         self.detector = SigningDetector() if loaded.input_kind == "landmarks" else None
+        self.reject = True
+        self.min_confidence: float | None = loaded.config.get("rejection", {}).get("min_confidence")
 
     @property
     def labels(self) -> list[str]:
@@ -97,6 +111,35 @@ class Recognizer(ModelRunner):
             (video,) = self.model_inputs(self.prepare([clip], on_progress))
             return [Prediction(*self.loaded.model.answer(video)[0])]
         return self.ranked(self.scores([clip], on_progress)[0], top_k)
+
+    def answer(
+        self, clip: ClipSource, top_k: int = 5, on_progress: ProgressCallback | None = None
+    ) -> tuple[list[Prediction], NoGloss | None]:
+        """The ``top_k`` glosses, or none and the reason (see the class): what a user is shown."""
+        if self.answers_freely:
+            return self.predict(clip, top_k, on_progress), None
+        prepared = self.prepare([clip], on_progress)
+        ranked = self.ranked(self.resting_as_idle(softmax(self.logits(prepared)), prepared)[0], top_k)
+        no_gloss = self.no_gloss(ranked[0], prepared[0]) if self.reject else None
+        return ([] if no_gloss else ranked), no_gloss
+
+    def no_gloss(self, best: Prediction, prepared: Any) -> NoGloss | None:
+        """Why the clip behind ``prepared``, whose best gloss is ``best``, gets none (``None``: it gets one)."""
+        if self.idle_index is not None:
+            return None  # the model answers rest with its idle label
+        if self.detector is not None and not self.detector.is_signing(prepared):
+            return NoGloss("resting", "no sign: the signer's hands rest (none is raised to sign)")
+        return self.unknown_sign(best)
+
+    def unknown_sign(self, best: Prediction) -> NoGloss | None:
+        """ "Not one of the signs I know" when ``best`` is below the calibrated confidence and ``reject`` holds."""
+        if not self.reject or self.min_confidence is None or best.confidence >= self.min_confidence:
+            return None
+        return NoGloss(
+            "unknown_sign",
+            f"not one of the {len(self.labels)} signs this model knows (its best guess, {best.gloss}, "
+            f"has {best.confidence:.0%}, below the calibrated {self.min_confidence:.0%})",
+        )
 
     @property
     def explains(self) -> bool:

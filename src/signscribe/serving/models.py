@@ -106,6 +106,7 @@ class ModelPool:
                     "num_labels": None if recognizer.answers_freely else len(recognizer.labels),
                     "input": loaded.config.get("input", {}),
                     "features": loaded.config.get("features"),
+                    "min_confidence": recognizer.min_confidence,
                     "runs_in_browser": runs_in_browser(loaded),
                     **self.sources.get(model_id, {}),
                 }

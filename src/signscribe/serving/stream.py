@@ -25,7 +25,9 @@ Server to client:
   "top_k": [{"gloss": ..., "confidence": ...}], "frames": {"received": r, "processed": p, "dropped": d},
   "processing_ms": ms}``: ``t`` is the newest frame the prediction includes; while the signer rests
   (no hand raised, see ``signscribe.pose.activity``) ``signing`` is false and ``top_k`` empty; an
-  RGB model has no such detector and is always ``signing``. A model with attention pooling adds
+  RGB model has no such detector and is always ``signing``. When the best gloss is below the model's
+  calibrated ``rejection`` confidence, ``"no_gloss": {"code": "unknown_sign", "message": ...}`` says the
+  sign is not one the model knows (``top_k`` stays, for display). A model with attention pooling adds
   ``"attention": [w, ...]``, its weights over the window's frames, oldest first (they sum to 1).
 * ``{"type": "error", "code": ..., "message": ...}``: a bad message (``bad_json``, ``bad_message``,
   ``bad_frame``, ``bad_landmarks``, ``too_large``, ``frame_too_large``, ``frame_failed``); the stream
@@ -114,12 +116,14 @@ class StreamSession(ABC):
         self, t: float, window: tuple[float, float, int], signing: bool, ranked: list[Prediction], started: float
     ) -> dict[str, Any]:
         first, last, frames = window
+        unknown = self.recognizer.unknown_sign(ranked[0]) if signing and ranked else None
         return {
             "type": "prediction",
             "t": t,
             "window": {"start": first, "end": last, "frames": frames},
             "signing": signing,
             "top_k": [{"gloss": p.gloss, "confidence": round(p.confidence, 5)} for p in ranked],
+            **({"no_gloss": {"code": unknown.code, "message": unknown.message}} if unknown else {}),
             "frames": {"received": self.received, "processed": self.processed, "dropped": self.dropped},
             "processing_ms": round((time.perf_counter() - started) * 1000, 2),
         }

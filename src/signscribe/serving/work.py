@@ -27,12 +27,12 @@ class UnprocessableUpload(SignscribeError):
 def recognize_upload(
     recognizer: Recognizer, upload: Path, name: str, top_k: int, on_progress: ProgressCallback | None = None
 ) -> dict[str, Any]:
-    """The top-k glosses of an uploaded clip, in the shape of ``recognize --format json``."""
+    """The top-k glosses of an uploaded clip, or none and why, in the shape of ``recognize --format json``."""
     try:
-        predictions = recognizer.predict(upload, top_k, on_progress)
+        predictions, no_gloss = recognizer.answer(upload, top_k, on_progress)
     except SignscribeError as error:
         raise UnprocessableUpload(error, upload, name) from error
-    return results_as_dict([ClipResult(Path(name), predictions)], top_k, Path())
+    return results_as_dict([ClipResult(Path(name), predictions, no_gloss=no_gloss)], top_k, Path())
 
 
 def transcribe_upload(

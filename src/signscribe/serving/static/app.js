@@ -231,6 +231,10 @@ function showMessage(message) {
     renderBars($("live-predictions"), []);
     $("live-status").textContent = `resting: no sign · frames ${message.frames.processed} processed, ${message.frames.dropped} dropped`;
     recordConfidence(message.t, 0);
+  } else if (message.type === "prediction" && message.no_gloss) {
+    renderBars($("live-predictions"), []);
+    $("live-status").textContent = `${message.no_gloss.message} · frames ${message.frames.processed} processed, ${message.frames.dropped} dropped`;
+    recordConfidence(message.t, message.top_k[0].confidence);
   } else if (message.type === "prediction") {
     const best = message.top_k[0];
     for (const [rank, p] of message.top_k.entries()) live.log.push([message.t.toFixed(3), rank + 1, p.gloss, p.confidence]);

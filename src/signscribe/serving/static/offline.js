@@ -32,6 +32,7 @@ class OfflineRecognizer {
     this.minFrames = Math.min(minFrames, this.windowFrames);
     this.topK = Math.min(topK, this.labels.length);
     this.rate = rate;
+    this.minConfidence = model.min_confidence; // the calibrated "not a sign I know" threshold, or null
     this.window = [];
     this.lastPrediction = -Infinity;
     this.processed = 0;
@@ -70,12 +71,19 @@ class OfflineRecognizer {
       const ranked = (await this.probabilities(sequence)).map((confidence, i) => ({ gloss: this.labels[i], confidence }));
       topK = ranked.sort((a, b) => b.confidence - a.confidence).slice(0, this.topK);
     }
-    out.push({
+    const prediction = {
       type: "prediction", t: message.t, signing, top_k: topK,
       window: { start: this.window[0].t, end: message.t, frames: this.window.length },
       frames: { received: this.processed, processed: this.processed, dropped: 0 },
       processing_ms: performance.now() - started,
-    });
+    };
+    const best = topK[0];
+    if (best && this.minConfidence != null && best.confidence < this.minConfidence) {
+      prediction.no_gloss = { code: "unknown_sign", message: `not one of the ${this.labels.length} signs this model `
+        + `knows (its best guess, ${best.gloss}, has ${Math.round(best.confidence * 100)}%, below the calibrated `
+        + `${Math.round(this.minConfidence * 100)}%)` };
+    }
+    out.push(prediction);
     return out;
   }
 
