@@ -134,7 +134,8 @@ def test_serve_command_as_the_readme_starts_it(tmp_path: Path, clip_bytes: bytes
         recognized = httpx.post(
             f"http://127.0.0.1:{port}/v1/recognize", files=files, headers={"X-API-Key": "k"}, timeout=120
         )
-        assert recognized.status_code == 200 and recognized.json()["results"][0]["predictions"]
+        (answered,) = recognized.json()["results"]  # a sign outside WLASL100: no gloss, and why
+        assert recognized.status_code == 200 and (answered["predictions"] or answered["no_gloss"])
     finally:
         server.terminate()
         server.wait(timeout=30)

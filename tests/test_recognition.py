@@ -15,6 +15,8 @@ from signscribe.evaluation import evaluate
 from signscribe.inference import Recognizer
 from signscribe.pose import save_pose
 
+MODELS = Path(__file__).resolve().parents[1] / "src" / "signscribe" / "models" / "bundled"
+
 runner = CliRunner()
 
 
@@ -90,7 +92,9 @@ def test_recognize_folder_writes_csv_json_and_top10_text(wlasl_dir: Path, tmp_pa
         shutil.copy(wlasl_dir / "clips" / f"{clip}.mp4", folder)
     (folder / "broken.mp4").write_text("not a video")
     out = tmp_path / "results" / "r.csv"
-    result = _run("recognize", folder, "--format", "csv", "--out", out, "--workers", 2)
+    # These signs are not WLASL100 glosses: --no-reject ranks them (the formats are tested), without it
+    # each is one row saying it is not a sign the model knows.
+    result = _run("recognize", folder, "--format", "csv", "--out", out, "--workers", 2, "--no-reject")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["video", "rank", "gloss", "confidence"]
@@ -99,10 +103,14 @@ def test_recognize_folder_writes_csv_json_and_top10_text(wlasl_dir: Path, tmp_pa
     assert text.count("=== ") == 4 and "10. " in text and "FAILED: " in text
     assert "broken.mp4: not a readable video" in result.output
 
-    as_json = _run("recognize", folder, "--format", "json", "--top-k", 2, "--out", tmp_path / "r.json")
+    as_json = _run("recognize", folder, "--format", "json", "--top-k", 2, "--out", tmp_path / "r.json", "--no-reject")
     body = json.loads((tmp_path / "r.json").read_text())
     assert as_json.exit_code == 0 and len(body["results"]) == 3 and len(body["results"][0]["predictions"]) == 2
     assert body["failed"][0]["video"] == "broken.mp4"
+    answered = tmp_path / "answered.csv"
+    assert _run("recognize", folder, "--format", "csv", "--out", answered).exit_code == 0
+    assert [(r["rank"], r["gloss"]) for r in csv.DictReader(answered.open())] == [("", "(unknown_sign)")] * 3
+    assert "NO GLOSS: not one of the 100 signs" in (answered.parent / "inference_results.txt").read_text()
 
 
 def test_recognize_errors(tmp_path: Path, both_hands_clip: Path) -> None:
@@ -118,7 +126,7 @@ def test_recognize_errors(tmp_path: Path, both_hands_clip: Path) -> None:
 @pytest.mark.slow
 def test_recognize_all_real_wlasl_clips(wlasl_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.csv"
-    result = _run("recognize", wlasl_dir / "clips", "--format", "csv", "--out", out, "--workers", 2)
+    result = _run("recognize", wlasl_dir / "clips", "--format", "csv", "--out", out, "--workers", 2, "--no-reject")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open()))
     assert len({r["video"] for r in rows}) == 138 and len(rows) == 138 * 5
@@ -134,6 +142,15 @@ def test_recognize_all_real_wlasl_clips(wlasl_dir: Path, tmp_path: Path) -> None
     top1 = sum(ranked[video][0] == glosses[video] for video in ranked)
     top5 = sum(glosses[video] in ranked[video] for video in ranked)
     assert top1 >= 12 and top5 >= 15, f"top-1 {top1}/16, top-5 {top5}/16"
+    # Without --no-reject, the clips of other glosses are "not a sign I know" as often as the card says.
+    answered = tmp_path / "answered.csv"
+    assert _run("recognize", wlasl_dir / "clips", "--format", "csv", "--out", answered).exit_code == 0
+    no_gloss = {r["video"] for r in csv.DictReader(answered.open()) if r["rank"] == ""}
+    outside = set(glosses) & {r["video"] for r in rows} - known
+    card = (MODELS / "wlasl100" / "model_card.md").read_text()
+    share = re.search(r"\*\*\(chosen\)\*\* \| (?:[\d.]+% \| ){3}([\d.]+)%", card).group(1)
+    # (the card's clips were scored in batches; a clip at the threshold may tip either way)
+    assert abs(len(no_gloss & outside) / len(outside) - float(share) / 100) <= 1 / len(outside) + 1e-3
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ import json
 import struct
 import time
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -95,8 +96,10 @@ def test_every_bundled_model_is_offered_and_chosen_per_request(
     assert next(iter(offered)) == "traduttore16" and offered["traduttore16"]["default"]  # the server's own first
     assert offered["wlasl100"]["num_labels"] == 100 and "C-UDA" in offered["wlasl100"]["licence"]
     chosen = client.post("/v1/recognize?model=wlasl100", files={"file": ("clip.mp4", clip_bytes, "video/mp4")})
-    expected = Recognizer.from_pretrained("wlasl100").predict(wlasl_dir / "clips" / "01586.mp4", top_k=5)
-    assert [p["gloss"] for p in chosen.json()["results"][0]["predictions"]] == [p.gloss for p in expected]
+    predictions, no_gloss = Recognizer.from_pretrained("wlasl100").answer(wlasl_dir / "clips" / "01586.mp4", top_k=5)
+    (result,) = chosen.json()["results"]
+    assert [p["gloss"] for p in result["predictions"]] == [p.gloss for p in predictions]
+    assert result.get("no_gloss") == (None if no_gloss is None else asdict(no_gloss))
     for path in ("/v1/recognize?model=nope", "/v1/jobs?model=nope"):
         refused = client.post(path, files={"file": ("clip.mp4", clip_bytes, "video/mp4")})
         assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
