@@ -120,19 +120,19 @@ class Recognizer(ModelRunner):
             return self.predict(clip, top_k, on_progress), None
         prepared = self.prepare([clip], on_progress)
         ranked = self.ranked(self.resting_as_idle(softmax(self.logits(prepared)), prepared)[0], top_k)
-        no_gloss = self.no_gloss(ranked[0], prepared[0]) if self.reject else None
+        no_gloss = self.no_gloss(ranked[0], prepared[0])
         return ([] if no_gloss else ranked), no_gloss
 
     def no_gloss(self, best: Prediction, prepared: Any) -> NoGloss | None:
         """Why the clip behind ``prepared``, whose best gloss is ``best``, gets none (``None``: it gets one)."""
-        if self.idle_index is not None:
-            return None  # the model answers rest with its idle label
+        if not self.reject or self.idle_index is not None:
+            return None  # the forced choice, or a model that answers rest with its idle label
         if self.detector is not None and not self.detector.is_signing(prepared):
             return NoGloss("resting", "no sign: the signer's hands rest (none is raised to sign)")
         return self.unknown_sign(best)
 
     def unknown_sign(self, best: Prediction) -> NoGloss | None:
-        """ "Not one of the signs I know" when ``best`` is below the calibrated confidence and ``reject`` holds."""
+        """The answer "not one of the signs I know" when ``best`` is below the calibrated confidence."""
         if not self.reject or self.min_confidence is None or best.confidence >= self.min_confidence:
             return None
         return NoGloss(

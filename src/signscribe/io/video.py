@@ -20,7 +20,7 @@ BBox = tuple[int, int, int, int]
 # clips are 3 short). A stream that ends more than this many frames, or this share, short is truncated.
 _TRUNCATION_FRAMES = 4
 _TRUNCATION_SHARE = 0.05
-# ``at_rate`` repeats a frame over a gap in the timestamps up to this many seconds long.
+# ``_on_grid`` repeats a frame over a gap in the timestamps up to this many seconds long.
 _LONGEST_FILLED_GAP = 10.0
 
 
@@ -161,7 +161,7 @@ def read_frames(
     Select a time range in seconds (How2Sign ``START``/``END``: ``start_time <= t < end_time``)
     or a frame range as WLASL publishes it (1-based, inclusive, ``end_frame=-1`` meaning to the
     end). ``bbox`` crops each frame and ``max_side`` shrinks it keeping the aspect ratio. ``rate``
-    gives the frames on a regular grid of that many a second (see ``_Grid``; a repeated frame is the
+    gives the frames on a regular grid of that many a second (see ``_on_grid``; a repeated frame is the
     same image object); only the frames kept are converted to RGB.
     """
     path = Path(path)
