@@ -116,7 +116,9 @@ $("upload-form").addEventListener("submit", (event) => {
       return;
     }
     const result = body.results[0];
-    status.textContent = `${result.video}: top ${result.predictions.length}`;
+    status.textContent = result.no_gloss
+      ? `${result.video}: ${result.no_gloss.message}`
+      : `${result.video}: top ${result.predictions.length}`;
     renderBars($("upload-results"), result.predictions);
     uploadRows = result.predictions.map((p) => [result.video, p.rank, p.gloss, p.confidence]);
     $("upload-export").disabled = false;
@@ -232,7 +234,7 @@ function showMessage(message) {
     $("live-status").textContent = `resting: no sign · frames ${message.frames.processed} processed, ${message.frames.dropped} dropped`;
     recordConfidence(message.t, 0);
   } else if (message.type === "prediction" && message.no_gloss) {
-    renderBars($("live-predictions"), []);
+    renderBars($("live-predictions"), message.top_k, threshold()); // the guesses stay in view, the status says why
     $("live-status").textContent = `${message.no_gloss.message} · frames ${message.frames.processed} processed, ${message.frames.dropped} dropped`;
     recordConfidence(message.t, message.top_k[0].confidence);
   } else if (message.type === "prediction") {
