@@ -36,6 +36,10 @@ class VideoInfo:
     height: int
     codec: str
 
+    def frames_at(self, rate: float) -> int:
+        """About how many frames the video gives at ``rate`` frames a second (``read_frames(rate=...)``)."""
+        return round(self.frame_count * min(rate, self.fps) / self.fps)
+
 
 @dataclass(frozen=True)
 class Frame:

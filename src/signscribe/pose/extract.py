@@ -119,7 +119,7 @@ class HolisticExtractor:
         rate = self.settings.rate_for(info.fps)
         frames = read_frames(video, max_side=self.settings.max_side, rate=rate, **selection)
         if on_progress is not None:
-            frames = _reporting(frames, round(info.frame_count * rate / info.fps), on_progress)
+            frames = _reporting(frames, info.frames_at(rate), on_progress)
         sequence = self.extract_frames(frames, fps=rate, source=str(video))
         if sequence.num_frames == 0:
             raise VideoReadError(video, "the selected range holds no frames")

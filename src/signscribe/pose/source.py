@@ -172,8 +172,7 @@ def stream_landmarks(source: ClipSource, settings: ExtractionSettings | None = N
     info = probe(clip.path)
     settings = replace(settings or ExtractionSettings(), include_face=False)
     rate = settings.rate_for(info.fps)
-    expected = round(info.frame_count * rate / info.fps)
-    return LandmarkStream(_video_frames(clip, settings, rate), rate, str(clip.path), expected)
+    return LandmarkStream(_video_frames(clip, settings, rate), rate, str(clip.path), info.frames_at(rate))
 
 
 def _video_frames(clip: Clip, settings: ExtractionSettings, rate: float) -> Iterator[LandmarkFrame]:
