@@ -121,7 +121,7 @@ $("upload-form").addEventListener("submit", (event) => {
       : `${result.video}: top ${result.predictions.length}`;
     renderBars($("upload-results"), result.predictions);
     uploadRows = result.predictions.map((p) => [result.video, p.rank, p.gloss, p.confidence]);
-    $("upload-export").disabled = false;
+    $("upload-export").disabled = uploadRows.length === 0; // nothing to export for a clip with no gloss
   };
   request.send(form);
 });
