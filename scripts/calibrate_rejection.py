@@ -1,4 +1,12 @@
-"""Calibrate the bundled ``wlasl100`` model's "not one of the signs I know" answer from ../shared/data.
+"""Calibrate the bundled ``wlasl100`` model's "no sign" and "not one of the signs I know" answers from
+../shared/data.
+
+First the no-sign detector's motion (``config.json`` ``detector``): hands raised above the rest line
+but still, slower than ``still_speed`` shoulder widths a second, are resting. For each candidate
+speed, the share of val clips called resting and the share of real rests with the hands held still
+at chest height (stretches of How2Sign clips, chosen by eye and named in ``REAL_RESTS``, in windows
+of ``REST_WINDOW`` frames); the chosen speed is the highest that calls at most ``--extra-resting``
+(1%) more val clips resting than the rest line alone.
 
 In the vocabulary: the WLASL100 val clips (338). Outside it: the WLASL clips in ``wlasl/clips`` whose
 gloss is not a WLASL100 gloss, the How2Sign sentence clips, and the traduttore MP_Data words that are
@@ -25,12 +33,49 @@ from signscribe.evaluation.rejection import ScoredClips, curve, operating_point
 from signscribe.files import write_text_atomic
 from signscribe.inference import Recognizer
 from signscribe.inference.recognizer import softmax
+from signscribe.pose.activity import SigningDetector
 from signscribe.pose.source import Clip
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 MODEL = ROOT / "src" / "signscribe" / "models" / "bundled" / "wlasl100"
 BEGIN, END = "<!-- rejection: begin -->", "<!-- rejection: end -->"
+# stretches of How2Sign clips in which the signer rests with the hands clasped at the chest, still
+# (looked at frame by frame): clip name and frame range
+REAL_RESTS = {"-d5dN54tH2E_3-1-rgb_front": (136, 168), "-f1_kdl050s_10-1-rgb_front": (30, 56)}
+REST_WINDOW, REST_STRIDE = 16, 4
+STILL_SPEEDS = (None, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
+
+
+def real_rests(recognizer: Recognizer) -> list:
+    """Windows of the real rests at the chest, as landmarks."""
+    windows = []
+    for name, (start, stop) in REAL_RESTS.items():
+        sequence = recognizer.loaded.features.load(
+            Clip(DATA / "how2sign" / "clips" / f"{name}.mp4"), recognizer.extractor
+        )
+        windows += [sequence.select_frames(slice(first, first + REST_WINDOW))
+                    for first in range(start, stop - REST_WINDOW + 1, REST_STRIDE)]  # fmt: skip
+    return windows
+
+
+def detector_table(recognizer: Recognizer, val: list, extra_resting: float) -> tuple[SigningDetector, list[dict]]:
+    """The share of val clips and of real rests called resting at each candidate ``still_speed``; the
+    chosen detector: the highest speed within ``extra_resting`` of the rest line alone on val."""
+    prepared = recognizer.prepare(val)
+    rests = recognizer.prepare(real_rests(recognizer))
+    rows = []
+    for speed in STILL_SPEEDS:
+        detector = SigningDetector(still_speed=speed)
+        resting = [[not detector.is_signing(item) for item in items] for items in (prepared, rests)]
+        rows.append({"still_speed": speed, "val_resting": float(np.mean(resting[0])),
+                     "real_rest_resting": float(np.mean(resting[1]))})  # fmt: skip
+        print(rows[-1], flush=True)
+    allowed = rows[0]["val_resting"] + extra_resting
+    chosen = max((row for row in rows if row["val_resting"] <= allowed), key=lambda row: row["still_speed"] or 0.0)
+    for row in rows:
+        row["chosen"] = row is chosen
+    return SigningDetector(still_speed=chosen["still_speed"]), rows
 
 
 def scored(recognizer: Recognizer, name: str, clips: list, labels: list[str] | None = None) -> ScoredClips:
@@ -66,7 +111,7 @@ def outside_sets(recognizer: Recognizer) -> list[ScoredClips]:
     ]
 
 
-def card_section(points: list, chosen: float, inside: ScoredClips) -> str:
+def card_section(points: list, chosen: float, inside: ScoredClips, detector_rows: list[dict], windows: int) -> str:
     names = list(points[0].rejected)
     header = "| threshold | val answered | val top-1 of those | val answered right | " + " | ".join(
         f"rejected: {name}" for name in names
@@ -76,8 +121,27 @@ def card_section(points: list, chosen: float, inside: ScoredClips) -> str:
         f"{p.kept_top1:.1%} | {p.answered_right:.1%} | " + " | ".join(f"{p.rejected[n]:.1%}" for n in names) + " |"
         for p in points
     ]
+    speeds = [
+        f"| {row['still_speed'] or 'none (the rest line alone)'}{' **(chosen)**' if row['chosen'] else ''} | "
+        f"{row['val_resting']:.1%} | {row['real_rest_resting']:.1%} |"
+        for row in detector_rows
+    ]
     return "\n".join([
         BEGIN,
+        "## No sign: hands at rest",
+        "",
+        "A clip gets no gloss when no hand is raised above the rest line (1.0 shoulder widths below the",
+        "shoulders) in a quarter of its frames, or when the raised hands move in fewer than a quarter of",
+        "those: still hands, held or clasped at the chest, are resting. Still means slower than `still_speed`",
+        "shoulder widths a second (`config.json` `detector`), the highest speed that calls at most one val",
+        "clip in a hundred more resting than the rest line alone. Real rests:",
+        f"{windows} windows of {REST_WINDOW} frames of How2Sign clips in which the signer holds the hands clasped at",
+        "the chest (`REAL_RESTS` in the script, looked at frame by frame):",
+        "",
+        "| still_speed | val clips called resting | real rests at the chest called resting |",
+        "| --- | ---: | ---: |",
+        *speeds,
+        "",
         "## Signs outside the vocabulary",
         "",
         "A clip gets no gloss when the signer rests (the no-sign detector) or when the best gloss's probability",
@@ -97,18 +161,22 @@ def card_section(points: list, chosen: float, inside: ScoredClips) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", type=float, default=0.9, help="share of val clips the operating point answers")
+    parser.add_argument("--extra-resting", type=float, default=0.01, help="val clips the motion may call resting")
     args = parser.parse_args()
     recognizer = Recognizer.from_pretrained(MODEL)
     val = open_dataset(f"csv:{DATA / 'wlasl100' / 'wlasl100.csv'}").select("val").samples
+    recognizer.loaded.features.prefetch([s.clip for s in val], recognizer.extractor, workers=2)
+    recognizer.detector, detector_rows = detector_table(recognizer, [s.clip for s in val], args.extra_resting)
     inside = scored(recognizer, "WLASL100 val", [s.clip for s in val], [s.label for s in val])
     outside = outside_sets(recognizer)
     chosen = operating_point(inside, args.keep)
     points = curve(inside, outside, [*np.round(np.arange(0.0, 0.61, 0.05), 2).tolist(), chosen])
     points = sorted({p.threshold: p for p in points}.values(), key=lambda p: p.threshold)
-    section = card_section(points, chosen, inside)
+    section = card_section(points, chosen, inside, detector_rows, len(real_rests(recognizer)))
     print(section)
     config_path = MODEL / "config.json"
     config = json.loads(config_path.read_text())
+    config["detector"] = recognizer.detector.settings()
     config["rejection"] = {"min_confidence": chosen, "keeps_of_val": args.keep}
     write_text_atomic(config_path, json.dumps(config, indent=2) + "\n")
     card_path = MODEL / "model_card.md"
@@ -118,7 +186,8 @@ def main() -> None:
     else:
         card = card.replace("\n## Size and speed", f"\n{section}\n\n## Size and speed")
     write_text_atomic(card_path, card)
-    print(f"min_confidence {chosen:.2f}; wrote {config_path} and {card_path}")
+    speed = recognizer.detector.still_speed
+    print(f"still_speed {speed}, min_confidence {chosen:.2f}; wrote {config_path} and {card_path}")
 
 
 if __name__ == "__main__":

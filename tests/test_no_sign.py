@@ -1,5 +1,6 @@
 """The no-sign detector on real footage: signers resting with their hands in view (the ends of two WLASL
-clips, hands at the waist), with their hands out of view (a How2Sign clip's last seconds), and signing."""
+clips, hands at the waist; two How2Sign stretches, hands clasped still at the chest), with their hands
+out of view (a How2Sign clip's last seconds), and signing."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ import pytest
 from signscribe.data import read_mp_data
 from signscribe.inference import Recognizer, Transcriber, TranscriptionSettings
 from signscribe.pose import HolisticExtractor, PoseCache, PoseSequence, load_mp_sequence
-from signscribe.pose.activity import SigningDetector
-from signscribe.pose.resting import hand_shapes, rest_hands
+from signscribe.pose.activity import SigningDetector, hand_speeds, still_stretches
+from signscribe.pose.layout import BODY_POINTS
+from signscribe.pose.normalize import normalize
+from signscribe.pose.resting import hand_shapes, hold_hands, rest_hands
 
 # WLASL clips whose last frames show the signer at rest, hands in view at the waist.
 RESTING_AT_THE_END = ("10520", "53123")
 REST_FRAMES = 12
+# How2Sign clips in which the signer rests with the hands clasped at the chest, still (seen frame by
+# frame; scripts/calibrate_rejection.py measures the same stretches), and a stretch of signing in each
+CLASPED_AT_THE_CHEST = {"-d5dN54tH2E_3-1-rgb_front": ((136, 168), (100, 124)),
+                        "-f1_kdl050s_10-1-rgb_front": ((30, 56), (70, 94))}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +158,84 @@ def test_a_sign_below_the_calibrated_confidence_is_not_one_the_model_knows(wlasl
     assert "not one of the 100 signs" in no_gloss.message and best.gloss in no_gloss.message
     recognizer.reject = False
     assert recognizer.answer(clip) == (recognizer.predict(clip), None)
+
+
+def _how2sign(how2sign_dir: Path, extractor: HolisticExtractor, name: str) -> PoseSequence:
+    return extractor.extract(how2sign_dir / "clips" / f"{name}.mp4")
+
+
+def test_hands_clasped_still_at_the_chest_are_resting_and_signing_is_not(
+    how2sign_dir: Path, extractor: HolisticExtractor
+) -> None:
+    """The rest the rest line cannot see: wrists above it, as in signing; only the motion tells."""
+    detector = Recognizer.from_pretrained("wlasl100").detector
+    assert detector is not None and detector.still_speed is not None, "the default model's detector uses motion"
+    for name, ((start, stop), signed) in CLASPED_AT_THE_CHEST.items():
+        sequence = _how2sign(how2sign_dir, extractor, name)
+        rest = sequence.select_frames(slice(start, stop))
+        signing = sequence.select_frames(slice(*signed))
+        assert SigningDetector().measure(rest).raised >= 0.9, "the hands are held where signing happens"
+        assert not detector.is_signing(rest) and detector.is_signing(signing), name
+        assert any(found.start <= start + 4 and found.stop >= stop - 4 for found in still_stretches(sequence, 0.3, 16))
+
+
+def test_the_default_model_answers_no_sign_for_hands_clasped_at_the_chest(
+    how2sign_dir: Path, extractor: HolisticExtractor
+) -> None:
+    recognizer = Recognizer.from_pretrained("wlasl100")
+    for name, ((start, stop), _) in CLASPED_AT_THE_CHEST.items():
+        rest = _how2sign(how2sign_dir, extractor, name).select_frames(slice(start, stop))
+        predictions, no_gloss = recognizer.answer(rest)
+        assert predictions == [] and no_gloss is not None and no_gloss.code == "resting", name
+
+
+def test_hand_speed_is_in_shoulder_widths_a_second(wlasl_dir: Path, extractor: HolisticExtractor) -> None:
+    """A real frame held still has no speed; its right hand carried sideways at 2 shoulder widths a
+    second has that speed, whatever the frame rate."""
+    frame = _clip(wlasl_dir, extractor, "65145").select_frames(np.arange(20, 21))
+    body = normalize(frame.without_face())
+    assert body.detected("right_hand").all()
+    for fps in (15.0, 30.0):
+        still = body.select_frames(np.zeros(int(fps), int)).replace(fps=fps)
+        assert np.nanmax(hand_speeds(still)[:, 1]) < 1e-5
+        data = still.data.copy()
+        hand = body.layout.slice("right_hand")
+        for row in [*range(hand.start, hand.stop), BODY_POINTS.index("RIGHT_WRIST")]:
+            data[:, row, 0] += 2.0 * np.arange(int(fps)) / fps
+        moving = still.replace(data=data)
+        np.testing.assert_allclose(hand_speeds(moving)[:, 1], 2.0, rtol=1e-3)
+        detector = SigningDetector(still_speed=0.5)
+        assert detector.is_signing(moving) and not detector.is_signing(still)
+
+
+def test_hands_held_at_the_chest_examples_look_like_the_real_rest(keypoints_archive: Path) -> None:
+    """``hold_hands`` puts the hands where signing happens, still: the rest line alone takes them for
+    signing, the motion does not."""
+    data = read_mp_data(keypoints_archive, sequences_per_signer=30)
+    shapes = hand_shapes([load_mp_sequence(s.path) for s in data.samples if s.label == "hello"])
+    rng = np.random.default_rng(3)
+    held = [hold_hands(load_mp_sequence(s.path), shapes, rng) for s in data.samples if s.label == "-"][::6]
+    raised = [SigningDetector().measure(sequence).raised for sequence in held]
+    assert np.mean([share >= 0.25 for share in raised]) >= 0.9
+    assert not any(SigningDetector(still_speed=0.5).is_signing(sequence) for sequence in held)
+
+
+def test_the_detector_settings_come_from_the_model_folder() -> None:
+    detector = SigningDetector.from_config({"still_speed": 0.4})
+    assert detector == SigningDetector(rest_line=1.0, min_raised=0.25, still_speed=0.4)
+    assert SigningDetector.from_config(detector.settings()) == detector
+    assert SigningDetector.from_config(None) == SigningDetector()
+
+
+def test_the_16_sign_model_answers_idle_for_hands_clasped_at_the_chest(
+    how2sign_dir: Path, extractor: HolisticExtractor, keypoints_archive: Path
+) -> None:
+    """Its detector takes clasped, still hands for rest; its held one-handed signs (a, i) stay signs."""
+    recognizer = Recognizer.from_pretrained("traduttore16")
+    assert recognizer.detector is not None and recognizer.detector.clasp_speed is not None
+    for name, ((start, stop), _) in CLASPED_AT_THE_CHEST.items():
+        rest = _how2sign(how2sign_dir, extractor, name).select_frames(slice(start, stop))
+        assert recognizer.predict(rest, top_k=1)[0].gloss == "-", name
+    data = read_mp_data(keypoints_archive, sequences_per_signer=30)
+    held = [load_mp_sequence(s.path) for s in data.samples if s.label in ("a", "i")]
+    assert np.mean([recognizer.detector.is_signing(sequence) for sequence in held]) >= 0.99

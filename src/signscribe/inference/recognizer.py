@@ -63,7 +63,8 @@ class Recognizer(ModelRunner):
         self, loaded: LoadedModel, extractor: HolisticExtractor | None = None, device: str | None = None
     ) -> None:
         super().__init__(loaded, extractor, device)
-        self.detector = SigningDetector() if loaded.input_kind == "landmarks" else None
+        landmarks = loaded.input_kind == "landmarks"
+        self.detector = SigningDetector.from_config(loaded.config.get("detector")) if landmarks else None
         self.reject = True
         self.min_confidence: float | None = loaded.config.get("rejection", {}).get("min_confidence")
 

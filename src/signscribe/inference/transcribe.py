@@ -64,7 +64,7 @@ class TranscriptionSettings:
     window: int | None = None
     stride: int | None = None
     min_confidence: float = 0.5
-    min_hand_presence: float = 0.5  # share of a window's central half with a hand raised above the rest line
+    min_hand_presence: float = 0.5  # share of a window's central half with a hand raised (and moving: the detector)
     min_motion: float = 0.01  # mean hand-point speed, shoulder widths per frame
     batch: int = 32  # windows recognised together
 
@@ -256,6 +256,6 @@ class Transcriber:
         # A window stands for the time around its centre, and a sign is often shorter than a window:
         # whether it is signing is read in its central half.
         quarter = len(frames) // 4
-        raised = self.detector.measure(sequence.select_frames(slice(quarter, len(frames) - quarter))).raised
+        raised = self.detector.measure(sequence.select_frames(slice(quarter, len(frames) - quarter))).moving
         signing = raised >= self.settings.min_hand_presence and float(np.mean(motion)) >= self.settings.min_motion
         return _Window(frames[0].time, frames[-1].time + 1 / fps, sequence, bool(signing))

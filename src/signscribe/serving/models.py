@@ -107,6 +107,7 @@ class ModelPool:
                     "input": loaded.config.get("input", {}),
                     "features": loaded.config.get("features"),
                     "min_confidence": recognizer.min_confidence,
+                    "detector": recognizer.detector.settings() if recognizer.detector else None,
                     "runs_in_browser": runs_in_browser(loaded),
                     **self.sources.get(model_id, {}),
                 }

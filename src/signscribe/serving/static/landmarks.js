@@ -41,8 +41,9 @@ const Landmarks = (() => {
     return { values, confidence };
   }
 
-  function sequenceOf(frames, width, height) {
-    const s = empty(frames.length, width, height);
+  // `fps`: the frames a second the detector measures speeds at.
+  function sequenceOf(frames, width, height, fps = 15) {
+    const s = { ...empty(frames.length, width, height), fps };
     frames.forEach((frame, i) => { s.data.set(frame.values, i * POINTS * 3); s.confidence.set(frame.confidence, i * POINTS); });
     return s;
   }
@@ -189,17 +190,60 @@ const Landmarks = (() => {
     return { points, present, frames, rows, channels };
   }
 
-  // The no-sign detector: signing when a hand is found with its wrist above `restLine` (shoulder
-  // widths below the shoulders) in at least `minRaised` of the frames.
-  function isSigning(s, restLine = 1.0, minRaised = 0.25) {
+  // The speed of each hand (left, right) in each frame, shoulder widths a second, on normalised
+  // landmarks, between the frames MOTION_SPAN / 2 before and after: how far the body's wrist point
+  // moved, plus, where the hand is found in both, the mean movement of its points relative to its
+  // wrist; NaN where the wrist is missing in either, and everywhere when frames come too seldom
+  // (under 2.5 a second) for a speed to mean anything.
+  const MOTION_SPAN = 0.2;
+  function handSpeeds(body) {
+    const half = Math.max(1, Math.floor(MOTION_SPAN * body.fps / 2 + 0.5)), last = body.frames - 1;
+    const measurable = body.frames >= 2 && 2 * half / body.fps <= 4 * MOTION_SPAN;
+    return range(0, body.frames).map((f) => [[LEFT_HAND, LEFT_WRIST], [RIGHT_HAND, RIGHT_WRIST]].map(([start, wrist]) => {
+      const before = Math.max(f - half, 0), after = Math.min(f + half, last);
+      if (!measurable || !seen(body, before, wrist) || !seen(body, after, wrist)) return NaN;
+      const step = (row, g, axis) => at(body, g, row, axis) - (row === wrist ? 0 : at(body, g, start, axis));
+      const moved = (row) => Math.hypot(step(row, after, 0) - step(row, before, 0), step(row, after, 1) - step(row, before, 1));
+      let shape = 0;
+      if (detected(body, before, start, HAND) && detected(body, after, start, HAND)) {
+        for (let row = start; row < start + HAND; row++) shape += moved(row);
+      }
+      return (moved(wrist) + shape / HAND) / ((after - before) / body.fps);
+    }));
+  }
+
+  // Whether both hands are found with their nearest points within CLASP_GAP shoulder widths (each
+  // hand's shape placed at the body's wrist point), on normalised landmarks.
+  const CLASP_GAP = 0.15;
+  function handsTouching(body, f) {
+    const sides = [[LEFT_HAND, LEFT_WRIST], [RIGHT_HAND, RIGHT_WRIST]];
+    if (!sides.every(([start, wrist]) => detected(body, f, start, HAND) && seen(body, f, wrist))) return false;
+    const points = sides.map(([start, wrist]) => range(start, start + HAND).map((row) =>
+      [0, 1].map((axis) => at(body, f, row, axis) - at(body, f, start, axis) + at(body, f, wrist, axis))));
+    return points[0].some(([x, y]) => points[1].some(([u, v]) => Math.hypot(x - u, y - v) < CLASP_GAP));
+  }
+
+  // The no-sign detector (pose/activity.py): signing when, in at least `min_raised` of the frames, a
+  // hand is found with its wrist above `rest_line` (shoulder widths below the shoulders) and not
+  // clasped to the other hand with both slower than `clasp_speed` (when set), and, with a
+  // `still_speed`, it moves at least that fast in at least `min_moving` of those frames. `detector` is
+  // a model's entry of GET /v1/models.
+  function isSigning(s, detector) {
+    const { rest_line: restLine = 1.0, min_raised: minRaised = 0.25, still_speed: stillSpeed = null,
+      min_moving: minMoving = 0.25, clasp_speed: claspSpeed = null } = detector || {};
     if (!s.frames) return false;
     const body = normalize(s, true);
-    let raised = 0;
+    const speeds = stillSpeed === null && claspSpeed === null ? null : handSpeeds(body);
+    let raised = 0, moving = 0;
     for (let f = 0; f < s.frames; f++) {
-      raised += [[LEFT_HAND, LEFT_WRIST], [RIGHT_HAND, RIGHT_WRIST]].some(([start, wrist]) =>
-        detected(body, f, start, HAND) && seen(body, f, wrist) && at(body, f, wrist, 1) < restLine) ? 1 : 0;
+      const clasped = claspSpeed !== null && handsTouching(body, f) && speeds[f].every((v) => v < claspSpeed);
+      const up = [[LEFT_HAND, LEFT_WRIST], [RIGHT_HAND, RIGHT_WRIST]].map(([start, wrist]) => !clasped
+        && detected(body, f, start, HAND) && seen(body, f, wrist) && at(body, f, wrist, 1) < restLine);
+      raised += up.some((v) => v) ? 1 : 0;
+      // a speed not measured (NaN) counts as moving: only a hand seen to be still rests
+      moving += up.some((v, side) => v && (stillSpeed === null || !(speeds[f][side] < stillSpeed))) ? 1 : 0;
     }
-    return raised / s.frames >= minRaised;
+    return raised / s.frames >= minRaised && moving / s.frames >= minMoving * (raised / s.frames);
   }
 
   return { frameOf, sequenceOf, modelInputs, isSigning, MODEL_ROWS, MIRROR_ROWS };

@@ -33,6 +33,7 @@ class OfflineRecognizer {
     this.topK = Math.min(topK, this.labels.length);
     this.rate = rate;
     this.minConfidence = model.min_confidence; // the calibrated "not a sign I know" threshold, or null
+    this.detector = model.detector; // the model's no-sign detector settings (pose/activity.py)
     this.window = [];
     this.lastPrediction = -Infinity;
     this.processed = 0;
@@ -64,8 +65,10 @@ class OfflineRecognizer {
     const due = this.window.length >= this.minFrames && message.t - this.lastPrediction >= 1 / this.rate - 1e-9;
     if (!due) return out;
     this.lastPrediction = message.t;
-    const sequence = Landmarks.sequenceOf(this.window.map((entry) => entry.frame), ...this.size);
-    const signing = Landmarks.isSigning(sequence);
+    // the window's frame rate as the server measures it (stream.py, LandmarkSession._predict)
+    const span = message.t - this.window[0].t, fps = span > 0 ? (this.window.length - 1) / span : 15;
+    const sequence = Landmarks.sequenceOf(this.window.map((entry) => entry.frame), ...this.size, fps);
+    const signing = Landmarks.isSigning(sequence, this.detector);
     let topK = [];
     if (signing) {
       const ranked = (await this.probabilities(sequence)).map((confidence, i) => ({ gloss: this.labels[i], confidence }));
