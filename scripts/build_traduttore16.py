@@ -157,10 +157,10 @@ def fold(signer: str, config: dict, data: tuple[Path, Path], detector: SigningDe
         train(TrainConfig(**options, split_by="signer", holdout_signer=signer), out, log=print)
     recognizer = Recognizer.from_pretrained(out)
     result: dict = {}
-    for suffix, chosen in (("", detector), ("_model_alone", None)):
+    for suffix, chosen in zip(ALONE, (detector, None), strict=True):
         recognizer.detector = chosen
         archive, _ = evaluate(recognizer, f"csv:{data_csv}", split="archive", signer=signer)
-        result.update(archive.to_dict() if chosen else {"top1_model_alone": archive.top_k[1]})
+        result.update(archive.to_dict() if chosen is not None else {"top1_model_alone": archive.top_k[1]})
         for kind in COPIES:
             result[f"{kind}_idle_recall{suffix}"], result[f"{kind}_samples"] = idle_recall(
                 recognizer, f"csv:{data_csv}", kind, signer
@@ -211,16 +211,14 @@ def card(
     )
     rest_rows = "\n".join(
         f"| {s} | {folds[s]['rest_samples']} + {folds[s]['hold_samples']} | "
-        + " | ".join(
-            f"{folds[s][f'{kind}_idle_recall{alone}']:.1%}" for kind in COPIES for alone in ("", "_model_alone")
-        )
+        + " | ".join(f"{folds[s][f'{kind}_idle_recall{alone}']:.1%}" for kind in COPIES for alone in ALONE)
         + f" | {folds[s]['real_rest_idle_recall']:.1%} | {folds[s]['real_rest_idle_recall_model_alone']:.1%} |"
         for s in SIGNERS
     )
     rest_mean = " | ".join(
         f"{np.mean([folds[s][f'{kind}_idle_recall{alone}'] for s in SIGNERS]):.1%}"
         for kind in (*COPIES, "real_rest")
-        for alone in ("", "_model_alone")
+        for alone in ALONE
     )
     real_samples = folds[SIGNERS[0]]["real_rest_samples"]
     clasp_table = "\n".join(

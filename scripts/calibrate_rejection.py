@@ -59,11 +59,14 @@ def real_rests(recognizer: Recognizer) -> list:
     return windows
 
 
-def detector_table(recognizer: Recognizer, val: list, extra_resting: float) -> tuple[SigningDetector, list[dict]]:
-    """The share of val clips and of real rests called resting at each candidate ``still_speed``; the
-    chosen detector: the highest speed within ``extra_resting`` of the rest line alone on val."""
+def detector_table(
+    recognizer: Recognizer, val: list, rest_windows: list, extra_resting: float
+) -> tuple[SigningDetector, list[dict]]:
+    """The share of val clips and of ``rest_windows`` (``real_rests``) called resting at each candidate
+    ``still_speed``; the chosen detector: the highest speed within ``extra_resting`` of the rest line
+    alone on val."""
     prepared = recognizer.prepare(val)
-    rests = recognizer.prepare(real_rests(recognizer))
+    rests = recognizer.prepare(rest_windows)
     rows = []
     for speed in STILL_SPEEDS:
         detector = SigningDetector(still_speed=speed)
@@ -166,13 +169,16 @@ def main() -> None:
     recognizer = Recognizer.from_pretrained(MODEL)
     val = open_dataset(f"csv:{DATA / 'wlasl100' / 'wlasl100.csv'}").select("val").samples
     recognizer.loaded.features.prefetch([s.clip for s in val], recognizer.extractor, workers=2)
-    recognizer.detector, detector_rows = detector_table(recognizer, [s.clip for s in val], args.extra_resting)
+    rest_windows = real_rests(recognizer)
+    recognizer.detector, detector_rows = detector_table(
+        recognizer, [s.clip for s in val], rest_windows, args.extra_resting
+    )
     inside = scored(recognizer, "WLASL100 val", [s.clip for s in val], [s.label for s in val])
     outside = outside_sets(recognizer)
     chosen = operating_point(inside, args.keep)
     points = curve(inside, outside, [*np.round(np.arange(0.0, 0.61, 0.05), 2).tolist(), chosen])
     points = sorted({p.threshold: p for p in points}.values(), key=lambda p: p.threshold)
-    section = card_section(points, chosen, inside, detector_rows, len(real_rests(recognizer)))
+    section = card_section(points, chosen, inside, detector_rows, len(rest_windows))
     print(section)
     config_path = MODEL / "config.json"
     config = json.loads(config_path.read_text())

@@ -48,6 +48,17 @@ class Activity:
     moving: float
 
 
+def _found(body: PoseSequence, hand: str) -> np.ndarray:
+    """``(frames,)``: whether any point of ``hand`` is found."""
+    return body.confidence[:, _LAYOUT.slice(hand)].max(axis=1) > 0
+
+
+def _shape(body: PoseSequence, hand: str) -> np.ndarray:
+    """``(frames, 21, 2)``: a hand's points relative to its own wrist (raw or wrist-relative landmarks alike)."""
+    rows = _LAYOUT.slice(hand)
+    return body.data[:, rows, :2] - body.data[:, rows.start : rows.start + 1, :2]
+
+
 def hand_speeds(body: PoseSequence) -> np.ndarray:
     """``(frames, 2)``: the speed of each hand (left, right) in shoulder widths a second, from normalised
     landmarks, between the frames ``MOTION_SPAN / 2`` before and after (clamped at the ends): how far
@@ -64,10 +75,7 @@ def hand_speeds(body: PoseSequence) -> np.ndarray:
     before, after = np.maximum(index - half, 0), np.minimum(index + half, frames - 1)
     seconds = (after - before) / body.fps
     for side, (hand, wrist) in enumerate(_HANDS):
-        rows = _LAYOUT.slice(hand)
-        found = body.confidence[:, rows].max(axis=1) > 0
-        tracked = body.confidence[:, wrist] > 0
-        shape = body.data[:, rows, :2] - body.data[:, rows.start : rows.start + 1, :2]
+        found, tracked, shape = _found(body, hand), body.confidence[:, wrist] > 0, _shape(body, hand)
         moved = np.linalg.norm(body.data[after, wrist, :2] - body.data[before, wrist, :2], axis=1)
         reshaped = np.linalg.norm(shape[after] - shape[before], axis=2).mean(axis=1)
         moved += np.where(found[before] & found[after], reshaped, 0.0)
@@ -78,9 +86,7 @@ def hand_speeds(body: PoseSequence) -> np.ndarray:
 def _hand_points(body: PoseSequence, hand: str, wrist: int) -> np.ndarray:
     """``(frames, 21, 2)``: a hand's points in the body frame, its shape placed at the body's wrist point
     (so raw and wrist-relative landmarks give the same)."""
-    rows = _LAYOUT.slice(hand)
-    shape = body.data[:, rows, :2] - body.data[:, rows.start : rows.start + 1, :2]
-    return shape + body.data[:, wrist : wrist + 1, :2]
+    return _shape(body, hand) + body.data[:, wrist : wrist + 1, :2]
 
 
 def hands_touching(body: PoseSequence) -> np.ndarray:
@@ -89,7 +95,7 @@ def hands_touching(body: PoseSequence) -> np.ndarray:
     (left, left_wrist), (right, right_wrist) = _HANDS
     seen = np.ones(body.num_frames, bool)
     for hand, wrist in _HANDS:
-        seen &= (body.confidence[:, _LAYOUT.slice(hand)].max(axis=1) > 0) & (body.confidence[:, wrist] > 0)
+        seen &= _found(body, hand) & (body.confidence[:, wrist] > 0)
     a, b = _hand_points(body, left, left_wrist), _hand_points(body, right, right_wrist)
     gaps = np.linalg.norm(a[:, :, None] - b[:, None, :], axis=3).min(axis=(1, 2))
     return seen & (gaps < CLASP_GAP)
@@ -107,7 +113,7 @@ def activity(
     present = np.zeros(sequence.num_frames, bool)
     raised = np.zeros((sequence.num_frames, 2), bool)
     for side, (hand, wrist) in enumerate(_HANDS):
-        seen = body.confidence[:, _LAYOUT.slice(hand)].max(axis=1) > 0
+        seen = _found(body, hand)
         present |= seen
         raised[:, side] = seen & (body.confidence[:, wrist] > 0) & (body.data[:, wrist, 1] < rest_line)
     moving = raised
@@ -161,7 +167,7 @@ def still_stretches(sequence: PoseSequence, max_speed: float, min_frames: int) -
     """The stretches of at least ``min_frames`` frames in which a hand is in view and every hand in view
     moves slower than ``max_speed`` shoulder widths a second: a signer at rest (or holding a sign)."""
     body = sequence if sequence.normalized else normalize(sequence.without_face())
-    seen = np.stack([body.confidence[:, _LAYOUT.slice(hand)].max(axis=1) > 0 for hand, _ in _HANDS], axis=1)
+    seen = np.stack([_found(body, hand) for hand, _ in _HANDS], axis=1)
     with np.errstate(invalid="ignore"):
         slow = np.where(seen, hand_speeds(body) < max_speed, True).all(axis=1) & seen.any(axis=1)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], slow.astype(np.int8), [0]])))
