@@ -23,13 +23,17 @@ BOTH_HANDS_CLIP = WLASL / "clips" / "01586.mp4"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Keep the user's pose cache out of the tests: every session starts with an empty one.
+    # Keep the user's pose cache out of the tests: every session starts with an empty one. The
+    # pytest-xdist workers inherit the controller's (writes are atomic), so a clip is extracted once.
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        return
     config.signscribe_cache = tempfile.mkdtemp(prefix="signscribe-test-cache-")
     os.environ["SIGNSCRIBE_CACHE_DIR"] = str(Path(config.signscribe_cache) / "poses")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    shutil.rmtree(config.signscribe_cache, ignore_errors=True)
+    if hasattr(config, "signscribe_cache"):
+        shutil.rmtree(config.signscribe_cache, ignore_errors=True)
 
 
 def _require(path: Path) -> Path:

@@ -1,5 +1,6 @@
 """What a real camera does to a clip does not change the answer: a mirrored (selfie) recording and a
-browser recording converted to mp4 at a 1000 fps time base are recognised as the original is."""
+browser recording converted to mp4 at a 1000 fps time base are recognised as the original is; the
+camera views of `signscribe.evaluation.camera` render a real clip as those cameras would."""
 
 from __future__ import annotations
 
@@ -49,3 +50,53 @@ def test_a_1000_fps_recording_is_recognised_as_the_original(
     assert probe(recording).frame_count > 30 * len(images)
     expected, seen = recognizer.predict(original, top_k=1)[0], recognizer.predict(recording, top_k=1)[0]
     assert seen.gloss == expected.gloss and seen.confidence == pytest.approx(expected.confidence, abs=0.15)
+
+
+@pytest.fixture(scope="module")
+def val_samples(wlasl100_csv: Path) -> list:
+    from signscribe.data import open_dataset
+
+    return open_dataset(f"csv:{wlasl100_csv}").select("val").samples[:2]
+
+
+def _images(path: Path) -> np.ndarray:
+    return np.stack([frame.image for frame in read_frames(path)]).astype(np.float32)
+
+
+def test_each_camera_view_renders_a_real_clip_as_that_camera_would(val_samples: list, tmp_path: Path) -> None:
+    from signscribe.evaluation.camera import VIEWS, WEBCAM_SIZE
+
+    source = val_samples[0].path
+    original, info = _images(source), probe(source)
+    seen = {name: view.render(source, tmp_path / f"{name}.mp4") for name, view in VIEWS.items() if view.changes}
+    # mirrored: the same frames flipped (up to H.264's losses)
+    assert np.abs(_images(seen["mirrored"]) - original[:, :, ::-1]).mean() < 4
+    assert np.abs(_images(seen["mirrored"]) - original).mean() > 10
+    # another frame rate: as many frames a second, the same duration
+    for name, fps in (("30fps", 30), ("60fps", 60)):
+        rendered = probe(seen[name])
+        assert rendered.fps == pytest.approx(fps)
+        assert rendered.frame_count / fps == pytest.approx(info.frame_count / info.fps, abs=1.5 / info.fps)
+    # 720p framing: the clip at half the height, at the bottom, left of centre; the rest is no new content
+    webcam = _images(seen["webcam_720p"])
+    assert webcam.shape[1:3] == (WEBCAM_SIZE[1], WEBCAM_SIZE[0])
+    assert webcam[:, 360:, 192:552].std() > 2 * webcam[:, 360:, 700:].std()
+    # low light: darker and noisier, the same scene
+    dark = _images(seen["low_light"])
+    assert dark.mean() < 0.5 * original.mean()
+    assert np.corrcoef(dark.mean(axis=(1, 2, 3)), original.mean(axis=(1, 2, 3)))[0, 1] > 0.5
+
+
+def test_a_rendered_view_is_a_dataset_and_an_interrupted_rendering_goes_on(val_samples: list, tmp_path: Path) -> None:
+    from signscribe.data import open_dataset
+    from signscribe.evaluation.camera import VIEWS, render_dataset
+
+    table = render_dataset(val_samples[:1], VIEWS["mirrored"], tmp_path / "mirrored")
+    done = (tmp_path / "mirrored" / val_samples[0].path.name).stat().st_mtime_ns
+    table = render_dataset(val_samples, VIEWS["mirrored"], tmp_path / "mirrored")
+    assert (tmp_path / "mirrored" / val_samples[0].path.name).stat().st_mtime_ns == done  # kept, not rendered again
+    read = open_dataset(f"csv:{table}").samples
+    assert [(s.path.name, s.label, s.signer) for s in read] == [(s.path.name, s.label, s.signer) for s in val_samples]
+    assert all(s.path.parent == tmp_path / "mirrored" for s in read)
+    original = open_dataset(f"csv:{render_dataset(val_samples, VIEWS['original'], tmp_path / 'original')}").samples
+    assert [s.path for s in original] == [s.path.resolve() for s in val_samples]  # read as they are
