@@ -10,11 +10,11 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import traduttore_csv
-from signscribe.data import read_mp_data
+from signscribe.data import open_dataset, read_mp_data
 from signscribe.data.dataset import Sample
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.training import TrainConfig, train
-from signscribe.training.splits import signer_split, stratified_split
+from signscribe.training.splits import signer_folds, signer_split, stratified_split
 
 LABELS = ("hello", "thank-you", "no", "water", "-", "i")
 TINY = {"dim": 32, "depth": 1, "heads": 2}
@@ -96,6 +96,23 @@ def test_signer_split_for_training(small_real_csv: Path, tmp_path: Path) -> None
     card = (tmp_path / "run" / "model_card.md").read_text()
     assert "held-out signer 1" in card and "training sequences 60, validation sequences 60" in card
     assert result.history[0]["val_top1"] >= 0
+
+
+def test_signer_folds_of_wlasl100_are_disjoint_and_balanced(wlasl100_csv: Path) -> None:
+    from collections import Counter
+
+    samples = open_dataset(f"csv:{wlasl100_csv}").samples
+    counts = Counter(s.signer for s in samples)
+    folds = signer_folds(samples, 5, seed=0)
+    assert len(folds) == 5 and set().union(*folds) == set(counts) and sum(map(len, folds)) == len(counts)
+    sizes = [sum(counts[signer] for signer in fold) for fold in folds]
+    assert sum(sizes) == len(samples) == 1780
+    assert max(sizes) - min(sizes) <= max(counts.values())  # no fold larger than another by a signer's clips
+    assert signer_folds(samples, 5, seed=0) == folds and signer_folds(samples, 5, seed=1) != folds
+    with pytest.raises(ValueError, match="between 2 and 96"):
+        signer_folds(samples, 97)
+    with pytest.raises(ValueError, match="need a signer for every sample"):
+        signer_folds([Sample("x", Path("x.mp4"), "a")], 2)
 
 
 def test_splits() -> None:

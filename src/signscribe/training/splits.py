@@ -56,6 +56,27 @@ def signer_split(
     return [s for s in samples if s.signer not in held], [s for s in samples if s.signer in held]
 
 
+def signer_folds(samples: list[Sample], folds: int, seed: int = 0) -> list[set[str]]:
+    """``folds`` disjoint sets of signers that cover them all, each holding about a ``folds``-th of the
+    samples, for signer-disjoint k-fold cross-validation: the signers with the most samples first (ties
+    in a seeded random order), each to the fold that holds the fewest samples so far."""
+    counts: dict[str, int] = defaultdict(int)
+    for sample in samples:
+        if sample.signer is None:
+            raise ValueError(f"signer folds need a signer for every sample; {sample.path} has none")
+        counts[sample.signer] += 1
+    if not 2 <= folds <= len(counts):
+        raise ValueError(f"{folds} signer folds need between 2 and {len(counts)} (the signers) folds")
+    order = sorted(np.random.default_rng(seed).permutation(sorted(counts)).tolist(), key=lambda s: -counts[s])
+    held: list[set[str]] = [set() for _ in range(folds)]
+    sizes = [0] * folds
+    for signer in order:
+        lightest = sizes.index(min(sizes))
+        held[lightest].add(signer)
+        sizes[lightest] += counts[signer]
+    return held
+
+
 def random_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
     """A seeded random ``fraction`` of the samples (at least one) for validation, in their order."""
     order = np.random.default_rng(seed).permutation(len(samples))
