@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import write_video
+from signscribe.errors import SignscribeError
 from signscribe.inference import Recognizer
 from signscribe.io import probe, read_frames
 
@@ -100,3 +101,5 @@ def test_a_rendered_view_is_a_dataset_and_an_interrupted_rendering_goes_on(val_s
     assert all(s.path.parent == tmp_path / "mirrored" for s in read)
     original = open_dataset(f"csv:{render_dataset(val_samples, VIEWS['original'], tmp_path / 'original')}").samples
     assert [s.path for s in original] == [s.path.resolve() for s in val_samples]  # read as they are
+    with pytest.raises(SignscribeError, match="same file name would share one rendering"):
+        render_dataset([val_samples[0], val_samples[0]], VIEWS["mirrored"], tmp_path / "twice")

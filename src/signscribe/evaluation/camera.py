@@ -97,7 +97,7 @@ VIEWS: dict[str, CameraView] = {
         CameraView("mirrored", "mirrored: a selfie view, which is also how a left-handed signer looks", mirrored),
         CameraView("30fps", "30 fps", fps=30.0),
         CameraView("60fps", "60 fps", fps=60.0),
-        CameraView("webcam_720p", "720p webcam framing: the signer at half the height, left of centre", webcam_720p),
+        CameraView("webcam_720p", "720p webcam framing: the clip at half the height, left of centre", webcam_720p),
         CameraView("low_light", "low light: darker, flatter and noisy", low_light),
     )
 }
@@ -108,6 +108,10 @@ def render_dataset(samples: Sequence[Sample], view: CameraView, folder: Path) ->
     (``path,label,split,signer``, as ``csv:`` datasets read it; the original view names the clips
     themselves). A clip already rendered is kept, so an interrupted run goes on where it stopped."""
     rows = []
+    names = [sample.path.name for sample in samples]
+    if len(set(names)) < len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise SignscribeError(f"clips of the same file name would share one rendering: {repeated[:3]}")
     for sample in samples:
         whole = (sample.start_time, sample.end_time, sample.start_frame, sample.end_frame, sample.bbox)
         if whole != (None, None, 1, -1, None):
