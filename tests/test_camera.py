@@ -103,3 +103,42 @@ def test_a_rendered_view_is_a_dataset_and_an_interrupted_rendering_goes_on(val_s
     assert [s.path for s in original] == [s.path.resolve() for s in val_samples]  # read as they are
     with pytest.raises(SignscribeError, match="same file name would share one rendering"):
         render_dataset([val_samples[0], val_samples[0]], VIEWS["mirrored"], tmp_path / "twice")
+
+
+def test_the_signer_search_windows_and_crops_stay_in_the_frame() -> None:
+    from signscribe.pose.signer_search import crop_around, windows
+
+    tiles = windows(1280, 720)
+    assert all(r - left == 360 and b - t == 360 and r <= 1280 and b <= 720 for left, t, r, b in tiles)
+    covered = np.zeros((720, 1280), bool)
+    for left, top, right, bottom in tiles:
+        covered[top:bottom, left:right] = True
+    assert covered.all()
+    # a small signer low and left: a square twice the body's size, moved inside the frame
+    assert crop_around((250.0, 530.0, 390.0, 720.0), 1280, 720) == (130, 340, 510, 720)
+    assert crop_around((30.0, 20.0, 220.0, 250.0), 256, 256) is None  # a large signer: no crop gains
+
+
+def test_a_small_signer_in_a_720p_frame_is_found_and_recognised_as_the_original(
+    wlasl100_csv: Path, tmp_path: Path, recognizer: Recognizer
+) -> None:
+    """MediaPipe misses this val clip's signer ("birthday") in every frame of the 720p webcam framing;
+    the signer search finds them, and the landmarks are in the whole frame's pixels."""
+    from signscribe.evaluation.camera import VIEWS
+    from signscribe.pose import HolisticExtractor
+    from signscribe.pose.extract import PoseFinder
+
+    original = wlasl100_csv.parent / "videos" / "06362.mp4"
+    webcam = VIEWS["webcam_720p"].render(original, tmp_path / "06362_720p.mp4")
+    first_frame = next(iter(read_frames(webcam))).image
+    with PoseFinder() as finder:
+        assert finder.find(first_frame) is None  # the whole frame: no one
+    sequence = HolisticExtractor().extract(webcam)
+    assert (sequence.width, sequence.height) == (1280, 720)
+    assert sequence.detected("pose").mean() > 0.9 and sequence.detected("right_hand").mean() > 0.8
+    body, visibility = sequence.component("pose")
+    seen = body[visibility > 0.5][:, :2]
+    assert (seen[:, 0] > 192).all() and (seen[:, 0] < 552).all() and (seen[:, 1] > 360).all()  # in the clip's place
+    expected, seen_prediction = recognizer.predict(original, top_k=1)[0], recognizer.predict(webcam, top_k=1)[0]
+    assert seen_prediction.gloss == expected.gloss == "birthday"
+    assert seen_prediction.confidence == pytest.approx(expected.confidence, abs=0.15)

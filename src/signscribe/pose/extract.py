@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,20 @@ from signscribe.pose.cache import PoseCache
 from signscribe.pose.layout import Layout, from_normalized
 from signscribe.pose.native_log import filter_native_stderr
 from signscribe.pose.sequence import PoseSequence
+from signscribe.pose.signer_search import (
+    SEARCH_BELOW,
+    SEARCH_FRAMES,
+    box_in_sequence,
+    crop_around,
+    search_windows,
+    to_frame,
+)
 from signscribe.progress import ProgressCallback
 
 # Only model_complexity=1 ships inside the mediapipe wheel; 0 and 2 are downloaded on first use.
 OFFLINE_MODEL_COMPLEXITY = 1
+# bumped when the signer search changes what it gives (its results are cached under it)
+SIGNER_SEARCH_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -108,13 +118,29 @@ class HolisticExtractor:
             "end_frame": end_frame,
             "bbox": list(bbox) if bbox else None,
         }
-        key = None
-        if self.cache is not None:
-            if not video.is_file():
-                raise VideoReadError(video, "file not found")
-            key = self.cache.key(video, {**self.settings.cache_options(), **selection})
-            if (cached := self.cache.get(key, source=str(video))) is not None:
-                return cached
+        sequence = self._cached(video, selection, lambda: self._extract_range(video, selection, on_progress))
+        searchable = bbox is None and self.settings.max_side is None and sequence.num_frames > 0
+        if searchable and sequence.detected("pose").mean() < SEARCH_BELOW:
+            # a separate entry: what the first pass gives stays cached as it is
+            searched = {**selection, "signer_search": SIGNER_SEARCH_VERSION}
+            sequence = self._cached(video, searched, lambda: self._around_signer(video, selection, sequence))
+        return sequence
+
+    def _cached(self, video: Path, selection: dict[str, Any], compute: Callable[[], PoseSequence]) -> PoseSequence:
+        if self.cache is None:
+            return compute()
+        if not video.is_file():
+            raise VideoReadError(video, "file not found")
+        key = self.cache.key(video, {**self.settings.cache_options(), **selection})
+        if (cached := self.cache.get(key, source=str(video))) is not None:
+            return cached
+        sequence = compute()
+        self.cache.put(key, sequence)
+        return sequence
+
+    def _extract_range(
+        self, video: Path, selection: dict[str, Any], on_progress: ProgressCallback | None
+    ) -> PoseSequence:
         info = probe(video)
         rate = self.settings.rate_for(info.fps)
         frames = read_frames(video, max_side=self.settings.max_side, rate=rate, **selection)
@@ -123,9 +149,25 @@ class HolisticExtractor:
         sequence = self.extract_frames(frames, fps=rate, source=str(video))
         if sequence.num_frames == 0:
             raise VideoReadError(video, "the selected range holds no frames")
-        if key is not None:
-            self.cache.put(key, sequence)
         return sequence
+
+    def _around_signer(self, video: Path, selection: dict[str, Any], first: PoseSequence) -> PoseSequence:
+        """The landmarks extracted again from a crop around a signer the first pass found in too few
+        frames (``signer_search``), if that finds them in more; else the first pass."""
+        box = box_in_sequence(first)
+        if box is None:
+            chosen = set(np.linspace(0, first.num_frames - 1, SEARCH_FRAMES).round().astype(int).tolist())
+            frames = read_frames(video, rate=first.fps, **selection)
+            images = [frame.image for index, frame in enumerate(frames) if index in chosen]
+            with PoseFinder() as finder:
+                box = search_windows(images, finder.find)
+        region = None if box is None else crop_around(box, first.width, first.height)
+        if region is None:
+            return first
+        frames = read_frames(video, rate=first.fps, **{**selection, "bbox": region})
+        cropped = self.extract_frames(frames, fps=first.fps, source=str(video))
+        found = to_frame(cropped, region, (cropped.width, cropped.height), first.width, first.height)
+        return found if found.detected("pose").mean() > first.detected("pose").mean() else first
 
     def extract_frames(self, frames: Iterable[Frame], fps: float, source: str = "") -> PoseSequence:
         """Landmarks of RGB frames that belong to one video, in order."""
@@ -202,3 +244,26 @@ class HolisticStream:
                 values[rows], confidence[rows] = _landmarks_to_rows(landmarks, width, height, name == "pose")
         self._last = (image.copy(), values.copy(), confidence.copy())  # the caller may reuse its buffer
         return values, confidence
+
+
+class PoseFinder:
+    """MediaPipe Pose on single images (no tracking), for the signer search: ``find(image)`` gives the
+    body's ``(33, 2)`` pixels and visibilities, or None."""
+
+    def __enter__(self) -> PoseFinder:
+        from mediapipe.python.solutions.pose import Pose
+
+        filter_native_stderr()
+        self._pose = Pose(static_image_mode=True, model_complexity=OFFLINE_MODEL_COMPLEXITY)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._pose.close()
+
+    def find(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        result = self._pose.process(np.ascontiguousarray(image))
+        if result.pose_landmarks is None:
+            return None
+        height, width = image.shape[:2]
+        values, confidence = _landmarks_to_rows(result.pose_landmarks, width, height, True)
+        return values[:, :2], confidence

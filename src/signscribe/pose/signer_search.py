@@ -1,0 +1,101 @@
+"""Finding a signer who is small in the frame, such as someone sitting back from a 720p webcam.
+
+MediaPipe's person detector sees the whole frame shrunk to 224x224, so a signer a quarter of the frame
+high is often missed in every frame (measured: 13 of 169 WLASL100 val clips in a 720p framing,
+``benchmarks/camera_views.py``). When the person is found in too few frames, the extractor looks for
+them in zoomed windows of a few frames, then extracts again from a square crop around them and maps the
+landmarks back to the whole frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from signscribe.io import BBox, crop
+from signscribe.pose.sequence import PoseSequence
+
+# search when the person is found in fewer of the frames than this
+SEARCH_BELOW = 0.9
+# zoomed windows: squares of this share of the frame's shorter side, overlapping by half
+WINDOW_SHARE = 0.5
+# frames of the clip tried, evenly spaced, when the first pass found the person in none
+SEARCH_FRAMES = 4
+# the crop around the person: a square this many times their body's larger side (arms raised, signing space)
+CROP_MARGIN = 2.0
+# a crop's side above this share of the frame's longer side barely enlarges the person in the detector's
+# view (which is the longer side shrunk to 224): the first pass stands
+LARGEST_USEFUL_CROP = 0.6
+
+
+def person_box(points: np.ndarray) -> tuple[float, float, float, float]:
+    """The box ``(x1, y1, x2, y2)`` around points given as ``(n, 2)`` pixels."""
+    return float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()), float(points[:, 1].max())
+
+
+def crop_around(box: tuple[float, float, float, float], width: int, height: int) -> BBox | None:
+    """A square crop of ``CROP_MARGIN`` times the person's box around its centre, moved inside the frame
+    and clipped to it; None when it would be most of the frame anyway."""
+    x1, y1, x2, y2 = box
+    side = min(CROP_MARGIN * max(x2 - x1, y2 - y1), float(min(width, height)))
+    left = min(max((x1 + x2) / 2 - side / 2, 0.0), width - side)
+    top = min(max((y1 + y2) / 2 - side / 2, 0.0), height - side)
+    if side > LARGEST_USEFUL_CROP * max(width, height):
+        return None
+    return round(left), round(top), round(left + side), round(top + side)
+
+
+def windows(width: int, height: int) -> list[BBox]:
+    """Overlapping square windows that cover the frame, ``WINDOW_SHARE`` of its shorter side each."""
+    side = round(min(width, height) * WINDOW_SHARE)
+    step = side // 2
+    xs = sorted({*range(0, width - side + 1, step), width - side})
+    ys = sorted({*range(0, height - side + 1, step), height - side})
+    return [(x, y, x + side, y + side) for y in ys for x in xs]
+
+
+def box_in_sequence(sequence: PoseSequence) -> tuple[float, float, float, float] | None:
+    """The box around the body's points in the frames where the first pass found the person."""
+    values, confidence = sequence.component("pose")
+    found = confidence > 0.5
+    if not found.any():
+        return None
+    return person_box(values[found][:, :2])
+
+
+def search_windows(images: Sequence[np.ndarray], find_pose) -> tuple[float, float, float, float] | None:
+    """The box around the person found in zoomed windows of ``images``: ``find_pose(image)`` gives the
+    body's ``(33, 2)`` pixels and confidences in that image, or None. The union of what each image's
+    first window with a person shows, in the frame's pixels."""
+    boxes = []
+    for image in images:
+        height, width = image.shape[:2]
+        for left, top, right, bottom in windows(width, height):
+            found = find_pose(crop(image, (left, top, right, bottom)))
+            if found is None:
+                continue
+            points, confidence = found
+            visible = points[confidence > 0.5]
+            if len(visible) >= 4:
+                x1, y1, x2, y2 = person_box(visible)
+                boxes.append((x1 + left, y1 + top, x2 + left, y2 + top))
+                break
+    if not boxes:
+        return None
+    return person_box(np.array(boxes).reshape(-1, 2))  # the corners of every box
+
+
+def to_frame(sequence: PoseSequence, box: BBox, shown: tuple[int, int], width: int, height: int) -> PoseSequence:
+    """Landmarks extracted from ``box`` of the frame (read as ``shown`` = width, height pixels) in the
+    pixels of the whole ``width`` x ``height`` frame; z, which MediaPipe scales with the image's width,
+    follows x. Points not found stay zero."""
+    scale = (box[2] - box[0]) / shown[0]
+    data = sequence.data.copy()
+    found = sequence.confidence > 0
+    data[..., :3] *= scale
+    data[..., 2] *= shown[0] / width  # z: from the crop's width to the frame's
+    data[..., 0] += box[0]
+    data[..., 1] += box[1]
+    data[~found] = 0.0
+    return sequence.replace(data=data, width=width, height=height)
