@@ -23,7 +23,7 @@ import numpy as np
 from signscribe.data import open_dataset
 from signscribe.evaluation import evaluate
 from signscribe.evaluation.camera import VIEWS, render_dataset
-from signscribe.files import write_text_atomic
+from signscribe.files import write_section
 from signscribe.inference import Recognizer
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.source import Clip
@@ -99,12 +99,7 @@ def main() -> None:
     print(section)
     if args.card:
         card_path = recognizer.loaded.path / "model_card.md"
-        card = card_path.read_text()
-        if BEGIN in card:
-            card = card[: card.index(BEGIN)] + section + card[card.index(END) + len(END) :]
-        else:
-            card = card.replace("\n## Per class", f"\n{section}\n\n## Per class")
-        write_text_atomic(card_path, card)
+        write_section(card_path, section, BEGIN, END, before="## Per class")
         print(f"wrote {card_path}")
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from signscribe.data import open_dataset, read_mp_data
 from signscribe.evaluation.rejection import ScoredClips, curve, operating_point
-from signscribe.files import write_text_atomic
+from signscribe.files import write_section, write_text_atomic
 from signscribe.inference import Recognizer
 from signscribe.inference.recognizer import softmax
 from signscribe.pose.activity import SigningDetector
@@ -186,12 +186,7 @@ def main() -> None:
     config["rejection"] = {"min_confidence": chosen, "keeps_of_val": args.keep}
     write_text_atomic(config_path, json.dumps(config, indent=2) + "\n")
     card_path = MODEL / "model_card.md"
-    card = card_path.read_text()
-    if BEGIN in card:
-        card = card[: card.index(BEGIN)] + section + card[card.index(END) + len(END) :]
-    else:
-        card = card.replace("\n## Size and speed", f"\n{section}\n\n## Size and speed")
-    write_text_atomic(card_path, card)
+    write_section(card_path, section, BEGIN, END, before="## Size and speed")
     speed = recognizer.detector.still_speed
     print(f"still_speed {speed}, min_confidence {chosen:.2f}; wrote {config_path} and {card_path}")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import signscribe
 from signscribe.data import open_dataset
-from signscribe.files import write_csv_atomic, write_text_atomic
+from signscribe.files import write_csv_atomic, write_section, write_text_atomic
 from signscribe.training import TrainConfig
 from signscribe.training.splits import signer_folds
 
@@ -111,12 +111,7 @@ def main() -> None:
     section = card_section(results, [len(held) for _, _, held in tables], epochs)
     print(section)
     if args.card:
-        card = CARD.read_text()
-        if BEGIN in card:
-            card = card[: card.index(BEGIN)] + section + card[card.index(END) + len(END) :]
-        else:
-            card = card.replace("\n## What helped", f"\n{section}\n\n## What helped")
-        write_text_atomic(CARD, card)
+        write_section(CARD, section, BEGIN, END, before="## What helped: ablation on val")
         print(f"wrote {CARD}")
 
 

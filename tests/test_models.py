@@ -212,3 +212,17 @@ def test_a_pose_transformer_with_attention_pooling_shows_where_it_looked(both_ha
     assert heatmap.read_bytes().startswith(b"\x89PNG")
     refused = runner.invoke(app, ["recognize", str(pose), "--explain"])  # the default model pools by a mean
     assert refused.exit_code == 1 and "has no attention to show" in refused.output
+
+
+def test_a_measured_section_goes_into_a_card_once_and_is_replaced(tmp_path: Path) -> None:
+    from signscribe.files import write_section
+
+    card = tmp_path / "model_card.md"
+    card.write_text("# m\n\n## Validation\n\nv\n\n## Per class\n\np\n")
+    write_section(card, "<!-- a -->\n## Other cameras\n\n1%\n<!-- /a -->", "<!-- a -->", "<!-- /a -->", "## Per class")
+    write_section(card, "<!-- a -->\n## Other cameras\n\n2%\n<!-- /a -->", "<!-- a -->", "<!-- /a -->", "## Per class")
+    assert card.read_text() == (
+        "# m\n\n## Validation\n\nv\n\n<!-- a -->\n## Other cameras\n\n2%\n<!-- /a -->\n\n## Per class\n\np\n"
+    )
+    write_section(card, "<!-- b -->\nx\n<!-- /b -->", "<!-- b -->", "<!-- /b -->", "## Not there")
+    assert card.read_text().endswith("p\n\n<!-- b -->\nx\n<!-- /b -->\n")

@@ -42,6 +42,20 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         file.write(text.encode("utf-8"))
 
 
+def write_section(path: str | Path, section: str, begin: str, end: str, before: str) -> None:
+    """Put ``section`` (which starts with the marker ``begin`` and ends with ``end``) into the text file
+    at ``path`` in place of the marked section it holds, else before its line ``before`` (a heading),
+    else at its end; atomically. The scripts that measure a model write their tables into its card so."""
+    text = Path(path).read_text(encoding="utf-8")
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
+    elif f"\n{before}\n" in text:
+        text = text.replace(f"\n{before}\n", f"\n{section}\n\n{before}\n", 1)
+    else:
+        text = text.rstrip("\n") + f"\n\n{section}\n"
+    write_text_atomic(path, text)
+
+
 def write_csv_atomic(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
     """Write rows (dicts holding at least ``columns``) as a CSV file with a header, atomically.
 
