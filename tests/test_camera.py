@@ -114,6 +114,7 @@ def test_the_signer_search_windows_and_crops_stay_in_the_frame() -> None:
     for left, top, right, bottom in tiles:
         covered[top:bottom, left:right] = True
     assert covered.all()
+    assert windows(2, 2) == windows(100, 120) == []  # too small to hold a findable signer
     # a small signer low and left: a square twice the body's size, moved inside the frame
     assert crop_around((250.0, 530.0, 390.0, 720.0), 1280, 720) == (130, 340, 510, 720)
     assert crop_around((30.0, 20.0, 220.0, 250.0), 256, 256) is None  # a large signer: no crop gains

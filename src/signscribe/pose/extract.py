@@ -107,9 +107,11 @@ class HolisticExtractor:
         on_progress: ProgressCallback | None = None,
     ) -> PoseSequence:
         """Landmarks of a video, or of a time range (seconds) or frame range (WLASL convention) of it.
+        A signer found in too few frames is looked for again, zoomed in (``signer_search``), unless a
+        ``bbox`` or ``max_side`` is given.
 
-        ``on_progress(done, expected)`` is called after each frame (``expected`` is the video's frame
-        count, an estimate for a range); an exception it raises aborts the extraction."""
+        ``on_progress(done, expected)`` is called after each frame of the first pass (``expected`` is
+        the video's frame count, an estimate for a range); an exception it raises aborts the extraction."""
         video = Path(video)
         selection = {
             "start_time": start_time,
@@ -118,13 +120,13 @@ class HolisticExtractor:
             "end_frame": end_frame,
             "bbox": list(bbox) if bbox else None,
         }
-        sequence = self._cached(video, selection, lambda: self._extract_range(video, selection, on_progress))
-        searchable = bbox is None and self.settings.max_side is None and sequence.num_frames > 0
-        if searchable and sequence.detected("pose").mean() < SEARCH_BELOW:
-            # a separate entry: what the first pass gives stays cached as it is
-            searched = {**selection, "signer_search": SIGNER_SEARCH_VERSION}
-            sequence = self._cached(video, searched, lambda: self._around_signer(video, selection, sequence))
-        return sequence
+        first = self._cached(video, selection, lambda: self._extract_range(video, selection, on_progress))
+        searchable = bbox is None and self.settings.max_side is None and first.num_frames > 0
+        if not searchable or first.detected("pose").mean() >= SEARCH_BELOW:
+            return first
+        # a separate entry: what the first pass gives stays cached as it is
+        searched = {**selection, "signer_search": SIGNER_SEARCH_VERSION}
+        return self._cached(video, searched, lambda: self._around_signer(video, selection, first))
 
     def _cached(self, video: Path, selection: dict[str, Any], compute: Callable[[], PoseSequence]) -> PoseSequence:
         if self.cache is None:

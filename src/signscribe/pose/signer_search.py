@@ -20,6 +20,8 @@ from signscribe.pose.sequence import PoseSequence
 SEARCH_BELOW = 0.9
 # zoomed windows: squares of this share of the frame's shorter side, overlapping by half
 WINDOW_SHARE = 0.5
+# a window smaller than this (a tiny video) holds no one MediaPipe could find: no search
+SMALLEST_WINDOW = 64
 # frames of the clip tried, evenly spaced, when the first pass found the person in none
 SEARCH_FRAMES = 4
 # the crop around the person: a square this many times their body's larger side (arms raised, signing space)
@@ -47,8 +49,11 @@ def crop_around(box: tuple[float, float, float, float], width: int, height: int)
 
 
 def windows(width: int, height: int) -> list[BBox]:
-    """Overlapping square windows that cover the frame, ``WINDOW_SHARE`` of its shorter side each."""
+    """Overlapping square windows that cover the frame, ``WINDOW_SHARE`` of its shorter side each (none
+    in a frame too small for them)."""
     side = round(min(width, height) * WINDOW_SHARE)
+    if side < SMALLEST_WINDOW:
+        return []
     step = side // 2
     xs = sorted({*range(0, width - side + 1, step), width - side})
     ys = sorted({*range(0, height - side + 1, step), height - side})
