@@ -168,7 +168,7 @@ class HolisticExtractor:
             return first
         frames = read_frames(video, rate=first.fps, **{**selection, "bbox": region})
         cropped = self.extract_frames(frames, fps=first.fps, source=str(video))
-        found = to_frame(cropped, region, (cropped.width, cropped.height), first.width, first.height)
+        found = to_frame(cropped, region, first.width, first.height)
         return found if found.detected("pose").mean() > first.detected("pose").mean() else first
 
     def extract_frames(self, frames: Iterable[Frame], fps: float, source: str = "") -> PoseSequence:

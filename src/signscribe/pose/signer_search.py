@@ -9,13 +9,15 @@ landmarks back to the whole frame.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from signscribe.io import BBox, crop
 from signscribe.pose.sequence import PoseSequence
 
+# a body point with at least this visibility counts as seen
+VISIBLE = 0.5
 # search when the person is found in fewer of the frames than this
 SEARCH_BELOW = 0.9
 # zoomed windows: squares of this share of the frame's shorter side, overlapping by half
@@ -63,13 +65,15 @@ def windows(width: int, height: int) -> list[BBox]:
 def box_in_sequence(sequence: PoseSequence) -> tuple[float, float, float, float] | None:
     """The box around the body's points in the frames where the first pass found the person."""
     values, confidence = sequence.component("pose")
-    found = confidence > 0.5
+    found = confidence > VISIBLE
     if not found.any():
         return None
     return person_box(values[found][:, :2])
 
 
-def search_windows(images: Sequence[np.ndarray], find_pose) -> tuple[float, float, float, float] | None:
+def search_windows(
+    images: Sequence[np.ndarray], find_pose: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray] | None]
+) -> tuple[float, float, float, float] | None:
     """The box around the person found in zoomed windows of ``images``: ``find_pose(image)`` gives the
     body's ``(33, 2)`` pixels and confidences in that image, or None. The union of what each image's
     first window with a person shows, in the frame's pixels."""
@@ -81,7 +85,7 @@ def search_windows(images: Sequence[np.ndarray], find_pose) -> tuple[float, floa
             if found is None:
                 continue
             points, confidence = found
-            visible = points[confidence > 0.5]
+            visible = points[confidence > VISIBLE]
             if len(visible) >= 4:
                 x1, y1, x2, y2 = person_box(visible)
                 boxes.append((x1 + left, y1 + top, x2 + left, y2 + top))
@@ -91,16 +95,15 @@ def search_windows(images: Sequence[np.ndarray], find_pose) -> tuple[float, floa
     return person_box(np.array(boxes).reshape(-1, 2))  # the corners of every box
 
 
-def to_frame(sequence: PoseSequence, box: BBox, shown: tuple[int, int], width: int, height: int) -> PoseSequence:
-    """Landmarks extracted from ``box`` of the frame (read as ``shown`` = width, height pixels) in the
-    pixels of the whole ``width`` x ``height`` frame; z, which MediaPipe scales with the image's width,
-    follows x. Points not found stay zero."""
-    scale = (box[2] - box[0]) / shown[0]
+def to_frame(sequence: PoseSequence, box: BBox, width: int, height: int) -> PoseSequence:
+    """Landmarks extracted from ``box`` of the frame (in the crop's own pixels) in the pixels of the whole
+    ``width`` x ``height`` frame; z, which MediaPipe scales with the image's width, follows x from the
+    crop's width to the frame's. Points not found stay zero."""
+    box_width = box[2] - box[0]
     data = sequence.data.copy()
-    found = sequence.confidence > 0
-    data[..., :3] *= scale
-    data[..., 2] *= shown[0] / width  # z: from the crop's width to the frame's
+    data[..., :2] *= box_width / sequence.width
+    data[..., 2] *= box_width / width
     data[..., 0] += box[0]
     data[..., 1] += box[1]
-    data[~found] = 0.0
+    data[sequence.confidence <= 0] = 0.0
     return sequence.replace(data=data, width=width, height=height)
