@@ -109,6 +109,16 @@ def test_face_is_optional_and_round_trips(both_hands_clip: Path, tmp_path: Path)
     assert [c.name for c in Pose.read((tmp_path / "face.pose").read_bytes()).header.components][1] == "FACE_LANDMARKS"
 
 
+def test_leaving_the_face_out_keeps_body_and_hands_to_the_bit(both_hands_clip: Path, both_hands_pose) -> None:
+    """Without the face, Holistic runs a graph with no face branch (faster); the body and hands it
+    finds are exactly those of the whole graph, face points dropped."""
+    with_face = HolisticExtractor(ExtractionSettings(include_face=True)).extract(both_hands_clip)
+    body_and_hands = slice(0, Layout().num_points)
+    np.testing.assert_array_equal(both_hands_pose.data, with_face.data[:, body_and_hands])
+    np.testing.assert_array_equal(both_hands_pose.confidence, with_face.confidence[:, body_and_hands])
+    assert both_hands_pose.detected("left_hand").any() and both_hands_pose.detected("right_hand").any()
+
+
 def test_bad_pose_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(PoseFileError, match="file not found"):
         load_pose(tmp_path / "none.pose")

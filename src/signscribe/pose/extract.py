@@ -13,6 +13,7 @@ import numpy as np
 from signscribe.errors import VideoReadError
 from signscribe.io import BBox, Frame, probe, read_frames
 from signscribe.pose.cache import PoseCache
+from signscribe.pose.holistic_graph import open_holistic
 from signscribe.pose.layout import Layout, from_normalized
 from signscribe.pose.native_log import filter_native_stderr
 from signscribe.pose.sequence import PoseSequence
@@ -206,11 +207,8 @@ class HolisticStream:
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # image, values, confidence
 
     def __enter__(self) -> HolisticStream:
-        from mediapipe.python.solutions.holistic import Holistic
-
-        filter_native_stderr()
-        self._holistic = Holistic(
-            static_image_mode=False,
+        self._holistic = open_holistic(
+            include_face=self.settings.include_face,
             model_complexity=self.settings.model_complexity,
             min_detection_confidence=self.settings.min_detection_confidence,
             min_tracking_confidence=self.settings.min_tracking_confidence,
@@ -238,7 +236,7 @@ class HolisticStream:
             "pose": result.pose_landmarks,
             "left_hand": result.left_hand_landmarks,
             "right_hand": result.right_hand_landmarks,
-            "face": result.face_landmarks,
+            "face": getattr(result, "face_landmarks", None),  # a graph without the face has none
         }
         for name in self.layout.components:
             if (landmarks := sources[name]) is not None:
