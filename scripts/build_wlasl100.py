@@ -7,8 +7,9 @@
    epoch with the best val top-1 kept).
 3. The shipped model: the members combined into one ``ensemble`` folder (mean of their
    probabilities), measured on val: top-1, top-5, per-class recall, the confusable pairs.
-4. Frame rate: val top-1 and the extraction time per clip at lower extraction frame rates; the
-   chosen rate (``--frame-rate``) is saved as the model's extraction default.
+4. Extraction: val top-1 and the extraction time per clip at lower frame rates and in parts
+   (``benchmarks/extraction_speed.py``); the chosen rate (``--frame-rate``) is saved as the model's
+   extraction default.
 5. The card, with size, CPU latency, the data licence and the published WLASL100 results.
 6. The "not one of the signs I know" threshold, calibrated by ``scripts/calibrate_rejection.py``.
 7. With ``--cameras``, val under other cameras (``benchmarks/camera_views.py --every 2``, about 70
@@ -36,9 +37,7 @@ import numpy as np
 import torch
 
 import signscribe
-from signscribe.data import open_dataset
 from signscribe.models.ensemble import combine
-from signscribe.pose import ExtractionSettings, HolisticExtractor, PoseCache, warm_cache
 from signscribe.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,8 +71,8 @@ def trained(name: str, config: TrainConfig, reuse: bool) -> tuple[Path, float]:
     return out, minutes
 
 
-def val_report(folder: Path, frame_rate: float | None = None) -> tuple[dict, int]:
-    recognizer = signscribe.Recognizer.from_pretrained(folder, frame_rate=frame_rate)
+def val_report(folder: Path) -> tuple[dict, int]:
+    recognizer = signscribe.Recognizer.from_pretrained(folder)
     report, failed = signscribe.evaluate(recognizer, DATA, split="val")
     return report.to_dict(), len(failed)
 
@@ -93,30 +92,6 @@ def ablation(reuse: bool) -> list[dict]:
                      "top5": report["top_k"]["top5"], "minutes": minutes})  # fmt: skip
         print(rows[-1], flush=True)
     (RUNS / "ablation.json").write_text(json.dumps(rows, indent=1))
-    return rows
-
-
-def extraction_seconds(rate: float | None, clips: list[Path]) -> float:
-    """Mean seconds to extract the landmarks of a clip at ``rate`` frames a second, one process, no cache."""
-    extractor = HolisticExtractor(ExtractionSettings(frame_rate=rate))
-    start = time.perf_counter()
-    for clip in clips:
-        extractor.extract(clip)
-    return (time.perf_counter() - start) / len(clips)
-
-
-def frame_rates(folder: Path, rates: list[float | None]) -> list[dict]:
-    """Val top-1 and extraction time per clip (on 40 val clips) at each extraction frame rate."""
-    samples = open_dataset(DATA).select("val").samples
-    timing_clips = [s.path for s in samples[::8]][:40]
-    rows = []
-    for rate in rates:
-        extractor = HolisticExtractor(ExtractionSettings(frame_rate=rate), cache=PoseCache())
-        warm_cache([s.clip for s in samples], extractor, workers=2)
-        report, failed = val_report(folder, rate)
-        rows.append({"frame_rate": rate, "top1": report["top_k"]["top1"], "failed": failed,
-                     "seconds": extraction_seconds(rate, timing_clips)})  # fmt: skip
-        print(rows[-1], flush=True)
     return rows
 
 
@@ -144,7 +119,7 @@ def confusable(report: dict, count: int = 12) -> list[tuple[str, str, int]]:
     return sorted(pairs, key=lambda pair: -pair[2])[:count]
 
 
-def card(report: dict, members: list[dict], rates: list[dict], chosen: float | None, ablation_rows: list[dict],
+def card(report: dict, members: list[dict], ablation_rows: list[dict],
          latency: float, folder: Path, config: dict) -> str:  # fmt: skip
     params = sum(t.numel() for t in signscribe.load_pretrained(folder).model.parameters())
     size_mb = (folder / "model.safetensors").stat().st_size / 1e6
@@ -155,9 +130,6 @@ def card(report: dict, members: list[dict], rates: list[dict], chosen: float | N
     pairs = "\n".join(f"| `{a}` | `{b}` | {n} |" for a, b, n in confusable(report))
     member_rows = "\n".join(
         f"| {m['seed']} | {m['top1']:.1%} | {m['top5']:.1%} | {m['minutes']:.0f} |" for m in members
-    )
-    rate_rows = "\n".join(
-        f"| {r['frame_rate'] or 'every frame (25)'} | {r['top1']:.1%} | {r['seconds'] * 1000:.0f} ms |" for r in rates
     )
     ablation_table = (
         "\n".join(
@@ -210,19 +182,6 @@ each; a step that did not help on val was not kept. Val has 338 clips: one clip 
 | step | kept | val top-1 | val top-5 | minutes |
 | --- | :---: | ---: | ---: | ---: |
 {ablation_table}
-
-## Frame rate of extraction
-
-Landmark extraction is nearly all of the time per clip. Val top-1 of the shipped model and the
-extraction time per clip (mean of 40 val clips of about 62 frames, one process on this CPU) when
-landmarks are extracted from fewer frames:
-
-| frames a second | val top-1 | extraction per clip |
-| --- | ---: | ---: |
-{rate_rows}
-
-The model extracts at **{chosen or "every frame"}**{" frames a second" if chosen else ""} by default
-(`config.json` `extraction`); `--fps` changes it.
 
 ## Per class
 
@@ -282,17 +241,17 @@ def main() -> None:
     ensemble = RUNS / "ensemble"
     combine([m["folder"] for m in members], ensemble, "# wlasl100 (card below)\n", args.frame_rate)
     report, failed = val_report(ensemble)
-    rates = frame_rates(ensemble, [None, *args.frame_rates])
     latency = model_latency(ensemble)
     shutil.rmtree(DEST, ignore_errors=True)
     shutil.copytree(ensemble, DEST)
     (DEST / "model_card.md").write_text(
-        card(report, members, rates, args.frame_rate, ablation_rows, latency, ensemble, config), encoding="utf-8"
+        card(report, members, ablation_rows, latency, ensemble, config), encoding="utf-8"
     )
     print(f"val top-1 {report['top_k']['top1']:.1%} ({failed} clips failed to load); wrote {DEST}")
     # The measurements of the new model that write their own card sections: the "not one of the signs I
-    # know" threshold always, other cameras and new signers when asked.
-    measures = [("scripts/calibrate_rejection.py",)]
+    # know" threshold and the speed of extraction always, other cameras and new signers when asked.
+    rates = [str(rate) for rate in args.frame_rates]
+    measures = [("scripts/calibrate_rejection.py",), ("benchmarks/extraction_speed.py", "--rates", *rates, "--card")]
     measures += [("benchmarks/camera_views.py", "--every", "2", "--card")] if args.cameras else []
     measures += [("scripts/signer_cv.py", "--card")] if args.signer_cv else []
     for script, *options in measures:

@@ -20,6 +20,7 @@ from signscribe.pose import (
     save_pose,
 )
 from signscribe.pose.layout import BODY_POINTS, LEFT_SHOULDER, RIGHT_SHOULDER
+from signscribe.pose.parts import part_bounds, part_count
 
 LEFT_WRIST, RIGHT_WRIST = BODY_POINTS.index("LEFT_WRIST"), BODY_POINTS.index("RIGHT_WRIST")
 
@@ -215,3 +216,34 @@ def test_frames_without_body_take_interpolated_centre(both_hands_pose: PoseSeque
     # the hands in the body-less frames stay where they were relative to the (interpolated) body
     np.testing.assert_allclose(holed.data[5:9, hands], full.data[5:9, hands], atol=0.1)
     assert np.all(holed.confidence[5:9, :33] == 0) and np.all(holed.data[5:9, :33] == 0)
+
+
+def test_parts_of_a_clip_cover_its_frames_in_order() -> None:
+    assert part_bounds(47, 2) == [(0, 23), (23, None)]
+    assert part_bounds(100, 3) == [(0, 33), (33, 66), (66, None)]
+    assert [part_count(frames, 4) for frames in (10, 40, 100)] == [1, 2, 4]
+    assert part_count(100, 1) == 1
+
+
+def test_a_clip_extracted_in_parts_on_warm_graphs_is_one_pass_within_tracking_noise(
+    wlasl_dir: Path, tmp_path: Path
+) -> None:
+    clip = wlasl_dir / "clips" / "65145.mp4"  # "basketball": 47 frames at 23.98 fps, so two parts
+    one_pass = HolisticExtractor().extract(clip)
+    cache = PoseCache(tmp_path / "cache")
+    with HolisticExtractor(cache=cache, workers=2) as extractor:
+        in_parts = extractor.extract(clip)
+        range_in_parts = extractor.extract(clip, start_frame=6, end_frame=45)
+    assert (in_parts.num_frames, in_parts.width, in_parts.height) == (47, one_pass.width, one_pass.height)
+    second = part_bounds(47, 2)[1][0]
+    # the first part starts where one pass starts: the same landmarks, to the bit
+    np.testing.assert_array_equal(in_parts.data[:second], one_pass.data[:second])
+    # the second starts its tracking afresh: close, not equal
+    found = (in_parts.confidence > 0) & (one_pass.confidence > 0)
+    offsets = np.abs(in_parts.data[..., :2] - one_pass.data[..., :2])[found]
+    assert offsets.mean() < 0.01 * one_pass.width
+    assert ((in_parts.confidence > 0) == (one_pass.confidence > 0)).mean() > 0.95
+    assert range_in_parts.num_frames == HolisticExtractor().extract(clip, start_frame=6, end_frame=45).num_frames
+    # parts have their own cache entries: one pass through the same cache still gives one pass
+    np.testing.assert_array_equal(HolisticExtractor(cache=cache).extract(clip).data, one_pass.data)
+    assert len(cache.entries()) == 3

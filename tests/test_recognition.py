@@ -85,6 +85,18 @@ def test_recognize_single_clip_prints_a_ranked_table(both_hands_clip: Path) -> N
     assert "rank" in result.output and "confidence" in result.output and "01586.mp4" in result.output
 
 
+def test_recognize_one_video_in_parts_gives_the_gloss_of_one_pass(wlasl_dir: Path, tmp_path: Path) -> None:
+    """--workers on one video cuts it into parts extracted at once (pose/parts.py): the same answer."""
+    clip = wlasl_dir / "clips" / "65145.mp4"  # "basketball", 47 frames: two parts
+    answers = []
+    for workers in (1, 2):
+        out = tmp_path / f"{workers}.json"
+        result = _run("recognize", clip, "--workers", workers, "--format", "json", "--no-reject", "--out", out)
+        assert result.exit_code == 0, result.output
+        answers.append(json.loads(out.read_text())["results"][0]["predictions"][0]["gloss"])
+    assert answers == ["basketball", "basketball"]
+
+
 def test_recognize_folder_writes_csv_json_and_top10_text(wlasl_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "clips"
     folder.mkdir()

@@ -143,9 +143,11 @@ def test_cli_transcribe_writes_subtitles_and_an_annotated_copy(sentence_clip: Pa
 
 
 def test_transcribe_at_a_lower_frame_rate_still_annotates_every_frame(sentence_clip: Path, tmp_path: Path) -> None:
-    """``--fps 12`` on a 24 fps clip: landmarks of every second frame, the copy keeps all of them."""
+    """``--fps 12`` on a 24 fps clip, extracted in two parts at once (``--workers 2``): landmarks of every
+    second frame, none lost or repeated where the parts meet; the copy keeps every frame."""
     out, annotated = tmp_path / "t.json", tmp_path / "annotated.mp4"
-    args = ["transcribe", sentence_clip, "-m", "traduttore16", "--fps", 12, "--out", out, "--annotate", annotated]
+    args = ["transcribe", sentence_clip, "-m", "traduttore16", "--fps", 12, "--workers", 2, "--out", out,
+            "--annotate", annotated]  # fmt: skip
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     source, body = probe(sentence_clip), json.loads(out.read_text())

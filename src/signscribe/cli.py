@@ -253,7 +253,8 @@ def recognize(
     below the confidence the model calibrated on signs outside its vocabulary ("not one of the N
     signs this model knows"); --no-reject keeps the forced choice (for benchmarks).
 
-    For a folder, a consolidated top-10 text file is also written: to --results, or as
+    --workers extracts the clips of a folder side by side, or one long video in that many parts at
+    once. For a folder, a consolidated top-10 text file is also written: to --results, or as
     inference_results.txt beside --out (without either, none). --explain adds the model's attention
     over each clip (gloss_classifier, pose_transformer with pooling=attention).
 
@@ -265,7 +266,11 @@ def recognize(
 
     option.check_choice(output_format, RESULT_FORMATS)
     vlm = option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype)
-    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm)
+    # a folder's clips are extracted side by side; one video is cut into parts extracted side by side
+    parts = workers if clip.is_file() else 1
+    recognizer = Recognizer.from_pretrained(
+        model, frame_rate=fps, device=device or "auto", vlm=vlm, extraction_workers=parts
+    )
     recognizer = on_runtime(recognizer, runtime)
     recognizer.reject = not no_reject
     with terminal.progress() as bars:

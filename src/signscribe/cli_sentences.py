@@ -32,9 +32,11 @@ def transcribe(
     min_motion: Annotated[float, typer.Option(min=0.0, help="Hand motion (shoulder widths a frame).")] = 0.01,
     fps: option.FrameRate = None,
     runtime: option.Runtime = "auto",
+    workers: option.Workers = 1,
 ) -> None:
     """A timed gloss transcript of continuous signing: sliding-window recognition, sign/no-sign
-    segmentation, and segments with start, end, gloss and confidence."""
+    segmentation, and segments with start, end, gloss and confidence. --workers extracts the video's
+    landmarks in that many parts at once."""
     from signscribe import Recognizer, Transcriber, TranscriptionSettings
     from signscribe.export.runtime import on_runtime
     from signscribe.inference.annotate import transcribe_and_annotate
@@ -42,7 +44,8 @@ def transcribe(
 
     option.check_choice(output_format, TRANSCRIPT_FORMATS)
     settings = TranscriptionSettings(window, stride, min_confidence, min_hand_presence, min_motion)
-    transcriber = Transcriber(on_runtime(Recognizer.from_pretrained(model, frame_rate=fps), runtime), settings)
+    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, extraction_workers=workers)
+    transcriber = Transcriber(on_runtime(recognizer, runtime), settings)
     with terminal.progress() as bars:
         transcribing = bar(bars, "transcribing")
         if annotate is not None:

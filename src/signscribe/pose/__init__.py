@@ -6,7 +6,8 @@ from signscribe.errors import PoseFileError
 from signscribe.pose.augment import Augmenter, drop_frames, mirror, resample, rotate, scale, shear, time_warp
 from signscribe.pose.batch import ExtractionSummary, extract_poses, warm_cache
 from signscribe.pose.cache import PoseCache, default_cache_dir
-from signscribe.pose.extract import ExtractionSettings, HolisticExtractor, HolisticStream
+from signscribe.pose.extract import HolisticExtractor
+from signscribe.pose.holistic_graph import ExtractionSettings, HolisticStream
 from signscribe.pose.layout import Layout
 from signscribe.pose.mp_data import load_mp_sequence
 from signscribe.pose.normalize import fill_gaps, normalize

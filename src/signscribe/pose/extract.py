@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from signscribe.errors import VideoReadError
-from signscribe.io import BBox, Frame, probe, read_frames
+from signscribe.io import BBox, Frame, VideoInfo, probe, read_frames
 from signscribe.pose.cache import PoseCache
-from signscribe.pose.holistic_graph import open_holistic
-from signscribe.pose.layout import Layout, from_normalized
+from signscribe.pose.holistic_graph import (
+    OFFLINE_MODEL_COMPLEXITY,
+    ExtractionSettings,
+    HolisticStream,
+    landmark_rows,
+)
+from signscribe.pose.layout import Layout
 from signscribe.pose.native_log import filter_native_stderr
+from signscribe.pose.parts import GraphPool, Part, part_bounds, part_count
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.signer_search import (
     SEARCH_BELOW,
@@ -27,55 +31,8 @@ from signscribe.pose.signer_search import (
 )
 from signscribe.progress import ProgressCallback
 
-# Only model_complexity=1 ships inside the mediapipe wheel; 0 and 2 are downloaded on first use.
-OFFLINE_MODEL_COMPLEXITY = 1
 # bumped when the signer search changes what it gives (its results are cached under it)
 SIGNER_SEARCH_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ExtractionSettings:
-    """Options that change the landmarks extracted from a video (and so the cache key)."""
-
-    include_face: bool = False
-    min_detection_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    max_side: int | None = None  # shrink frames before MediaPipe; None keeps the source size
-    model_complexity: int = OFFLINE_MODEL_COMPLEXITY
-    frame_rate: float | None = None  # frames a second kept for MediaPipe; None keeps every frame up to the cap
-    # Whatever a container declares (MediaRecorder files converted to mp4 often say 1000 fps, their frames
-    # repeated), MediaPipe never sees more frames a second than this; None lifts the cap.
-    max_frame_rate: float | None = 30.0
-
-    def __post_init__(self) -> None:
-        if self.model_complexity != OFFLINE_MODEL_COMPLEXITY:
-            raise ValueError(
-                f"model_complexity={self.model_complexity} needs a model download; "
-                f"only {OFFLINE_MODEL_COMPLEXITY} ships with mediapipe and works offline"
-            )
-        for name in ("frame_rate", "max_frame_rate"):
-            if (value := getattr(self, name)) is not None and value <= 0:
-                raise ValueError(f"{name} must be positive, got {value}")
-
-    def rate_for(self, video_fps: float) -> float:
-        """The frame rate of landmarks extracted from a video at ``video_fps``: the lowest of
-        ``frame_rate``, ``max_frame_rate`` and the video's own."""
-        return min(rate for rate in (self.frame_rate, self.max_frame_rate, video_fps) if rate is not None)
-
-    def cache_options(self) -> dict[str, object]:
-        """The settings as the pose cache keys them; an option left at ``None`` that was added after
-        the first release is left out, so entries made before it still match."""
-        options = dataclasses.asdict(self)
-        if options["frame_rate"] is None:
-            del options["frame_rate"]
-        return options
-
-
-def _landmarks_to_rows(landmarks: Any, width: int, height: int, visibility: bool) -> tuple[np.ndarray, np.ndarray]:
-    points = landmarks.landmark
-    if visibility:
-        return from_normalized(np.array([(p.x, p.y, p.z, p.visibility) for p in points]), width, height)
-    return from_normalized(np.array([(p.x, p.y, p.z) for p in points]), width, height)
 
 
 def _reporting(frames: Iterator[Frame], expected: int, on_progress: ProgressCallback) -> Iterator[Frame]:
@@ -84,17 +41,46 @@ def _reporting(frames: Iterator[Frame], expected: int, on_progress: ProgressCall
         on_progress(done, expected)
 
 
+def expected_frames(info: VideoInfo, rate: float, selection: dict[str, Any]) -> int:
+    """About how many frames ``read_frames(rate=rate, **selection)`` gives of the video ``info`` describes."""
+    if selection["start_time"] is not None or selection["end_time"] is not None:
+        end = info.duration if selection["end_time"] is None else min(selection["end_time"], info.duration)
+        seconds = end - (selection["start_time"] or 0.0)
+    else:
+        last = info.frame_count if selection["end_frame"] == -1 else min(selection["end_frame"], info.frame_count)
+        seconds = (last - selection["start_frame"] + 1) / info.fps
+    return max(0, round(seconds * min(rate, info.fps)))
+
+
 class HolisticExtractor:
     """Run MediaPipe Holistic over video frames.
 
-    A new Holistic graph is made for every video so tracking state never leaks from one
-    video to the next. With a ``cache``, a video already extracted with the same settings
-    and range is read back instead of processed again.
+    Tracking state never leaks from one video to the next (a new or reset graph for each). With a
+    ``cache``, a video already extracted with the same settings and range is read back instead of
+    processed again. With ``workers`` above 1, a clip long enough is cut into that many parts
+    extracted at once on a pool of warm graphs (``parts.py``; ``close()`` ends the pool).
     """
 
-    def __init__(self, settings: ExtractionSettings | None = None, cache: PoseCache | None = None) -> None:
+    def __init__(
+        self, settings: ExtractionSettings | None = None, cache: PoseCache | None = None, workers: int = 1
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         self.settings = settings or ExtractionSettings()
         self.cache = cache
+        self.workers = workers
+        self._graphs = GraphPool(self.settings, workers) if workers > 1 else None
+
+    def close(self) -> None:
+        """End the worker processes of the pool of graphs, if any (started again when next needed)."""
+        if self._graphs is not None:
+            self._graphs.close()
+
+    def __enter__(self) -> HolisticExtractor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def extract(
         self,
@@ -121,13 +107,23 @@ class HolisticExtractor:
             "end_frame": end_frame,
             "bbox": list(bbox) if bbox else None,
         }
-        first = self._cached(video, selection, lambda: self._extract_range(video, selection, on_progress))
+        parts = self._parts(video, selection)
+        # a clip cut into parts gives slightly other landmarks than one pass: its own cache entry
+        keyed = {**selection, "parts": parts} if parts > 1 else selection
+        first = self._cached(video, keyed, lambda: self._extract_range(video, selection, parts, on_progress))
         searchable = bbox is None and self.settings.max_side is None and first.num_frames > 0
         if not searchable or first.detected("pose").mean() >= SEARCH_BELOW:
             return first
         # a separate entry: what the first pass gives stays cached as it is
-        searched = {**selection, "signer_search": SIGNER_SEARCH_VERSION}
+        searched = {**keyed, "signer_search": SIGNER_SEARCH_VERSION}
         return self._cached(video, searched, lambda: self._around_signer(video, selection, first))
+
+    def _parts(self, video: Path, selection: dict[str, Any]) -> int:
+        """Into how many parts the first pass over the clip is cut (1 without a pool of graphs)."""
+        if self._graphs is None or selection["bbox"] is not None or self.settings.max_side is not None:
+            return 1
+        info = probe(video)
+        return part_count(expected_frames(info, self.settings.rate_for(info.fps), selection), self.workers)
 
     def _cached(self, video: Path, selection: dict[str, Any], compute: Callable[[], PoseSequence]) -> PoseSequence:
         if self.cache is None:
@@ -142,17 +138,44 @@ class HolisticExtractor:
         return sequence
 
     def _extract_range(
-        self, video: Path, selection: dict[str, Any], on_progress: ProgressCallback | None
+        self, video: Path, selection: dict[str, Any], parts: int, on_progress: ProgressCallback | None
     ) -> PoseSequence:
         info = probe(video)
         rate = self.settings.rate_for(info.fps)
-        frames = read_frames(video, max_side=self.settings.max_side, rate=rate, **selection)
-        if on_progress is not None:
-            frames = _reporting(frames, info.frames_at(rate), on_progress)
-        sequence = self.extract_frames(frames, fps=rate, source=str(video))
+        expected = expected_frames(info, rate, selection)
+        if parts > 1 and self._graphs is not None:
+            sequence = self._extract_parts(video, selection, rate, part_bounds(expected, parts), expected, on_progress)
+        else:
+            frames = read_frames(video, max_side=self.settings.max_side, rate=rate, **selection)
+            if on_progress is not None:
+                frames = _reporting(frames, expected, on_progress)
+            sequence = self.extract_frames(frames, fps=rate, source=str(video))
         if sequence.num_frames == 0:
             raise VideoReadError(video, "the selected range holds no frames")
         return sequence
+
+    def _extract_parts(
+        self,
+        video: Path,
+        selection: dict[str, Any],
+        rate: float,
+        bounds: list[tuple[int, int | None]],
+        expected: int,
+        on_progress: ProgressCallback | None,
+    ) -> PoseSequence:
+        assert self._graphs is not None
+        jobs = [Part(str(video), selection, rate, first, stop) for first, stop in bounds]
+        results = self._graphs.extract(jobs, on_progress, expected)
+        size = next(((r.width, r.height) for r in results if r.width), (0, 0))
+        return PoseSequence(
+            data=np.concatenate([r.data for r in results]),
+            confidence=np.concatenate([r.confidence for r in results]),
+            fps=rate,
+            width=size[0],
+            height=size[1],
+            include_face=self.settings.include_face,
+            source=str(video),
+        )
 
     def _around_signer(self, video: Path, selection: dict[str, Any], first: PoseSequence) -> PoseSequence:
         """The landmarks extracted again from a crop around a signer the first pass found in too few
@@ -196,56 +219,6 @@ class HolisticExtractor:
         )
 
 
-class HolisticStream:
-    """One MediaPipe Holistic graph fed frame by frame (tracking carries over between frames), for
-    live streams. Use as a context manager; ``process`` gives one frame's rows in our layout."""
-
-    def __init__(self, settings: ExtractionSettings | None = None) -> None:
-        self.settings = settings or ExtractionSettings()
-        self.layout = Layout(include_face=self.settings.include_face)
-        self._holistic: Any = None
-        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # image, values, confidence
-
-    def __enter__(self) -> HolisticStream:
-        self._holistic = open_holistic(
-            include_face=self.settings.include_face,
-            model_complexity=self.settings.model_complexity,
-            min_detection_confidence=self.settings.min_detection_confidence,
-            min_tracking_confidence=self.settings.min_tracking_confidence,
-        )
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._holistic.close()
-
-    def reset(self) -> None:
-        """Forget the tracking state, keeping the graph and its loaded models, for the next video."""
-        self._holistic.reset()
-        self._last = None
-
-    def process(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(points, 3)`` values and ``(points,)`` confidence of one RGB uint8 frame. A frame identical
-        to the one before (a repeated frame of a converted recording) gets its landmarks again, unrun."""
-        if self._last is not None and np.array_equal(self._last[0], image):
-            return self._last[1].copy(), self._last[2].copy()
-        height, width = image.shape[:2]
-        result = self._holistic.process(image)
-        values = np.zeros((self.layout.num_points, 3), np.float32)
-        confidence = np.zeros(self.layout.num_points, np.float32)
-        sources = {
-            "pose": result.pose_landmarks,
-            "left_hand": result.left_hand_landmarks,
-            "right_hand": result.right_hand_landmarks,
-            "face": getattr(result, "face_landmarks", None),  # a graph without the face has none
-        }
-        for name in self.layout.components:
-            if (landmarks := sources[name]) is not None:
-                rows = self.layout.slice(name)
-                values[rows], confidence[rows] = _landmarks_to_rows(landmarks, width, height, name == "pose")
-        self._last = (image.copy(), values.copy(), confidence.copy())  # the caller may reuse its buffer
-        return values, confidence
-
-
 class PoseFinder:
     """MediaPipe Pose on single images (no tracking), for the signer search: ``find(image)`` gives the
     body's ``(33, 2)`` pixels and visibilities, or None."""
@@ -265,5 +238,5 @@ class PoseFinder:
         if result.pose_landmarks is None:
             return None
         height, width = image.shape[:2]
-        values, confidence = _landmarks_to_rows(result.pose_landmarks, width, height, True)
+        values, confidence = landmark_rows(result.pose_landmarks, width, height, True)
         return values[:, :2], confidence

@@ -19,7 +19,8 @@ import numpy as np
 from signscribe.errors import InputFileError
 from signscribe.io import BBox, probe, read_frames
 from signscribe.pose.asl_signs import PARQUET_SUFFIX, load_asl_signs_landmarks
-from signscribe.pose.extract import ExtractionSettings, HolisticExtractor, HolisticStream
+from signscribe.pose.extract import HolisticExtractor
+from signscribe.pose.holistic_graph import ExtractionSettings, HolisticStream
 from signscribe.pose.mp_data import load_mp_sequence
 from signscribe.pose.posefile import POSE_SUFFIX, load_pose
 from signscribe.pose.sequence import PoseSequence

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from signscribe.inference.recognizer import Prediction, Recognizer
-from signscribe.pose.extract import HolisticStream
+from signscribe.pose.holistic_graph import HolisticStream
 from signscribe.pose.sequence import PoseSequence
 from signscribe.serving.stream_messages import LAYOUT, ConfigMessage, Incoming
 from signscribe.serving.stream_slots import StreamSlots

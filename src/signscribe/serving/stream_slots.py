@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from signscribe.pose.extract import HolisticStream
+from signscribe.pose.holistic_graph import HolisticStream
 from signscribe.serving.memory import release_free_memory
 
 RETURN_WAIT_SECONDS = 10.0  # longest wait for a returning graph (a reset takes milliseconds)
