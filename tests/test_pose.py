@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from pose_format import Pose
 
+from conftest import write_video
 from signscribe.errors import PoseFileError, VideoReadError
 from signscribe.io import probe, read_frames
 from signscribe.pose import (
@@ -247,3 +248,13 @@ def test_a_clip_extracted_in_parts_on_warm_graphs_is_one_pass_within_tracking_no
     # parts have their own cache entries: one pass through the same cache still gives one pass
     np.testing.assert_array_equal(HolisticExtractor(cache=cache).extract(clip).data, one_pass.data)
     assert len(cache.entries()) == 3
+
+
+def test_a_part_that_fails_names_the_file_and_why(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(60)]
+    whole = write_video(tmp_path / "whole.mp4", frames, faststart=True)  # its header survives the cut
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with HolisticExtractor(workers=2) as extractor, pytest.raises(VideoReadError, match=rf"{cut}: .*truncated"):
+        extractor.extract(cut)

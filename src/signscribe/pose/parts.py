@@ -82,14 +82,18 @@ class GraphPool:
             )
         futures = [self._pool.submit(_extract_part, part) for part in parts]
         results, done = [], 0
-        for part, future in zip(parts, futures, strict=True):
-            result = future.result()
-            if result.error is not None:
-                raise VideoReadError(part.video, result.error)
-            done += len(result.data)
-            if on_progress is not None:
-                on_progress(done, max(done, expected))
-            results.append(result)
+        try:
+            for part, future in zip(parts, futures, strict=True):
+                result = future.result()
+                if result.error is not None:
+                    raise VideoReadError(part.video, result.error)
+                done += len(result.data)
+                if on_progress is not None:  # an exception it raises aborts the extraction
+                    on_progress(done, max(done, expected))
+                results.append(result)
+        finally:
+            for future in futures:  # after an error, the parts not started yet are not run
+                future.cancel()
         return results
 
     def close(self) -> None:
