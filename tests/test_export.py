@@ -17,9 +17,10 @@ from signscribe.export import export_onnx, quantize_int8, verify
 from signscribe.export.run import export_model
 from signscribe.inference import Recognizer, Transcriber
 from signscribe.models import create_model
-from signscribe.models.inputs import FramesConfig
+from signscribe.models.inputs import FeatureConfig, FramesConfig
 from signscribe.models.onnx_model import OnnxModel
 from signscribe.models.pretrained import model_config_json, save_model_folder
+from signscribe.pose import ExtractionSettings
 
 runner = CliRunner()
 CLIPS = ("01586", "65145", "14882")  # real WLASL clips: agreement, basketball, deaf
@@ -201,6 +202,27 @@ def test_rgb_families_export_with_a_dynamic_batch(family: str, clips: list[Path]
     assert report.verification.top1_agreement == 1.0 and report.verification.max_abs_difference < 1e-4
     recognizer = Recognizer.from_pretrained(str(folder))
     batch = recognizer.model_inputs(recognizer.prepare(clips))
+    assert torch.allclose(OnnxModel(report.out)(*batch), recognizer.loaded.model(*batch).detach(), atol=1e-4)
+
+
+def test_a_landmark_model_with_the_face_and_motion_exports_and_extracts_the_face(
+    clips: list[Path], tmp_path: Path
+) -> None:
+    """Face points and displacements through the whole path: the folder asks for the face, the
+    recognizer extracts it from the real clips, and the ONNX file (time dynamic) agrees with torch."""
+    features = FeatureConfig(face=True)
+    torch.manual_seed(0)
+    options = {"dim": 32, "depth": 1, "heads": 2, "motion": 2, **features.model_config()}
+    model = create_model("pose_transformer", 4, **options)
+    extraction = ExtractionSettings(include_face=True, frame_rate=12.5)
+    config = model_config_json("pose_transformer", options, features, 4, {}, extraction)
+    folder = save_model_folder(model, tmp_path / "face", config, {"labels.json": '["a", "b", "c", "d"]'}, "card")
+    recognizer = Recognizer.from_pretrained(str(folder))
+    assert recognizer.extractor.settings.include_face
+    batch = recognizer.model_inputs(recognizer.prepare(clips))
+    assert batch[0].shape[2] == 143 and batch[1][..., 67:][batch[2]].float().mean() > 0.9  # the face is found
+    report = export_model(str(folder), clips, tmp_path / "face.onnx")
+    assert report.verification.top1_agreement == 1.0 and report.verification.max_abs_difference < 1e-4
     assert torch.allclose(OnnxModel(report.out)(*batch), recognizer.loaded.model(*batch).detach(), atol=1e-4)
 
 

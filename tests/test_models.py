@@ -15,6 +15,7 @@ from signscribe.inference import Recognizer
 from signscribe.models import FeatureConfig, create_model, list_models, sequence_features
 from signscribe.models.bundled import bundled_path
 from signscribe.models.ensemble import combine
+from signscribe.models.pose_transformer import displacements
 from signscribe.models.pretrained import (
     LABELS,
     ModelFolderError,
@@ -24,7 +25,7 @@ from signscribe.models.pretrained import (
     resolve_model_path,
     save_model_folder,
 )
-from signscribe.pose import load_mp_sequence
+from signscribe.pose import ExtractionSettings, HolisticExtractor, load_mp_sequence
 
 TINY = {"pose_transformer": {"dim": 32, "depth": 1, "heads": 2}, "stgcn": {"widths": [16, 16]}}
 
@@ -45,9 +46,10 @@ def test_registry_lists_and_builds_both_families() -> None:
         create_model("stgcn", 10, colour="red")
 
 
-@pytest.mark.parametrize("name", ["pose_transformer", "stgcn"])
+@pytest.mark.parametrize("name", ["pose_transformer", "stgcn", "pose_transformer+motion"])
 def test_models_take_any_length_and_ignore_padding(name: str) -> None:
-    model = create_model(name, 7, **TINY[name]).eval()
+    family, _, motion = name.partition("+")
+    model = create_model(family, 7, **TINY[family], **({"motion": 2} if motion else {})).eval()
     points, present, frames = _inputs(3, 40)
     assert model(points, present, frames).shape == (3, 7)
     assert model(*_inputs(2, 5)).shape == (2, 7)
@@ -56,6 +58,37 @@ def test_models_take_any_length_and_ignore_padding(name: str) -> None:
     padded_frames[:, 25:] = False
     padded = model(points[:1], present[:1], padded_frames)
     torch.testing.assert_close(short, padded, atol=1e-5, rtol=1e-5)
+
+
+def test_motion_is_each_points_move_to_the_frames_ahead_where_both_ends_are_seen() -> None:
+    points = torch.tensor([0.0, 1.0, 3.0, 6.0])[None, :, None, None].expand(1, 4, 2, 2).clone()
+    present = torch.ones(1, 4, 2, dtype=torch.bool)
+    present[0, 2, 1] = False  # the second point is lost in frame 2
+    moves, known = displacements(points, present, lags=2)
+    assert moves.shape == (1, 4, 2, 4) and known.shape == (1, 4, 2, 2)
+    torch.testing.assert_close(moves[0, :, 0, 0], torch.tensor([1.0, 2.0, 3.0, 0.0]))  # to the next frame
+    torch.testing.assert_close(moves[0, :, 0, 2], torch.tensor([3.0, 5.0, 0.0, 0.0]))  # two frames ahead
+    torch.testing.assert_close(moves[0, :, 1, 0], torch.tensor([1.0, 0.0, 0.0, 0.0]))  # 1 -> 2 and 2 -> 3 unseen
+    assert known[0, :, 1, 1].tolist() == [False, True, False, False]
+    with pytest.raises(ValueError, match="motion must be 0 or more"):
+        create_model("pose_transformer", 3, motion=-1)
+
+
+def test_face_points_are_read_only_by_a_pipeline_that_asks_for_them(both_hands_clip: Path) -> None:
+    """``face=True`` adds the lips, nose and eyes (76 mesh points) after the hands, body-normalised like
+    the rest, and asks the extractor for the face; landmarks without a face are refused by name."""
+    raw = HolisticExtractor(ExtractionSettings(include_face=True)).extract(both_hands_clip, end_frame=12)
+    plain, with_face = FeatureConfig(), FeatureConfig(face=True)
+    assert (plain.num_points, with_face.num_points) == (67, 143)
+    assert not plain.needs_face and with_face.needs_face
+    values, present = with_face.example(with_face.prepare(raw))
+    plain_values, _ = plain.example(plain.prepare(raw))
+    np.testing.assert_array_equal(values[:, :67], plain_values)
+    lips = values[:, 67:107][present[:, 67:107]]
+    nose_tip = values[:, 0][present[:, 0]]  # pose row 0, in shoulder widths
+    assert present[:, 67:].mean() > 0.9 and np.abs(lips.mean(axis=0) - nose_tip.mean(axis=0)).max() < 0.5
+    with pytest.raises(SignscribeError, match="reads the face, and these landmarks have none"):
+        with_face.prepare(raw.without_face())
 
 
 def test_model_folder_round_trip_and_errors(tmp_path: Path) -> None:

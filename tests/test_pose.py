@@ -156,6 +156,26 @@ def test_cache_makes_a_second_run_free(both_hands_clip: Path, tmp_path: Path, mo
         extractor.extract(renamed, end_frame=11)  # another range is another entry
 
 
+def test_a_cached_extraction_with_the_face_serves_one_without(
+    both_hands_clip: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """One extraction with the face (a model that reads it) also feeds models that do not: the body and
+    hands are the same to the bit, so the no-face request is answered from it without MediaPipe."""
+    cache = PoseCache(tmp_path / "cache")
+    face_extractor = HolisticExtractor(ExtractionSettings(include_face=True), cache=cache)
+    with_face = face_extractor.extract(both_hands_clip, end_frame=8)
+
+    def no_mediapipe(*args, **kwargs):
+        raise AssertionError("MediaPipe ran although the pose was cached with the face")
+
+    monkeypatch.setattr(HolisticExtractor, "extract_frames", no_mediapipe)
+    without = HolisticExtractor(cache=cache).extract(both_hands_clip, end_frame=8)
+    assert not without.include_face and (cache.hits, cache.misses) == (1, 1)
+    np.testing.assert_array_equal(without.data, with_face.without_face().data)
+    with pytest.raises(AssertionError, match="MediaPipe ran"):  # and never the other way round
+        face_extractor.extract(both_hands_clip, end_frame=7)
+
+
 def test_video_without_person_gives_empty_landmarks(empty_scene_video: Path) -> None:
     pose = HolisticExtractor().extract(empty_scene_video)
     assert pose.num_frames == 50

@@ -14,6 +14,7 @@ from signscribe.data import open_dataset, read_mp_data
 from signscribe.data.dataset import Sample
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.training import TrainConfig, train
+from signscribe.training.loop import epoch_batches
 from signscribe.training.splits import signer_folds, signer_split, stratified_split
 
 LABELS = ("hello", "thank-you", "no", "water", "-", "i")
@@ -182,7 +183,8 @@ def test_train_cli_on_a_folder_of_pose_files_and_resume(keypoints_archive: Path,
 
 def test_moving_average_and_new_options_resume_exactly(small_real_csv: Path, tmp_path: Path) -> None:
     augmentation = {"hand_drop_probability": 0.1, "crop_range": 0.2, "hand_rotation_degrees": 10}
-    options = {"ema_decay": 0.9, "features": {"fill_gaps": 3, "dominant_hand": True}, "augmentation": augmentation}
+    options = {"ema_decay": 0.9, "features": {"fill_gaps": 3, "dominant_hand": True}, "augmentation": augmentation,
+               "bucket_by_length": True, "model_config": {**TINY, "motion": 2}}  # fmt: skip
     whole = train(_config(small_real_csv, **options), tmp_path / "whole")
 
     def interrupt_after_two(row: dict) -> None:
@@ -204,6 +206,20 @@ def test_moving_average_and_new_options_resume_exactly(small_real_csv: Path, tmp
         train(_config(small_real_csv, augmentation={"wobble": 1}), tmp_path / "bad")
     with pytest.raises(ValueError, match=r"features: .*the landmarks input takes channels"):
         train(_config(small_real_csv, features={"colour": 1}), tmp_path / "bad2")
+
+
+def test_batches_by_length_cover_the_epoch_once_and_pad_less() -> None:
+    lengths = [int(n) for n in np.random.default_rng(0).integers(10, 80, size=1442)]
+    order = torch.randperm(1442, generator=torch.Generator().manual_seed(1)).tolist()
+    plain = epoch_batches(order, 32, None, torch.Generator().manual_seed(2))
+    bucketed = epoch_batches(order, 32, lengths, torch.Generator().manual_seed(2))
+    assert len(bucketed) == len(plain) == 46 and sorted(i for rows in bucketed for i in rows) == list(range(1442))
+
+    def padded(batches: list[list[int]]) -> int:
+        return sum(max(lengths[i] for i in rows) * len(rows) for rows in batches)
+
+    assert padded(bucketed) < 0.7 * padded(plain)
+    assert bucketed != epoch_batches(order, 32, lengths, torch.Generator().manual_seed(3))  # shuffled batches
 
 
 def test_bf16_with_gradient_accumulation_trains_on_the_cpu(small_real_csv: Path, tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 """Landmark transformer in the style of the top Kaggle isolated-sign solutions: a per-frame
 embedding, then alternating depthwise 1D-convolution blocks and transformer encoder layers,
 pooling over time (a masked mean, or ``pooling="attention"``: the attention pooling of
-``gloss_classifier``, whose weights ``explain`` shows) and a linear classifier."""
+``gloss_classifier``, whose weights ``explain`` shows) and a linear classifier. With ``motion=K``
+each frame also carries each point's displacement to the next 1..K frames (the Kaggle winner's
+Δ1 and Δ2 for K=2), zero where either end is missing."""
 
 from __future__ import annotations
 
@@ -15,6 +17,18 @@ from signscribe.models.attention import AttentionPooling
 from signscribe.models.registry import register_model
 
 POOLINGS = ("mean", "attention")
+
+
+def displacements(points: torch.Tensor, present: torch.Tensor, lags: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each point's move to the frame ``1..lags`` ahead, ``(batch, frames, points, channels * lags)``,
+    and where it is known (both ends present; padded frames are never present)."""
+    moves, known = [], []
+    for lag in range(1, lags + 1):
+        ahead = nn.functional.pad(points[:, lag:], (0, 0, 0, 0, 0, lag))
+        both = present & nn.functional.pad(present[:, lag:], (0, 0, 0, lag))
+        moves.append((ahead - points) * both[..., None].to(points.dtype))
+        known.append(both)
+    return torch.cat(moves, dim=-1), torch.stack(known, dim=-1)
 
 
 def sinusoidal_positions(length: int, dim: int, device: torch.device) -> torch.Tensor:
@@ -59,10 +73,15 @@ class PoseEncoder(nn.Module):
         kernel_size: int = 11,
         expand: int = 2,
         dropout: float = 0.1,
+        motion: int = 0,
     ) -> None:
         super().__init__()
+        if motion < 0:
+            raise ValueError(f"motion must be 0 or more frames ahead, got {motion}")
+        self.motion = motion
+        per_point = (channels + 1) * (1 + motion)
         self.embed = nn.Sequential(
-            nn.Linear(num_points * (channels + 1), dim), nn.LayerNorm(dim), nn.SiLU(), nn.Linear(dim, dim)
+            nn.Linear(num_points * per_point, dim), nn.LayerNorm(dim), nn.SiLU(), nn.Linear(dim, dim)
         )
         self.blocks = nn.ModuleList()
         for _ in range(depth):
@@ -79,7 +98,11 @@ class PoseEncoder(nn.Module):
         ``frames`` ``(batch, frames)`` False on padding; padded frames of the output are zero."""
         batch, length = points.shape[:2]
         flags = present.to(points.dtype)
-        x = torch.cat([points * flags[..., None], flags[..., None]], dim=-1).reshape(batch, length, -1)
+        columns = [points * flags[..., None], flags[..., None]]
+        if self.motion:
+            moves, known = displacements(points, present & frames[..., None], self.motion)
+            columns += [moves, known.to(points.dtype)]
+        x = torch.cat(columns, dim=-1).reshape(batch, length, -1)
         x = self.embed(x) + sinusoidal_positions(length, self.norm.normalized_shape[0], points.device)
         for block in self.blocks:
             x = block(x, frames) if isinstance(block, ConvBlock) else block(x, src_key_padding_mask=~frames)

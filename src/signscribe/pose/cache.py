@@ -49,24 +49,30 @@ class PoseCache:
         self.misses = 0
 
     def key(self, video: str | Path, options: dict[str, object]) -> str:
-        option_text = json.dumps(options, sort_keys=True, default=str)
-        options_digest = hashlib.blake2b(option_text.encode(), digest_size=8).hexdigest()
-        return f"{content_hash(video)}-{options_digest}"
+        return self.keys(video, options)[0]
+
+    def keys(self, video: str | Path, *options: dict[str, object]) -> list[str]:
+        """The key of ``video`` under each of ``options`` (the file is read once)."""
+        video_digest = content_hash(video)
+        digests = [hashlib.blake2b(json.dumps(o, sort_keys=True, default=str).encode(), digest_size=8) for o in options]
+        return [f"{video_digest}-{digest.hexdigest()}" for digest in digests]
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.pose"
 
-    def get(self, key: str, source: str) -> PoseSequence | None:
-        """The cached sequence (with ``source`` set) or ``None``; an unreadable entry counts as a miss."""
-        path = self._path(key)
-        if path.is_file():
-            try:
-                sequence = load_pose(path)
-            except PoseFileError:
-                path.unlink(missing_ok=True)
-            else:
-                self.hits += 1
-                return sequence.replace(source=source)
+    def get(self, key: str, source: str, *alternatives: str) -> PoseSequence | None:
+        """The cached sequence (with ``source`` set) of ``key``, or else of the first of ``alternatives``
+        cached, or ``None`` (one miss); an unreadable entry counts as missing."""
+        for candidate in (key, *alternatives):
+            path = self._path(candidate)
+            if path.is_file():
+                try:
+                    sequence = load_pose(path)
+                except PoseFileError:
+                    path.unlink(missing_ok=True)
+                else:
+                    self.hits += 1
+                    return sequence.replace(source=source)
         self.misses += 1
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -130,9 +131,15 @@ class HolisticExtractor:
             return compute()
         if not video.is_file():
             raise VideoReadError(video, "file not found")
-        key = self.cache.key(video, {**self.settings.cache_options(), **selection})
-        if (cached := self.cache.get(key, source=str(video))) is not None:
-            return cached
+        # the face branch changes nothing of the body and the hands: an entry with the face also serves
+        with_face = replace(self.settings, include_face=True).cache_options()
+        key, *alternatives = self.cache.keys(
+            video,
+            {**self.settings.cache_options(), **selection},
+            *([] if self.settings.include_face else [{**with_face, **selection}]),
+        )
+        if (cached := self.cache.get(key, str(video), *alternatives)) is not None:
+            return cached if self.settings.include_face else cached.without_face()
         sequence = compute()
         self.cache.put(key, sequence)
         return sequence

@@ -49,6 +49,17 @@ HAND_LIMBS = (
     (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20),
 )  # fmt: skip
 
+# The face mesh points a landmark model can read (``FeatureConfig(face=True)``), as in the 1st-place
+# solution of Kaggle's Isolated Sign Language Recognition: the lips (outer and inner lines, 40), the
+# nose (tip, base, both wings) and the outlines of both eyes (16 each), 76 of the 468.
+FACE_FEATURE_POINTS = (
+    61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146, 91, 181, 84, 17, 314, 405, 321, 375,
+    78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308,
+    1, 2, 98, 327,
+    263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
+    33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
+)  # fmt: skip
+
 LEFT_SHOULDER = BODY_POINTS.index("LEFT_SHOULDER")
 RIGHT_SHOULDER = BODY_POINTS.index("RIGHT_SHOULDER")
 

@@ -98,6 +98,9 @@ class TrainingOptions(DataOptions):
     features: dict[str, Any] = field(default_factory=dict)  # more input pipeline settings, by name
     epochs: int = 40
     batch: int = 32
+    # Batches of clips of about one length (less padding: landmark training about 1.7x faster on WLASL100);
+    # off by default, so that runs made before it repeat exactly.
+    bucket_by_length: bool = False
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_epochs: float = 2.0

@@ -19,11 +19,13 @@ from signscribe.progress import ProgressHook
 from signscribe.training.checkpoint import load_checkpoint, save_checkpoint
 
 CHECKPOINT = "checkpoint"
+BUCKET_BATCHES = 8  # with bucket_by_length, this many batches of the shuffled order are sorted by length together
 
 
 class LoopOptions(Protocol):
     epochs: int
     batch: int
+    bucket_by_length: bool
     lr: float
     warmup_epochs: float
     seed: int
@@ -103,6 +105,22 @@ def learning_rate(config: LoopOptions, step: int, steps_per_epoch: int) -> float
     return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
 
 
+def epoch_batches(
+    order: list[int], batch: int, lengths: list[int] | None, generator: torch.Generator
+) -> list[list[int]]:
+    """The batches of an epoch: ``order`` cut into batches of ``batch``. With ``lengths``, each stretch
+    of ``BUCKET_BATCHES`` batches of ``order`` is sorted by length before it is cut, so a batch pads
+    little, and the batches are then shuffled (by ``generator``); the count of batches is the same."""
+    if lengths is None:
+        return [order[start : start + batch] for start in range(0, len(order), batch)]
+    pool = batch * BUCKET_BATCHES
+    groups = []
+    for start in range(0, len(order), pool):
+        stretch = sorted(order[start : start + pool], key=lambda index: lengths[index])
+        groups += [stretch[first : first + batch] for first in range(0, len(stretch), batch)]
+    return [groups[index] for index in torch.randperm(len(groups), generator=generator).tolist()]
+
+
 def run_epochs(
     config: LoopOptions,
     model: torch.nn.Module,
@@ -119,6 +137,8 @@ def run_epochs(
     checkpoint_dir = out / CHECKPOINT
     train_size = len(train_set)
     steps_per_epoch = math.ceil(train_size / config.batch)
+    pipeline = train_set.pipeline
+    lengths = [pipeline.example_length(item) for item in train_set.prepared] if config.bucket_by_length else None
     history: list[dict[str, float]] = []
     best: dict[str, float] = {}
     best_epoch, start_epoch, stale = 0, 1, 0
@@ -141,8 +161,9 @@ def run_epochs(
             break
         torch.manual_seed(config.seed * 100_003 + epoch)
         train_set.set_epoch(epoch)
-        order = torch.randperm(train_size, generator=torch.Generator().manual_seed(config.seed * 7919 + epoch))
-        groups = [order[start : start + config.batch].tolist() for start in range(0, train_size, config.batch)]
+        generator = torch.Generator().manual_seed(config.seed * 7919 + epoch)
+        order = torch.randperm(train_size, generator=generator).tolist()
+        groups = epoch_batches(order, config.batch, lengths, generator)
         model.train()
         advance = hook(f"epoch {epoch}/{config.epochs}", steps_per_epoch) if hook else None
         sums: dict[str, float] = {"train_loss": 0.0}

@@ -190,7 +190,11 @@ def train_model(
     defaults = type(config)().to_dict()
     saved_state = resumable_state(out / CHECKPOINT, config.to_dict(), resume, RESUMABLE_CHANGES, defaults)
     pipeline = source.features if source else pipeline_for(config, family)  # a start keeps its input
-    extraction = source.extraction if source else ExtractionSettings(frame_rate=config.frame_rate)
+    extraction = (
+        source.extraction
+        if source
+        else ExtractionSettings(frame_rate=config.frame_rate, include_face=pipeline.needs_face)
+    )
     extractor = extractor or HolisticExtractor(extraction, cache=PoseCache())
     data = prepare_data(task_type, config, pipeline, extractor, workers, hook)
     pipeline = pipeline.fitted(data.train.items + data.val.items)

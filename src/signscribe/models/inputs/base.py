@@ -74,6 +74,16 @@ class InputPipeline(ABC):
         """What the model's constructor must know of the input (sizes)."""
         return {}
 
+    def example_length(self, prepared: Any) -> int:
+        """About how many rows an example of ``prepared`` has along time, before augmentation (what
+        batching by length sorts on); 1 for an input without a time axis."""
+        return 1
+
+    @property
+    def needs_face(self) -> bool:
+        """Whether the landmarks this pipeline loads must be extracted with the face."""
+        return False
+
     def clip_statistics(self, prepared: list[Any]) -> dict[str, Any]:
         """What training clips were like (the ``input`` entry of ``config.json``; for clips with time,
         ``fps`` and ``frames``, from which transcription and live streams size their windows)."""

@@ -3,7 +3,8 @@
 ``FeatureConfig`` owns every step from landmarks to model input: normalise (shoulder-centred,
 in shoulder widths, hands relative to their wrist; ``signscribe.pose.normalize``), then per
 example resample to at most ``max_frames`` and select the points (the upper body, MediaPipe pose
-rows 0-24: face, arms, hips, without the legs, and both hands, 67 in all) and the channels.
+rows 0-24: face, arms, hips, without the legs, and both hands, 67 in all; with ``face``, also 76
+points of the face mesh: lips, nose and eyes) and the channels.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from signscribe.models.inputs.base import InputPipeline, register_input_kind
 from signscribe.pose.augment import Augmenter, mirror, resample
 from signscribe.pose.batch import warm_cache
 from signscribe.pose.extract import HolisticExtractor
-from signscribe.pose.layout import BODY_POINTS, Layout
+from signscribe.pose.layout import BODY_POINTS, FACE_FEATURE_POINTS, Layout
 from signscribe.pose.normalize import fill_gaps, normalize
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.source import Clip, ClipSource, load_landmarks
@@ -59,6 +60,7 @@ class FeatureConfig(InputPipeline):
     max_frames: int = 64  # longer sequences are resampled down to this many frames
     fill_gaps: int = 0  # interpolate a hand lost for at most this many frames between two detections
     dominant_hand: bool = False  # mirror clips whose left wrist moves more, so the dominant hand is the right
+    face: bool = False  # also the lips, nose and eyes of the face mesh (extracted with the face)
 
     def __post_init__(self) -> None:
         if self.channels not in (2, 3):
@@ -68,9 +70,14 @@ class FeatureConfig(InputPipeline):
 
     @property
     def rows(self) -> np.ndarray:
-        layout = Layout()
+        layout = Layout(include_face=self.face)
         hands = np.arange(layout.slice("left_hand").start, layout.slice("right_hand").stop)
-        return np.concatenate([np.arange(UPPER_BODY_POINTS), hands])
+        face = layout.slice("face").start + np.array(FACE_FEATURE_POINTS) if self.face else np.arange(0)
+        return np.concatenate([np.arange(UPPER_BODY_POINTS), hands, face])
+
+    @property
+    def needs_face(self) -> bool:
+        return self.face
 
     @property
     def num_points(self) -> int:
@@ -82,8 +89,9 @@ class FeatureConfig(InputPipeline):
     def describe(self) -> dict[str, Any]:
         return {
             "layout": {
-                "components": ["pose", "left_hand", "right_hand"],
-                "points": "MediaPipe pose rows 0-24 (upper body), then left hand 21, then right hand 21",
+                "components": ["pose", "left_hand", "right_hand", *(["face"] if self.face else [])],
+                "points": "MediaPipe pose rows 0-24 (upper body), then left hand 21, then right hand 21"
+                + (f", then face mesh points {list(FACE_FEATURE_POINTS)}" if self.face else ""),
                 "channels": [*["x", "y", "z"][: self.channels], "present"],
             },
             "normalization": {
@@ -113,9 +121,9 @@ class FeatureConfig(InputPipeline):
         return load_landmarks(clip, extractor, on_progress)
 
     def prepare(self, raw: PoseSequence) -> PoseSequence:
-        """Normalised landmarks without the face (as given when already normalised): short hand gaps
-        filled, the dominant hand made the right one. Landmarks in which no person was found in any
-        frame are refused: there is no signer to recognise."""
+        """Normalised landmarks, without the face unless ``face`` (as given when already normalised):
+        short hand gaps filled, the dominant hand made the right one. Landmarks in which no person was
+        found in any frame are refused: there is no signer to recognise."""
         name = raw.source or "<landmarks>"
         if raw.num_frames == 0:
             raise InputFileError(name, "no frames in the landmarks")
@@ -123,7 +131,9 @@ class FeatureConfig(InputPipeline):
             return raw
         if not any(raw.detected(component).any() for component in ("pose", "left_hand", "right_hand")):
             raise NoSignerError(name, f"no signer found: no person detected in any of {raw.num_frames} frames")
-        sequence = raw.without_face()
+        if self.face and not raw.include_face:
+            raise InputFileError(name, "this model reads the face, and these landmarks have none")
+        sequence = raw if self.face else raw.without_face()
         if self.fill_gaps:
             for hand in ("left_hand", "right_hand"):
                 sequence = fill_gaps(sequence, hand, self.fill_gaps)
@@ -132,6 +142,9 @@ class FeatureConfig(InputPipeline):
 
     def longest_example(self) -> int:
         return self.max_frames
+
+    def example_length(self, prepared: PoseSequence) -> int:
+        return min(prepared.num_frames, self.max_frames)
 
     def example(self, prepared: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
         return sequence_features(prepared, self)
