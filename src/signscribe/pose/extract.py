@@ -132,12 +132,10 @@ class HolisticExtractor:
         if not video.is_file():
             raise VideoReadError(video, "file not found")
         # the face branch changes nothing of the body and the hands: an entry with the face also serves
-        with_face = replace(self.settings, include_face=True).cache_options()
-        key, *alternatives = self.cache.keys(
-            video,
-            {**self.settings.cache_options(), **selection},
-            *([] if self.settings.include_face else [{**with_face, **selection}]),
-        )
+        options = [{**self.settings.cache_options(), **selection}]
+        if not self.settings.include_face:
+            options.append({**replace(self.settings, include_face=True).cache_options(), **selection})
+        key, *alternatives = self.cache.keys(video, *options)
         if (cached := self.cache.get(key, str(video), *alternatives)) is not None:
             return cached if self.settings.include_face else cached.without_face()
         sequence = compute()
