@@ -143,3 +143,36 @@ def test_a_small_signer_in_a_720p_frame_is_found_and_recognised_as_the_original(
     expected, seen_prediction = recognizer.predict(original, top_k=1)[0], recognizer.predict(webcam, top_k=1)[0]
     assert seen_prediction.gloss == expected.gloss == "birthday"
     assert seen_prediction.confidence == pytest.approx(expected.confidence, abs=0.15)
+
+
+def test_a_live_stream_finds_a_small_signer_in_a_720p_frame(
+    wlasl100_csv: Path, tmp_path: Path, recognizer: Recognizer
+) -> None:
+    """Frame by frame, as a live stream gets them: the graph alone never finds this signer in the 720p
+    framing; ``SignerFraming`` looks in zoomed windows once the body has been missed for a few frames,
+    follows a crop around them from then on, and the streamed landmarks give the original's gloss."""
+    from signscribe.evaluation.camera import VIEWS
+    from signscribe.pose import PoseSequence
+    from signscribe.pose.extract import PoseFinder
+    from signscribe.pose.holistic_graph import HolisticStream
+    from signscribe.pose.layout import Layout
+    from signscribe.pose.signer_search import STREAM_MISSES, SignerFraming
+
+    webcam = VIEWS["webcam_720p"].render(wlasl100_csv.parent / "videos" / "06362.mp4", tmp_path / "06362_720p.mp4")
+    images = [frame.image for frame in read_frames(webcam)]
+    body = Layout().slice("pose")
+    with HolisticStream() as graph:
+        alone = [graph.process(image)[1][body].max() > 0 for image in images]
+        graph.reset()
+        framing = SignerFraming(graph, open_finder=lambda: PoseFinder().__enter__())
+        rows = [framing.process(image) for image in images]
+        assert framing.region is not None
+        framing.close()
+    assert np.mean(alone) < 0.1
+    found = [confidence[body].max() > 0 for _, confidence in rows]
+    assert not any(found[:STREAM_MISSES]) and np.mean(found[STREAM_MISSES:]) > 0.9
+    values = np.stack([v for v, _ in rows])
+    seen = values[:, body][np.stack([c for _, c in rows])[:, body] > 0.5]
+    assert (seen[:, 0] > 192).all() and (seen[:, 0] < 552).all() and (seen[:, 1] > 360).all()  # the whole frame's pixels
+    sequence = PoseSequence(values, np.stack([c for _, c in rows]), fps=probe(webcam).fps, width=1280, height=720)
+    assert recognizer.predict(sequence, top_k=1)[0].gloss == "birthday"

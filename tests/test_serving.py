@@ -260,6 +260,31 @@ def test_stream_real_frames_gives_predictions_and_overlay(make_client, both_hand
     assert counts["processed"] + counts["dropped"] <= counts["received"] <= len(frames)
 
 
+def test_stream_follows_a_signer_small_in_a_720p_frame(make_client, wlasl100_csv: Path, tmp_path: Path) -> None:
+    """A webcam's 720p frames with the signer sitting back: the server finds them after a few frames
+    (``SignerFraming``) and the overlay shows their body where they are in the whole frame."""
+    from signscribe.evaluation.camera import VIEWS
+
+    webcam = VIEWS["webcam_720p"].render(wlasl100_csv.parent / "videos" / "06362.mp4", tmp_path / "06362_720p.mp4")
+    frames = list(read_frames(webcam))
+    client = make_client()
+    with client.websocket_connect("/v1/stream") as ws:
+        assert ws.receive_json()["type"] == "ready"
+        for frame in frames:
+            ws.send_bytes(struct.pack("<d", frame.time) + _jpeg(frame.image))
+            time.sleep(1 / 15)
+        overlays = []
+        while not overlays or overlays[-1]["t"] < frames[-1].time:
+            message = ws.receive_json()
+            if message["type"] == "landmarks":
+                overlays.append(message)
+    assert overlays[0]["pose"] is None  # the whole frame, before the search
+    found = [m for m in overlays if m["pose"] is not None]
+    assert len(found) > len(overlays) / 2
+    shoulders = np.array([m["pose"][11] for m in found] + [m["pose"][12] for m in found])
+    assert (shoulders[:, 0] > 0.15).all() and (shoulders[:, 0] < 0.45).all() and (shoulders[:, 1] > 0.5).all()
+
+
 def _send_landmarks(ws, sequence: PoseSequence, frames: Iterable[int], fps: float, start: float = 0.0) -> float:
     """Send frames of ``sequence`` (in pixels) as a client running MediaPipe would, its normalised
     landmarks, one message a frame at ``fps`` from time ``start``; returns the last one's time."""

@@ -236,6 +236,9 @@ class PoseFinder:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._pose.close()
 
     def find(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -4,16 +4,20 @@ MediaPipe's person detector sees the whole frame shrunk to 224x224, so a signer 
 high is often missed in every frame (measured: 13 of 169 WLASL100 val clips in a 720p framing,
 ``benchmarks/camera_views.py``). When the person is found in too few frames, the extractor looks for
 them in zoomed windows of a few frames, then extracts again from a square crop around them and maps the
-landmarks back to the whole frame.
+landmarks back to the whole frame. A live stream does the same as it goes (``SignerFraming``): once the
+body has been missed in a run of frames, it looks in zoomed windows of the current frame and feeds the
+graph a crop around the person from then on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from signscribe.io import BBox, crop
+from signscribe.pose.layout import Layout
 from signscribe.pose.sequence import PoseSequence
 
 # a body point with at least this visibility counts as seen
@@ -31,6 +35,11 @@ CROP_MARGIN = 2.0
 # a crop's side above this share of the frame's longer side barely enlarges the person in the detector's
 # view (which is the longer side shrunk to 224): the first pass stands
 LARGEST_USEFUL_CROP = 0.6
+# a stream looks for the signer once the body has been missed in this many frames in a row; after a
+# search that found no one, it waits twice as long before the next, up to STREAM_LONGEST_WAIT frames
+STREAM_MISSES, STREAM_LONGEST_WAIT = 8, 256
+
+BODY_ROWS = Layout().slice("pose")
 
 
 def person_box(points: np.ndarray) -> tuple[float, float, float, float]:
@@ -95,15 +104,86 @@ def search_windows(
     return person_box(np.array(boxes).reshape(-1, 2))  # the corners of every box
 
 
-def to_frame(sequence: PoseSequence, box: BBox, width: int, height: int) -> PoseSequence:
-    """Landmarks extracted from ``box`` of the frame (in the crop's own pixels) in the pixels of the whole
-    ``width`` x ``height`` frame; z, which MediaPipe scales with the image's width, follows x from the
-    crop's width to the frame's. Points not found stay zero."""
+def in_frame(data: np.ndarray, confidence: np.ndarray, box: BBox, crop_width: int, width: int) -> np.ndarray:
+    """Points found in ``box`` of a frame (``data`` in the crop's own pixels, ``crop_width`` wide) in the pixels
+    of the whole frame, ``width`` wide; z, which MediaPipe scales with the image's width, follows x from the
+    crop's width to the frame's. Points not found (``confidence`` 0) stay zero."""
     box_width = box[2] - box[0]
-    data = sequence.data.copy()
-    data[..., :2] *= box_width / sequence.width
+    data = data.copy()
+    data[..., :2] *= box_width / crop_width
     data[..., 2] *= box_width / width
     data[..., 0] += box[0]
     data[..., 1] += box[1]
-    data[sequence.confidence <= 0] = 0.0
+    data[confidence <= 0] = 0.0
+    return data
+
+
+def to_frame(sequence: PoseSequence, box: BBox, width: int, height: int) -> PoseSequence:
+    """Landmarks extracted from ``box`` of the frame (in the crop's own pixels) in the pixels of the whole
+    ``width`` x ``height`` frame (``in_frame``)."""
+    data = in_frame(sequence.data, sequence.confidence, box, sequence.width, width)
     return sequence.replace(data=data, width=width, height=height)
+
+
+class FrameGraph(Protocol):
+    """A Holistic graph fed frame by frame (``HolisticStream``)."""
+
+    def process(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def reset(self) -> None: ...
+
+
+class Finder(Protocol):
+    """MediaPipe Pose on single images (``extract.PoseFinder``)."""
+
+    def find(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None: ...
+
+    def close(self) -> None: ...
+
+
+class SignerFraming:
+    """A live stream's frames into ``graph``, zoomed in on a signer small in the frame.
+
+    Once the body has been missed in ``STREAM_MISSES`` frames in a row, the current frame is searched in
+    zoomed windows (``search_windows`` with the ``Finder`` that ``open_finder`` gives on first need), and the
+    graph is fed a square crop around the person from then on (``crop_around``), its landmarks mapped
+    back to the whole frame. A person lost inside the crop for as long sends the stream back to the
+    whole frame. A search that finds no one (an empty room) doubles the wait before the next one."""
+
+    def __init__(self, graph: FrameGraph, open_finder: Callable[[], Finder], wait: int = STREAM_MISSES) -> None:
+        self.graph, self._open_finder = graph, open_finder
+        self._finder: Finder | None = None
+        self.region: BBox | None = None
+        self._first_wait = self._wait = wait
+        self._missed = 0
+
+    def process(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(points, 3)`` values and ``(points,)`` confidence of one RGB frame, in its pixels."""
+        height, width = image.shape[:2]
+        if self.region is None:
+            values, confidence = self.graph.process(image)
+        else:
+            values, confidence = self.graph.process(np.ascontiguousarray(crop(image, self.region)))
+            values = in_frame(values, confidence, self.region, self.region[2] - self.region[0], width)
+        self._missed = 0 if (confidence[BODY_ROWS] > 0).any() else self._missed + 1
+        if self._missed >= self._wait:
+            self._missed = 0
+            self._reframe(image, width, height)
+        return values, confidence
+
+    def _reframe(self, image: np.ndarray, width: int, height: int) -> None:
+        if self.region is not None:  # lost inside the crop: the whole frame again
+            self.region, self._wait = None, self._first_wait
+        else:
+            if self._finder is None:
+                self._finder = self._open_finder()
+            box = search_windows([image], self._finder.find)
+            self.region = None if box is None else crop_around(box, width, height)
+            self._wait = self._first_wait if self.region else min(2 * self._wait, STREAM_LONGEST_WAIT)
+        self.graph.reset()
+
+    def close(self) -> None:
+        """Close the finder, if a search opened one (the graph is the caller's)."""
+        if self._finder is not None:
+            self._finder.close()
+            self._finder = None

@@ -10,6 +10,9 @@ Client to server:
 * A frame, either binary (8-byte little-endian float64 timestamp in seconds, then JPEG, PNG or WebP
   bytes) or ``{"type": "frame", "t": 1.25, "jpeg": "<base64>"}``. Its size is read from the image
   header first: above ``stream_max_frame_pixels`` (3840x2160 by default) it is refused undecoded.
+  A signer small in the frame (sitting back from a 720p webcam) is found as the video extractor finds
+  one: once the body has been missed in a run of frames, the server looks in zoomed windows of the
+  frame and follows a crop around the person (``signscribe.pose.signer_search.SignerFraming``).
 * Landmarks from a client that runs MediaPipe itself: ``{"type": "landmarks", "t": 1.25,
   "width": 640, "height": 480, "pose": [[x, y, z, visibility] x 33] | null, "left_hand":
   [[x, y, z] x 21] | null, "right_hand": ... | null}`` with MediaPipe's normalised x, y.
@@ -55,8 +58,10 @@ from typing import Any
 import numpy as np
 
 from signscribe.inference.recognizer import Prediction, Recognizer
+from signscribe.pose.extract import PoseFinder
 from signscribe.pose.holistic_graph import HolisticStream
 from signscribe.pose.sequence import PoseSequence
+from signscribe.pose.signer_search import SignerFraming
 from signscribe.serving.stream_messages import LAYOUT, ConfigMessage, Incoming
 from signscribe.serving.stream_slots import StreamSlots
 
@@ -151,6 +156,7 @@ class LandmarkSession(StreamSession):
         self.size = (0, 0)
         self.graphs = graphs
         self.holistic: HolisticStream | None = None
+        self.framing: SignerFraming | None = None  # the borrowed graph, zoomed in on a signer small in the frame
 
     def _process(self, frame: Incoming) -> list[dict[str, Any]]:
         started = time.perf_counter()
@@ -158,9 +164,10 @@ class LandmarkSession(StreamSession):
             values, confidence, width, height = frame.landmarks
         else:
             assert frame.image is not None
-            if self.holistic is None:
+            if self.framing is None:
                 self.holistic = self.graphs.borrow()
-            values, confidence = self.holistic.process(frame.image)
+                self.framing = SignerFraming(self.holistic, open_finder=lambda: PoseFinder().__enter__())
+            values, confidence = self.framing.process(frame.image)
             height, width = frame.image.shape[:2]
         self.size = (width, height)
         self.window.append((frame.t, values, confidence))
@@ -205,6 +212,9 @@ class LandmarkSession(StreamSession):
 
     def close(self) -> None:
         with self._lock:
+            if self.framing is not None:
+                self.framing.close()
+                self.framing = None
             if self.holistic is not None:
                 self.graphs.give_back(self.holistic)
                 self.holistic = None
