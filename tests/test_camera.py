@@ -171,8 +171,55 @@ def test_a_live_stream_finds_a_small_signer_in_a_720p_frame(
     assert np.mean(alone) < 0.1
     found = [confidence[body].max() > 0 for _, confidence in rows]
     assert not any(found[:STREAM_MISSES]) and np.mean(found[STREAM_MISSES:]) > 0.9
-    values = np.stack([v for v, _ in rows])
-    seen = values[:, body][np.stack([c for _, c in rows])[:, body] > 0.5]
-    assert (seen[:, 0] > 192).all() and (seen[:, 0] < 552).all() and (seen[:, 1] > 360).all()  # the whole frame's pixels
-    sequence = PoseSequence(values, np.stack([c for _, c in rows]), fps=probe(webcam).fps, width=1280, height=720)
+    values, confidence = np.stack([v for v, _ in rows]), np.stack([c for _, c in rows])
+    seen = values[:, body][confidence[:, body] > 0.5]  # in the whole frame's pixels, where the clip sits
+    assert (seen[:, 0] > 192).all() and (seen[:, 0] < 552).all() and (seen[:, 1] > 360).all()
+    sequence = PoseSequence(values, confidence, fps=probe(webcam).fps, width=1280, height=720)
     assert recognizer.predict(sequence, top_k=1)[0].gloss == "birthday"
+
+
+def test_signer_framing_backs_off_in_an_empty_room_and_starts_over_on_a_new_frame_size() -> None:
+    """With graphs that find no one: searches after 8, then 16 and 32 more missed frames; once a search
+    finds a person, a frame of another size sends the stream back to the whole frame."""
+    from signscribe.pose.layout import Layout
+    from signscribe.pose.signer_search import SignerFraming
+
+    points = Layout().num_points
+
+    class Nobody:
+        resets = 0
+
+        def process(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return np.zeros((points, 3), np.float32), np.zeros(points, np.float32)
+
+        def reset(self) -> None:
+            self.resets += 1
+
+    class Finder:
+        searched: list[tuple[int, int]] = []
+        person: np.ndarray | None = None
+
+        def find(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+            self.searched.append(image.shape[:2])
+            return None if self.person is None else (self.person, np.ones(len(self.person)))
+
+        def close(self) -> None:
+            pass
+
+    finder, graph = Finder(), Nobody()
+    framing = SignerFraming(graph, open_finder=lambda: finder)
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    searches = []
+    for index in range(8 + 16 + 32):
+        before = len(finder.searched)
+        framing.process(frame)
+        if len(finder.searched) > before:
+            searches.append(index + 1)
+    assert searches == [8, 24, 56] and framing.region is None
+    finder.person = np.array([[40, 60], [80, 60], [50, 150], [70, 150]], np.float32)  # small, in the first window
+    for _ in range(64):
+        framing.process(frame)
+    assert framing.region is not None and framing.region[2] - framing.region[0] < 360
+    resets = graph.resets
+    framing.process(np.zeros((480, 640, 3), np.uint8))
+    assert framing.region is None and graph.resets == resets + 1

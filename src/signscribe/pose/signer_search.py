@@ -147,8 +147,9 @@ class SignerFraming:
     Once the body has been missed in ``STREAM_MISSES`` frames in a row, the current frame is searched in
     zoomed windows (``search_windows`` with the ``Finder`` that ``open_finder`` gives on first need), and the
     graph is fed a square crop around the person from then on (``crop_around``), its landmarks mapped
-    back to the whole frame. A person lost inside the crop for as long sends the stream back to the
-    whole frame. A search that finds no one (an empty room) doubles the wait before the next one."""
+    back to the whole frame. A person lost inside the crop for as long, or frames of another size, send
+    the stream back to the whole frame. A search that finds no one (an empty room) doubles the wait
+    before the next one."""
 
     def __init__(self, graph: FrameGraph, open_finder: Callable[[], Finder], wait: int = STREAM_MISSES) -> None:
         self.graph, self._open_finder = graph, open_finder
@@ -156,10 +157,15 @@ class SignerFraming:
         self.region: BBox | None = None
         self._first_wait = self._wait = wait
         self._missed = 0
+        self._size: tuple[int, int] | None = None
 
     def process(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(points, 3)`` values and ``(points,)`` confidence of one RGB frame, in its pixels."""
         height, width = image.shape[:2]
+        if (width, height) != self._size and self.region is not None:  # the client changed its camera's size
+            self.region, self._wait, self._missed = None, self._first_wait, 0
+            self.graph.reset()
+        self._size = (width, height)
         if self.region is None:
             values, confidence = self.graph.process(image)
         else:
