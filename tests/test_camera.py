@@ -196,8 +196,9 @@ def test_signer_framing_backs_off_in_an_empty_room_and_starts_over_on_a_new_fram
             self.resets += 1
 
     class Finder:
-        searched: list[tuple[int, int]] = []
-        person: np.ndarray | None = None
+        def __init__(self) -> None:
+            self.searched: list[tuple[int, int]] = []
+            self.person: np.ndarray | None = None
 
         def find(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
             self.searched.append(image.shape[:2])
