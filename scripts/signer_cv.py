@@ -85,14 +85,16 @@ def run_fold(index: int, folds: int, seed: int, train_csv: Path, held_csv: Path)
     result_path = RUNS / f"fold-{index}" / "result.json"
     if result_path.is_file():  # written once the fold is measured, before it is recorded
         result = json.loads(result_path.read_text())
+        if result.get("recipe") != recipe:
+            raise SystemExit(f"{result_path}: measures another recipe than {CONFIG}; remove {result_path.parent}")
     else:
         config = TrainConfig(**recipe, data=f"csv:{train_csv}", val=f"csv:{held_csv}", select_best=False)
         signscribe.train(config, out, resume=(out / "checkpoint" / "state.json").is_file(), workers=2, log=print)
         report, failed = signscribe.evaluate(signscribe.Recognizer.from_pretrained(out), f"csv:{held_csv}")
         result = {"fold": index, "clips": report.samples, "failed": len(failed),
-                  "top1": report.top_k[1], "top5": report.top_k.get(5)}  # fmt: skip
+                  "top1": report.top_k[1], "top5": report.top_k.get(5), "recipe": recipe}  # fmt: skip
         write_text_atomic(result_path, json.dumps(result, indent=1) + "\n")
-    result = {**result, "folds": folds, "seed": seed, "recipe": recipe}
+    result = {**result, "folds": folds, "seed": seed}
     record(result)
     return result
 
