@@ -163,8 +163,8 @@ class SignerFraming:
         """``(points, 3)`` values and ``(points,)`` confidence of one RGB frame, in its pixels."""
         height, width = image.shape[:2]
         if (width, height) != self._size and self.region is not None:  # the client changed its camera's size
-            self.region, self._wait, self._missed = None, self._first_wait, 0
-            self.graph.reset()
+            self._missed = 0
+            self._whole_frame()
         self._size = (width, height)
         if self.region is None:
             values, confidence = self.graph.process(image)
@@ -179,13 +179,18 @@ class SignerFraming:
 
     def _reframe(self, image: np.ndarray, width: int, height: int) -> None:
         if self.region is not None:  # lost inside the crop: the whole frame again
-            self.region, self._wait = None, self._first_wait
-        else:
-            if self._finder is None:
-                self._finder = self._open_finder()
-            box = search_windows([image], self._finder.find)
-            self.region = None if box is None else crop_around(box, width, height)
-            self._wait = self._first_wait if self.region else min(2 * self._wait, STREAM_LONGEST_WAIT)
+            self._whole_frame()
+            return
+        if self._finder is None:
+            self._finder = self._open_finder()
+        box = search_windows([image], self._finder.find)
+        self.region = None if box is None else crop_around(box, width, height)
+        self._wait = self._first_wait if self.region else min(2 * self._wait, STREAM_LONGEST_WAIT)
+        self.graph.reset()
+
+    def _whole_frame(self) -> None:
+        """Feed the graph whole frames again, its tracking forgotten, with the first wait before a search."""
+        self.region, self._wait = None, self._first_wait
         self.graph.reset()
 
     def close(self) -> None:
