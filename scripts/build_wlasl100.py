@@ -6,18 +6,23 @@
 2. Members: ``configs/wlasl100.json`` trained once per seed of ``--seeds`` on the train split (the
    epoch with the best val top-1 kept).
 3. The shipped model: the members combined into one ``ensemble`` folder (mean of their
-   probabilities), measured on val: top-1, top-5, per-class recall, the confusable pairs.
+   probabilities) that reads a clip's signing span (the rest before and after the sign cut away;
+   ``--no-trim-rest`` keeps whole clips), measured on val: top-1, top-5, per-class recall, the
+   confusable pairs.
 4. Extraction: val top-1 and the extraction time per clip at lower frame rates and in parts
    (``benchmarks/extraction_speed.py``); the chosen rate (``--frame-rate``) is saved as the model's
    extraction default.
 5. The card, with size, CPU latency, the data licence and the published WLASL100 results.
-6. The "not one of the signs I know" threshold, calibrated by ``scripts/calibrate_rejection.py``.
+6. The "not one of the signs I know" threshold, calibrated by ``scripts/calibrate_rejection.py``, and
+   what rest around a sign costs, with and without the signing span (``benchmarks/rest_around_signs.py``).
 7. With ``--cameras``, val under other cameras (``benchmarks/camera_views.py --every 2``, about 70
    minutes), and with ``--signer-cv``, signer-disjoint cross-validation (``scripts/signer_cv.py``, about
    an hour), each into its section of the card.
 
 Every training run is deterministic for its seed. Runs are kept in ``runs/wlasl100``;
-``--reuse-runs`` keeps finished ones. Run from the repository root:
+``--reuse-runs`` keeps finished ones. ``--remeasure`` trains nothing: it measures the bundled model as
+it is again (its val and per-class sections, then steps 4 and 6, and 7 when asked), after a change in
+how it reads clips. Run from the repository root:
 ``.venv/bin/python scripts/build_wlasl100.py --ablation`` (about two hours on 2 CPU cores, after the
 landmarks of the 1,780 clips are in the pose cache: ``signscribe extract --data csv:...`` first).
 """
@@ -37,6 +42,7 @@ import numpy as np
 import torch
 
 import signscribe
+from signscribe.files import write_section
 from signscribe.models.ensemble import combine
 from signscribe.training import TrainConfig
 
@@ -46,6 +52,8 @@ CONFIG = ROOT / "configs" / "wlasl100.json"
 ABLATION = ROOT / "configs" / "wlasl100_ablation.json"
 RUNS = ROOT / "runs" / "wlasl100"
 DEST = ROOT / "src" / "signscribe" / "models" / "bundled" / "wlasl100"
+VALIDATION = ("<!-- validation: begin -->", "<!-- validation: end -->")
+PER_CLASS = ("<!-- per class: begin -->", "<!-- per class: end -->")
 PUBLISHED = (
     ("Pose-TGCN (WLASL paper)", "pose", 55.43),
     ("I3D (WLASL paper)", "RGB", 65.89),
@@ -119,15 +127,50 @@ def confusable(report: dict, count: int = 12) -> list[tuple[str, str, int]]:
     return sorted(pairs, key=lambda pair: -pair[2])[:count]
 
 
-def card(report: dict, members: list[dict], ablation_rows: list[dict],
-         latency: float, folder: Path, config: dict) -> str:  # fmt: skip
-    params = sum(t.numel() for t in signscribe.load_pretrained(folder).model.parameters())
-    size_mb = (folder / "model.safetensors").stat().st_size / 1e6
+def validation_section(report: dict) -> str:
+    """The shipped model's val top-1 and top-5, between the markers ``VALIDATION``."""
+    top1, top5 = report["top_k"]["top1"], report["top_k"]["top5"]
+    return f"""{VALIDATION[0]}
+## Validation (WLASL100 val, 338 clips)
+
+| | top-1 | top-5 |
+| --- | ---: | ---: |
+| **the shipped ensemble** | **{top1:.1%}** | **{top5:.1%}** |
+{VALIDATION[1]}"""
+
+
+def per_class_section(report: dict) -> str:
+    """The shipped model's hardest glosses, confusions and per-gloss table, between the markers ``PER_CLASS``."""
     per_class = sorted(report["per_class"], key=lambda row: row["recall"])
     worst = ", ".join(f"`{row['label']}` {row['recall']:.0%}" for row in per_class[:15])
     recall_rows = "\n".join(f"| `{r['label']}` | {r['support']} | {r['recall']:.0%} | {r['precision']:.0%} |"
                             for r in sorted(report["per_class"], key=lambda row: row["label"]))  # fmt: skip
     pairs = "\n".join(f"| `{a}` | `{b}` | {n} |" for a, b, n in confusable(report))
+    return f"""{PER_CLASS[0]}
+## Per class
+
+The 15 hardest glosses on val (top-1 recall): {worst}.
+
+The most frequent confusions on val (true gloss, predicted gloss, clips):
+
+| true | predicted | clips |
+| --- | --- | ---: |
+{pairs}
+
+<details><summary>Recall and precision of every gloss on val</summary>
+
+| gloss | val clips | recall | precision |
+| --- | ---: | ---: | ---: |
+{recall_rows}
+
+</details>
+{PER_CLASS[1]}"""
+
+
+def card(report: dict, members: list[dict], ablation_rows: list[dict],
+         latency: float, folder: Path, config: dict) -> str:  # fmt: skip
+    params = sum(t.numel() for t in signscribe.load_pretrained(folder).model.parameters())
+    size_mb = (folder / "model.safetensors").stat().st_size / 1e6
     member_rows = "\n".join(
         f"| {m['seed']} | {m['top1']:.1%} | {m['top5']:.1%} | {m['minutes']:.0f} |" for m in members
     )
@@ -139,13 +182,13 @@ def card(report: dict, members: list[dict], ablation_rows: list[dict],
         or "| (run the script with `--ablation`) | | | | |"
     )
     published = "\n".join(f"| {name} | {kind} | {score:.2f} |" for name, kind, score in PUBLISHED)
-    top1, top5 = report["top_k"]["top1"], report["top_k"]["top5"]
     return f"""# signscribe wlasl100: the 100 glosses of WLASL100 from MediaPipe landmarks
 
 An ensemble of {len(members)} `{config["model"]}` models (1D-convolution blocks + transformer encoder over
 normalised MediaPipe Holistic landmarks: upper body and both hands) that recognises the 100 glosses of
 WLASL100, the standard word-level ASL benchmark (`nslt_100.json` of WLASL). It is signscribe's
-default model (`--model default` or `--model wlasl100`).
+default model (`--model default` or `--model wlasl100`). It reads each clip's signing span: the rest
+before and after the sign is cut away (`features.trim_rest`; see "Rest before and after the sign").
 
 ## Data and licence
 
@@ -155,13 +198,10 @@ the pre-trimmed 256x256 copies (`../shared/data/wlasl100`). WLASL is distributed
 no commercial use. This model carries the same terms. The official test split (258 clips) was never
 seen here; it is measured outside the project.
 
-## Validation (WLASL100 val, 338 clips)
+{validation_section(report)}
 
-| | top-1 | top-5 |
-| --- | ---: | ---: |
-| **the shipped ensemble** | **{top1:.1%}** | **{top5:.1%}** |
-
-Each member, on its own (`configs/wlasl100.json`, the seed changes):
+Each member, on its own (`configs/wlasl100.json`, the seed changes; the members and the ablation below
+read whole clips, as they were trained, and the shipped ensemble each clip's signing span):
 
 | seed | val top-1 | val top-5 | training minutes (2 CPU cores) |
 | --- | ---: | ---: | ---: |
@@ -183,23 +223,7 @@ each; a step that did not help on val was not kept. Val has 338 clips: one clip 
 | --- | :---: | ---: | ---: | ---: |
 {ablation_table}
 
-## Per class
-
-The 15 hardest glosses on val (top-1 recall): {worst}.
-
-The most frequent confusions on val (true gloss, predicted gloss, clips):
-
-| true | predicted | clips |
-| --- | --- | ---: |
-{pairs}
-
-<details><summary>Recall and precision of every gloss on val</summary>
-
-| gloss | val clips | recall | precision |
-| --- | ---: | ---: | ---: |
-{recall_rows}
-
-</details>
+{per_class_section(report)}
 
 ## Size and speed
 
@@ -223,10 +247,43 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="also train the ablation steps")
     parser.add_argument("--frame-rates", type=float, nargs="*", default=[12.5, 8.34], help="besides every frame")
     parser.add_argument("--frame-rate", type=float, default=None, help="the shipped model's extraction rate")
+    parser.add_argument(
+        "--no-trim-rest", action="store_true", help="the shipped model reads whole clips, not their signing span"
+    )
     parser.add_argument("--reuse-runs", action="store_true", help="keep finished runs in runs/wlasl100")
     parser.add_argument("--cameras", action="store_true", help="also measure val under other cameras")
     parser.add_argument("--signer-cv", action="store_true", help="also cross-validate by signer")
+    parser.add_argument(
+        "--remeasure", action="store_true", help="no training: the bundled model's val figures and measurements again"
+    )
     args = parser.parse_args()
+    if args.remeasure:
+        remeasure()
+    else:
+        build(args)
+    # The measurements of the model that write their own card sections: the "not one of the signs I know"
+    # threshold, the speed of extraction and rest around signs always, other cameras and new signers
+    # when asked.
+    rates = [str(rate) for rate in args.frame_rates]
+    measures = [("scripts/calibrate_rejection.py",), ("benchmarks/extraction_speed.py", "--rates", *rates, "--card")]
+    measures += [("benchmarks/rest_around_signs.py", "--card")]
+    measures += [("benchmarks/camera_views.py", "--every", "2", "--card")] if args.cameras else []
+    measures += [("scripts/signer_cv.py", "--card")] if args.signer_cv else []
+    for script, *options in measures:
+        subprocess.run([sys.executable, str(ROOT / script), *options], check=True)
+
+
+def remeasure() -> None:
+    """The bundled model's val sections of the card measured again, in place: after a change in how it
+    reads clips that needs no training (the members and the ablation stay as they were built)."""
+    report, failed = val_report(DEST)
+    for section, (begin, end) in ((validation_section(report), VALIDATION), (per_class_section(report), PER_CLASS)):
+        write_section(DEST / "model_card.md", section, begin, end, before="## Size and speed")
+    print(f"val top-1 {report['top_k']['top1']:.1%} ({failed} clips failed to load); wrote {DEST / 'model_card.md'}")
+
+
+def build(args: argparse.Namespace) -> None:
+    """Train the ablation and the members, combine them and write the bundled model and its card."""
     RUNS.mkdir(parents=True, exist_ok=True)
     config = {"data": DATA, **json.loads(CONFIG.read_text())}
     ablation_rows = ablation(args.reuse_runs) if args.ablation else []
@@ -239,7 +296,8 @@ def main() -> None:
         members.append({"seed": seed, "folder": folder, "top1": report["top_k"]["top1"],
                         "top5": report["top_k"]["top5"], "minutes": minutes})  # fmt: skip
     ensemble = RUNS / "ensemble"
-    combine([m["folder"] for m in members], ensemble, "# wlasl100 (card below)\n", args.frame_rate)
+    folders = [m["folder"] for m in members]
+    combine(folders, ensemble, "# wlasl100 (card below)\n", args.frame_rate, trim_rest=not args.no_trim_rest)
     report, failed = val_report(ensemble)
     latency = model_latency(ensemble)
     shutil.rmtree(DEST, ignore_errors=True)
@@ -248,14 +306,6 @@ def main() -> None:
         card(report, members, ablation_rows, latency, ensemble, config), encoding="utf-8"
     )
     print(f"val top-1 {report['top_k']['top1']:.1%} ({failed} clips failed to load); wrote {DEST}")
-    # The measurements of the new model that write their own card sections: the "not one of the signs I
-    # know" threshold and the speed of extraction always, other cameras and new signers when asked.
-    rates = [str(rate) for rate in args.frame_rates]
-    measures = [("scripts/calibrate_rejection.py",), ("benchmarks/extraction_speed.py", "--rates", *rates, "--card")]
-    measures += [("benchmarks/camera_views.py", "--every", "2", "--card")] if args.cameras else []
-    measures += [("scripts/signer_cv.py", "--card")] if args.signer_cv else []
-    for script, *options in measures:
-        subprocess.run([sys.executable, str(ROOT / script), *options], check=True)
 
 
 if __name__ == "__main__":

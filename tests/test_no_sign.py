@@ -4,6 +4,8 @@ out of view (a How2Sign clip's last seconds), and signing."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +14,10 @@ import pytest
 from signscribe.data import read_mp_data
 from signscribe.inference import Recognizer, Transcriber, TranscriptionSettings
 from signscribe.pose import HolisticExtractor, PoseCache, PoseSequence, load_mp_sequence
-from signscribe.pose.activity import SigningDetector, hand_speeds, still_stretches
+from signscribe.pose.activity import SPAN_MARGIN, SigningDetector, hand_speeds, signing_span, still_stretches
 from signscribe.pose.layout import BODY_POINTS
 from signscribe.pose.normalize import normalize
-from signscribe.pose.resting import hand_shapes, hold_hands, rest_hands
+from signscribe.pose.resting import hand_shapes, hold_hands, rest_around, rest_hands
 
 # WLASL clips whose last frames show the signer at rest, hands in view at the waist.
 RESTING_AT_THE_END = ("10520", "53123")
@@ -86,6 +88,59 @@ def _resting_longer(sequence: PoseSequence, seconds: float) -> PoseSequence:
     back_and_forth = np.concatenate([rest[::-1], rest])
     extra = np.resize(back_and_forth, int(seconds * sequence.fps))
     return sequence.select_frames(np.concatenate([np.arange(sequence.num_frames), extra]))
+
+
+def test_the_signing_span_leaves_out_a_real_rest_and_keeps_the_sign(
+    wlasl_dir: Path, extractor: HolisticExtractor
+) -> None:
+    """The real clips signed, then held at rest (hands in view at the waist) for 4 seconds more: the span
+    ends within its margin of where the rest starts, and what it keeps is signing."""
+    for clip in RESTING_AT_THE_END:
+        sequence = _clip(wlasl_dir, extractor, clip)
+        body = normalize(_resting_longer(sequence, seconds=4.0))
+        span = signing_span(body)
+        margin = math.floor(SPAN_MARGIN * body.fps + 0.5)
+        assert span.start <= margin and span.stop - span.start >= sequence.num_frames // 2, (clip, span)
+        assert span.stop <= sequence.num_frames - REST_FRAMES + margin, (clip, span)
+        assert SigningDetector().is_signing(body.select_frames(span))
+
+
+def test_the_signing_span_ignores_a_hand_passing_the_rest_line() -> None:
+    """Wrists low, a blip above the rest line shorter than RAISED_RUN, then a real stretch of signing:
+    the span starts at the stretch; without any stretch, every frame is kept."""
+    fps, frames = 25.0, 100
+    data = np.zeros((frames, 75, 3), np.float32)
+    confidence = np.ones((frames, 75), np.float32)
+    data[:, BODY_POINTS.index("LEFT_SHOULDER"), 0], data[:, BODY_POINTS.index("RIGHT_SHOULDER"), 0] = 1.0, -1.0
+    wrist = BODY_POINTS.index("RIGHT_WRIST")
+    data[:, [wrist, BODY_POINTS.index("LEFT_WRIST")], 1] = 1.5  # below the rest line, in shoulder widths
+    data[10:13, wrist, 1] = 0.5  # a hand passing by for 3 frames (RAISED_RUN is 5 at 25 fps)
+    data[40:70, wrist, 1] = 0.5  # signing
+    body = PoseSequence(data, confidence, fps, 200, 200, normalized=True)
+    margin = math.floor(SPAN_MARGIN * fps + 0.5)
+    assert signing_span(body) == slice(40 - margin, 70 + margin)
+    data[40:70, wrist, 1] = 1.5
+    assert signing_span(body) == slice(0, frames)
+
+
+def test_a_sign_with_rest_around_it_is_recognised_as_the_sign(wlasl_dir: Path, extractor: HolisticExtractor) -> None:
+    """A real clip of basketball with 2 seconds of rest each side (its end frames held, the hands resting
+    low in the real relaxed shapes of two other signers): the default model, which reads the signing
+    span, answers as for the clip alone; read whole, the rest drowns the sign."""
+    recognizer = Recognizer.from_pretrained("wlasl100")
+    assert recognizer.loaded.features.trim_rest
+    whole = Recognizer(
+        replace(recognizer.loaded, features=replace(recognizer.loaded.features, trim_rest=False)), recognizer.extractor
+    )
+    sign = _clip(wlasl_dir, extractor, "65145")
+    shapes = hand_shapes([_clip(wlasl_dir, extractor, clip) for clip in RESTING_AT_THE_END], resting=True)
+    recording = rest_around(sign, 2.0, shapes, np.random.default_rng(0))
+    assert recording.num_frames > 3 * sign.num_frames
+    alone = recognizer.answer(sign, top_k=1)[0][0]
+    seen, no_gloss = recognizer.answer(recording, top_k=1)
+    assert no_gloss is None and seen[0].gloss == alone.gloss == "basketball"
+    assert seen[0].confidence == pytest.approx(alone.confidence, abs=0.05)
+    assert dict((p.gloss, p.confidence) for p in whole.predict(recording, top_k=100))["basketball"] < 0.6
 
 
 def test_transcripts_have_no_gloss_while_the_signer_rests(wlasl_dir: Path, extractor: HolisticExtractor) -> None:

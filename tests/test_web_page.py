@@ -191,7 +191,7 @@ def as_the_server_reads_them(messages: list[dict]):
 IN_THE_PAGE = """async ([model, messages, windows]) => {
   const frames = messages.map(Landmarks.frameOf);
   const { width, height } = messages[0];
-  const sequence = Landmarks.sequenceOf(frames, width, height);
+  const sequence = Landmarks.sequenceOf(frames, width, height, 25);
   const input = Landmarks.modelInputs(sequence, model.features);
   const recognizer = await OfflineRecognizer.create(model, {});
   const window = ([start, stop]) => Landmarks.sequenceOf(frames.slice(start, stop), width, height, 25);
@@ -212,16 +212,18 @@ def test_the_page_computes_the_models_input_and_answer_as_python_does(
     """The offline mode's JavaScript pipeline (landmarks.js) and onnxruntime-web (offline.js) on real
     landmarks, sent as the page's Holistic sends them, against the server's own path from the same
     messages: the same model input, the same probabilities, the same resting/signing calls. wlasl100
-    fills gaps, mirrors left-handed clips and resamples a long clip to 64 frames: the real clip is
-    played forwards then backwards (86 frames), as it is and mirrored, so both hands lead once."""
+    fills gaps, keeps the signing span, mirrors left-handed clips and resamples a long clip to 64 frames:
+    the real clip is played forwards then backwards (86 frames), with a second of rest each side for
+    wlasl100, as it is and mirrored, so both hands lead once."""
     import httpx
 
     from signscribe.inference import Recognizer
     from signscribe.models.inputs.landmarks import left_handed, sequence_features
-    from signscribe.pose.activity import SigningDetector
+    from signscribe.pose.activity import SigningDetector, signing_span
     from signscribe.pose.augment import mirror
     from signscribe.pose.layout import Layout
     from signscribe.pose.normalize import normalize
+    from signscribe.pose.resting import hand_shapes, rest_around
     from signscribe.serving.stream_messages import landmarks_message
 
     if not ONNXRUNTIME_WEB.installed():
@@ -233,6 +235,11 @@ def test_the_page_computes_the_models_input_and_answer_as_python_does(
         data=np.concatenate([both_hands_pose.data, both_hands_pose.data[::-1]]),
         confidence=np.concatenate([both_hands_pose.confidence, both_hands_pose.confidence[::-1]]),
     )
+    if features.trim_rest:  # rest around the sign, which both cut away
+        shapes = hand_shapes([both_hands_pose])
+        there_and_back = rest_around(there_and_back, 1.0, shapes, np.random.default_rng(0))
+        span = signing_span(normalize(there_and_back))
+        assert span.stop - span.start < there_and_back.num_frames - 40
     assert there_and_back.num_frames > features.max_frames
     page = browser.new_page()
     page.goto(server)

@@ -7,7 +7,8 @@ the hands out of view) into one where the hands rest in view: each hand is a rea
 donor sequence, its wrist placed in front of the body (in shoulder widths from the shoulders) and
 held nearly still; the body's elbow, wrist and finger points follow it.
 
-* ``rest_hands``: both hands low, between the rest line and the bottom of the frame, hanging down;
+* ``rest_hands``: both hands low, between the rest line and the bottom of the frame, hanging down
+  (``rest_around``: such rest before and after a sign, as a recording of one sign holds);
 * ``hold_hands``: at chest height, clasped near the middle or held apart, fingers turned inwards,
   a hand at times out of view (people at rest in front of a webcam are seen this way).
 """
@@ -70,6 +71,24 @@ def rest_hands(
         shape = _turned(shapes[int(rng.integers(len(shapes)))], np.pi / 2, rng)  # pointing down
         hands.append((rest, shape, np.ones(sequence.num_frames, bool)))
     return _with_hands(sequence, hands, rng, drift=0.01)
+
+
+def rest_around(
+    sequence: PoseSequence, seconds: float, shapes: list[np.ndarray], rng: np.random.Generator
+) -> PoseSequence:
+    """``sequence`` (in pixels) with ``seconds`` of rest before and after it, as a recording of one sign
+    holds: its first and last frame held, both hands resting low in view (``rest_hands``)."""
+    count = round(seconds * sequence.fps)
+    if count == 0:
+        return sequence
+    parts = [
+        rest_hands(sequence.select_frames(np.zeros(count, int)), shapes, rng),
+        sequence,
+        rest_hands(sequence.select_frames(np.full(count, sequence.num_frames - 1)), shapes, rng),
+    ]
+    return sequence.replace(
+        data=np.concatenate([p.data for p in parts]), confidence=np.concatenate([p.confidence for p in parts])
+    )
 
 
 def hold_hands(

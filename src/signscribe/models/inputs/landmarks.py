@@ -18,6 +18,7 @@ import numpy as np
 
 from signscribe.errors import InputFileError, NoSignerError
 from signscribe.models.inputs.base import InputPipeline, register_input_kind
+from signscribe.pose.activity import signing_span
 from signscribe.pose.augment import Augmenter, mirror, resample
 from signscribe.pose.batch import warm_cache
 from signscribe.pose.extract import HolisticExtractor
@@ -61,6 +62,7 @@ class FeatureConfig(InputPipeline):
     fill_gaps: int = 0  # interpolate a hand lost for at most this many frames between two detections
     dominant_hand: bool = False  # mirror clips whose left wrist moves more, so the dominant hand is the right
     face: bool = False  # also the lips, nose and eyes of the face mesh (extracted with the face)
+    trim_rest: bool = False  # keep the signing span: the rest before and after the sign cut away
 
     def __post_init__(self) -> None:
         if self.channels not in (2, 3):
@@ -101,6 +103,7 @@ class FeatureConfig(InputPipeline):
                 **(
                     {"gaps": f"a hand lost for up to {self.fill_gaps} frames is interpolated"} if self.fill_gaps else {}
                 ),
+                **({"rest": "the frames before and after the signing span are cut away"} if self.trim_rest else {}),
                 **({"dominant hand": "clips led by the left wrist are mirrored"} if self.dominant_hand else {}),
             },
         }
@@ -122,7 +125,8 @@ class FeatureConfig(InputPipeline):
 
     def prepare(self, raw: PoseSequence) -> PoseSequence:
         """Normalised landmarks, without the face unless ``face`` (as given when already normalised):
-        short hand gaps filled, the dominant hand made the right one. Landmarks in which no person was
+        short hand gaps filled, the rest around the sign cut away (``trim_rest``), the dominant hand made
+        the right one. Landmarks in which no person was
         found in any frame are refused: there is no signer to recognise."""
         name = raw.source or "<landmarks>"
         if raw.num_frames == 0:
@@ -138,6 +142,8 @@ class FeatureConfig(InputPipeline):
             for hand in ("left_hand", "right_hand"):
                 sequence = fill_gaps(sequence, hand, self.fill_gaps)
         sequence = normalize(sequence, hands_relative=self.hands_relative)
+        if self.trim_rest:
+            sequence = sequence.select_frames(signing_span(sequence))
         return mirror(sequence) if self.dominant_hand and left_handed(sequence) else sequence
 
     def longest_example(self) -> int:

@@ -167,11 +167,38 @@ const Landmarks = (() => {
     return out;
   }
 
-  // FeatureConfig.prepare: short hand gaps filled, normalised, the dominant hand made the right one.
+  // The frames from `start` up to `stop` of a sequence.
+  function framesOf(s, start, stop) {
+    return { ...s, frames: stop - start, data: s.data.slice(start * POINTS * 3, stop * POINTS * 3),
+      confidence: s.confidence.slice(start * POINTS, stop * POINTS) };
+  }
+
+  // The signing span of normalised landmarks (pose/activity.py signing_span): from the first to the
+  // last stretch of RAISED_RUN seconds in which a body wrist is SPAN_CLEARANCE above the rest line (1.0),
+  // widened by SPAN_MARGIN seconds each side; every frame when there is no such stretch.
+  const RAISED_RUN = 0.2, SPAN_MARGIN = 0.2, SPAN_CLEARANCE = 0.1, SPAN_LINE = 1.0 - SPAN_CLEARANCE;
+  function signingSpan(body) {
+    const run = Math.max(1, Math.floor(RAISED_RUN * body.fps + 0.5)), margin = Math.floor(SPAN_MARGIN * body.fps + 0.5);
+    const raised = (f) => [LEFT_WRIST, RIGHT_WRIST].some((w) => seen(body, f, w) && at(body, f, w, 1) < SPAN_LINE);
+    let first = -1, last = -1, start = -1;
+    for (let f = 0; f <= body.frames; f++) {
+      const up = f < body.frames && raised(f);
+      if (up && start < 0) start = f;
+      if (!up && start >= 0) {
+        if (f - start >= run) { if (first < 0) first = start; last = f; }
+        start = -1;
+      }
+    }
+    return first < 0 ? [0, body.frames] : [Math.max(0, first - margin), Math.min(body.frames, last + margin)];
+  }
+
+  // FeatureConfig.prepare: short hand gaps filled, normalised, the rest around the sign cut away
+  // (trim_rest), the dominant hand made the right one.
   function prepare(s, features) {
     let out = s;
     if (features.fill_gaps) for (const start of [LEFT_HAND, RIGHT_HAND]) out = fillGaps(out, start, features.fill_gaps);
     out = normalize(out, features.hands_relative);
+    if (features.trim_rest) out = framesOf(out, ...signingSpan(out));
     return features.dominant_hand && leftHanded(out) ? mirror(out) : out;
   }
 
