@@ -167,7 +167,14 @@ class SigningDetector:
         return dataclasses.asdict(self)
 
 
-def signing_span(body: PoseSequence, rest_line: float = 1.0) -> slice:
+def stretches(frames: np.ndarray, min_frames: int) -> list[slice]:
+    """The runs of at least ``min_frames`` consecutive true values of the ``(frames,)`` bool array ``frames``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], frames.astype(np.int8), [0]])))
+    return [slice(int(start), int(stop)) for start, stop in zip(edges[::2], edges[1::2], strict=True)
+            if stop - start >= min_frames]  # fmt: skip
+
+
+def signing_span(body: PoseSequence, rest_line: float = SigningDetector.rest_line) -> slice:
     """The frames of normalised landmarks from the first to the last stretch of ``RAISED_RUN`` seconds in
     which a wrist is ``SPAN_CLEARANCE`` above ``rest_line``, widened by ``SPAN_MARGIN`` seconds each side;
     every frame when there is no such stretch. The body's wrist points decide, as MediaPipe often loses
@@ -176,16 +183,14 @@ def signing_span(body: PoseSequence, rest_line: float = 1.0) -> slice:
     A recording of one sign holds the rest before and after it, which a pre-trimmed training clip (WLASL)
     hardly has: with a second of it each side, val top-1 falls by 9.5 points and clips called resting
     rise from 4% to 13% (``benchmarks/rest_around_signs.py``). The span cuts it away."""
-    wrists = [BODY_POINTS.index(name) for name in ("LEFT_WRIST", "RIGHT_WRIST")]
+    wrists = [wrist for _, wrist in _HANDS]
     line = rest_line - SPAN_CLEARANCE
     raised = ((body.confidence[:, wrists] > 0) & (body.data[:, wrists, 1] < line)).any(axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], raised.astype(np.int8), [0]])))
-    run = max(1, math.floor(RAISED_RUN * body.fps + 0.5))  # halves round up, as in JavaScript
-    runs = [(start, stop) for start, stop in zip(edges[::2], edges[1::2], strict=True) if stop - start >= run]
+    runs = stretches(raised, max(1, math.floor(RAISED_RUN * body.fps + 0.5)))  # halves round up, as in JavaScript
     if not runs:
         return slice(0, body.num_frames)
     margin = math.floor(SPAN_MARGIN * body.fps + 0.5)
-    return slice(max(0, int(runs[0][0]) - margin), min(body.num_frames, int(runs[-1][1]) + margin))
+    return slice(max(0, runs[0].start - margin), min(body.num_frames, runs[-1].stop + margin))
 
 
 def still_stretches(sequence: PoseSequence, max_speed: float, min_frames: int) -> list[slice]:
@@ -195,6 +200,4 @@ def still_stretches(sequence: PoseSequence, max_speed: float, min_frames: int) -
     seen = np.stack([_found(body, hand) for hand, _ in _HANDS], axis=1)
     with np.errstate(invalid="ignore"):
         slow = np.where(seen, hand_speeds(body) < max_speed, True).all(axis=1) & seen.any(axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], slow.astype(np.int8), [0]])))
-    return [slice(int(start), int(stop)) for start, stop in zip(edges[::2], edges[1::2], strict=True)
-            if stop - start >= min_frames]  # fmt: skip
+    return stretches(slow, min_frames)
