@@ -4,11 +4,10 @@
    previous one, starting from ``signscribe train``'s defaults; each is trained on the train split
    and measured on val. The table goes into the card.
 2. Members: ``configs/wlasl100.json`` trained once per seed of ``--seeds`` on the train split (the
-   epoch with the best val top-1 kept).
+   epoch with the best val top-1 kept). They read each clip's signing span (``features.trim_rest``:
+   the rest before and after the sign cut away), in training as in recognition.
 3. The shipped model: the members combined into one ``ensemble`` folder (mean of their
-   probabilities) that reads a clip's signing span (the rest before and after the sign cut away;
-   ``--no-trim-rest`` keeps whole clips), measured on val: top-1, top-5, per-class recall, the
-   confusable pairs.
+   probabilities), measured on val: top-1, top-5, per-class recall, the confusable pairs.
 4. Extraction: val top-1 and the extraction time per clip at lower frame rates and in parts
    (``benchmarks/extraction_speed.py``); the chosen rate (``--frame-rate``) is saved as the model's
    extraction default.
@@ -42,7 +41,7 @@ import numpy as np
 import torch
 
 import signscribe
-from signscribe.files import write_section
+from signscribe.files import write_section, write_text_atomic
 from signscribe.models.ensemble import combine
 from signscribe.training import TrainConfig
 
@@ -50,9 +49,17 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = "csv:../shared/data/wlasl100/wlasl100.csv"
 CONFIG = ROOT / "configs" / "wlasl100.json"
 ABLATION = ROOT / "configs" / "wlasl100_ablation.json"
+ABLATION_RESULTS = ROOT / "scripts" / "results" / "wlasl100_ablation.json"
 RUNS = ROOT / "runs" / "wlasl100"
 DEST = ROOT / "src" / "signscribe" / "models" / "bundled" / "wlasl100"
 VALIDATION = ("<!-- validation: begin -->", "<!-- validation: end -->")
+EARLIER_BUILD = "*These figures were measured on the model and recipe built before this one;*"
+# Sections that measurements run only when asked write into the card (marker name, the heading it goes
+# before, the command): a build that does not run one keeps its section from the card before, marked.
+OPTIONAL_SECTIONS = (
+    ("signer cv", "## What helped: ablation on val", "scripts/signer_cv.py --card"),
+    ("camera views", "## Per class", "benchmarks/camera_views.py --every 2 --card"),
+)
 PER_CLASS = ("<!-- per class: begin -->", "<!-- per class: end -->")
 PUBLISHED = (
     ("Pose-TGCN (WLASL paper)", "pose", 55.43),
@@ -65,16 +72,22 @@ PUBLISHED = (
 
 
 def trained(name: str, config: TrainConfig, reuse: bool) -> tuple[Path, float]:
-    """The run folder of ``config`` under ``name`` and its training minutes (trained now unless reused)."""
+    """The run folder of ``config`` and its training minutes: with ``reuse``, a finished run in ``RUNS`` of
+    the same training config (under any name: an ablation step may be a member's recipe), else trained
+    now as ``name`` (with ``reuse``, an interrupted run of it resumes from its checkpoint; the minutes
+    are then those since the resumption)."""
+    finished = [path.parent for path in RUNS.glob("*/minutes.txt") if (path.parent / "model.safetensors").is_file()]
+    for out in finished if reuse else []:
+        if json.loads((out / "train_config.json").read_text()) == config.to_dict():
+            return out, float((out / "minutes.txt").read_text())
     out = RUNS / name
-    timing = out / "minutes.txt"
-    if reuse and (out / "model.safetensors").is_file() and timing.is_file():
-        return out, float(timing.read_text())
-    shutil.rmtree(out, ignore_errors=True)
+    resume = reuse and (out / "checkpoint" / "state.json").is_file()
+    if not resume:
+        shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    result = signscribe.train(config, out, workers=2, log=print)
+    result = signscribe.train(config, out, resume=resume, workers=2, log=print)
     minutes = (time.perf_counter() - start) / 60
-    timing.write_text(f"{minutes:.2f}\n")
+    (out / "minutes.txt").write_text(f"{minutes:.2f}\n")
     print(result.summary, flush=True)
     return out, minutes
 
@@ -86,21 +99,36 @@ def val_report(folder: Path) -> tuple[dict, int]:
 
 
 def ablation(reuse: bool) -> list[dict]:
-    """Each step adds its options to the kept steps before it; a step not kept is measured, then dropped."""
+    """Each step adds its options to the kept steps before it; a step not kept is measured, then dropped.
+    A step measured before with the same options (``ABLATION_RESULTS``, part of the repository) is not
+    trained again, so that a new step costs one run."""
     steps = json.loads(ABLATION.read_text())
+    results = recorded_ablation()
     options: dict = {"data": DATA}
     rows = []
     for step in steps:
         tried = {**options, **step["options"]}
-        folder, minutes = trained(f"ablation-{len(rows)}", TrainConfig(**tried), reuse)
         if step["kept"]:
             options = tried
+        known = [r for r in results if r["options"] == tried]
+        if known:
+            rows.append({**known[0], "step": step["name"], "kept": step["kept"]})
+            continue
+        folder, minutes = trained(f"ablation-{len(rows)}", TrainConfig(**tried), reuse)
         report, _ = val_report(folder)
         rows.append({"step": step["name"], "kept": step["kept"], "top1": report["top_k"]["top1"],
-                     "top5": report["top_k"]["top5"], "minutes": minutes})  # fmt: skip
+                     "top5": report["top_k"]["top5"], "minutes": minutes, "options": tried})  # fmt: skip
         print(rows[-1], flush=True)
-    (RUNS / "ablation.json").write_text(json.dumps(rows, indent=1))
+        measured = [row["options"] for row in rows]
+        later = [r for r in results if r["options"] not in measured]  # kept until their steps come
+        write_text_atomic(ABLATION_RESULTS, json.dumps(rows + later, indent=1) + "\n")
+    write_text_atomic(ABLATION_RESULTS, json.dumps(rows, indent=1) + "\n")
     return rows
+
+
+def recorded_ablation() -> list[dict]:
+    """The ablation steps as last measured (``ABLATION_RESULTS``)."""
+    return json.loads(ABLATION_RESULTS.read_text()) if ABLATION_RESULTS.is_file() else []
 
 
 def model_latency(folder: Path, frames: int = 64) -> float:
@@ -187,8 +215,9 @@ def card(report: dict, members: list[dict], ablation_rows: list[dict],
 An ensemble of {len(members)} `{config["model"]}` models (1D-convolution blocks + transformer encoder over
 normalised MediaPipe Holistic landmarks: upper body and both hands) that recognises the 100 glosses of
 WLASL100, the standard word-level ASL benchmark (`nslt_100.json` of WLASL). It is signscribe's
-default model (`--model default` or `--model wlasl100`). It reads each clip's signing span: the rest
-before and after the sign is cut away (`features.trim_rest`; see "Rest before and after the sign").
+default model (`--model default` or `--model wlasl100`). It reads each clip's signing span, in training
+as in recognition: the rest before and after the sign is cut away (`features.trim_rest`; see "Rest
+before and after the sign").
 
 ## Data and licence
 
@@ -200,8 +229,7 @@ seen here; it is measured outside the project.
 
 {validation_section(report)}
 
-Each member, on its own (`configs/wlasl100.json`, the seed changes; the members and the ablation below
-read whole clips, as they were trained, and the shipped ensemble each clip's signing span):
+Each member, on its own (`configs/wlasl100.json`, the seed changes):
 
 | seed | val top-1 | val top-5 | training minutes (2 CPU cores) |
 | --- | ---: | ---: | ---: |
@@ -217,7 +245,9 @@ figures above):
 ## What helped: ablation on val
 
 Each step adds its options to the kept steps above it (`configs/wlasl100_ablation.json`), one seed
-each; a step that did not help on val was not kept. Val has 338 clips: one clip is 0.3 points.
+each; a step that did not help on val was not kept, but for the signing span, which moves val by
+about a clip and is kept so that training reads clips as recognition does. Val has 338 clips: one
+clip is 0.3 points.
 
 | step | kept | val top-1 | val top-5 | minutes |
 | --- | :---: | ---: | ---: | ---: |
@@ -247,9 +277,6 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="also train the ablation steps")
     parser.add_argument("--frame-rates", type=float, nargs="*", default=[12.5, 8.34], help="besides every frame")
     parser.add_argument("--frame-rate", type=float, default=None, help="the shipped model's extraction rate")
-    parser.add_argument(
-        "--no-trim-rest", action="store_true", help="the shipped model reads whole clips, not their signing span"
-    )
     parser.add_argument("--reuse-runs", action="store_true", help="keep finished runs in runs/wlasl100")
     parser.add_argument("--cameras", action="store_true", help="also measure val under other cameras")
     parser.add_argument("--signer-cv", action="store_true", help="also cross-validate by signer")
@@ -282,13 +309,24 @@ def remeasure() -> None:
     print(f"val top-1 {report['top_k']['top1']:.1%} ({failed} clips failed to load); wrote {DEST / 'model_card.md'}")
 
 
+def keep_earlier_sections(earlier_card: str, card_path: Path) -> None:
+    """The ``OPTIONAL_SECTIONS`` of the card before the build, put back into the new card, each marked as
+    measured on the model (or recipe) built before, until its command measures this one."""
+    for name, before, command in OPTIONAL_SECTIONS:
+        begin, end = f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+        if begin not in earlier_card or end not in earlier_card:
+            continue
+        section = earlier_card[earlier_card.index(begin) : earlier_card.index(end)].rstrip("\n")
+        if EARLIER_BUILD not in section:
+            section += f"\n\n{EARLIER_BUILD} `{command}` measures this one."
+        write_section(card_path, f"{section}\n{end}", begin, end, before=before)
+
+
 def build(args: argparse.Namespace) -> None:
     """Train the ablation and the members, combine them and write the bundled model and its card."""
     RUNS.mkdir(parents=True, exist_ok=True)
     config = {"data": DATA, **json.loads(CONFIG.read_text())}
-    ablation_rows = ablation(args.reuse_runs) if args.ablation else []
-    if not ablation_rows and (RUNS / "ablation.json").is_file():
-        ablation_rows = json.loads((RUNS / "ablation.json").read_text())
+    ablation_rows = ablation(args.reuse_runs) if args.ablation else recorded_ablation()
     members = []
     for seed in args.seeds:
         folder, minutes = trained(f"member-{seed}", TrainConfig(**{**config, "seed": seed}), args.reuse_runs)
@@ -297,14 +335,16 @@ def build(args: argparse.Namespace) -> None:
                         "top5": report["top_k"]["top5"], "minutes": minutes})  # fmt: skip
     ensemble = RUNS / "ensemble"
     folders = [m["folder"] for m in members]
-    combine(folders, ensemble, "# wlasl100 (card below)\n", args.frame_rate, trim_rest=not args.no_trim_rest)
+    combine(folders, ensemble, "# wlasl100 (card below)\n", args.frame_rate)
     report, failed = val_report(ensemble)
     latency = model_latency(ensemble)
+    earlier_card = (DEST / "model_card.md").read_text(encoding="utf-8") if (DEST / "model_card.md").is_file() else ""
     shutil.rmtree(DEST, ignore_errors=True)
     shutil.copytree(ensemble, DEST)
     (DEST / "model_card.md").write_text(
         card(report, members, ablation_rows, latency, ensemble, config), encoding="utf-8"
     )
+    keep_earlier_sections(earlier_card, DEST / "model_card.md")
     print(f"val top-1 {report['top_k']['top1']:.1%} ({failed} clips failed to load); wrote {DEST}")
 
 

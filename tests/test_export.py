@@ -71,7 +71,7 @@ def test_batch_and_time_stay_dynamic(exported: dict[str, Path], clips: list[Path
 
 
 def test_an_exported_file_recognises_transcribes_and_serves(
-    exported: dict[str, Path], clips: list[Path], clip_bytes: bytes, how2sign_dir: Path, tmp_path: Path
+    exported: dict[str, Path], clips: list[Path], wlasl_dir: Path, how2sign_dir: Path, tmp_path: Path
 ) -> None:
     from fastapi.testclient import TestClient
 
@@ -92,13 +92,14 @@ def test_an_exported_file_recognises_transcribes_and_serves(
     by_onnx = Transcriber.from_pretrained(exported["fp32"]).transcribe(sentence)
     by_torch = Transcriber.from_pretrained("default").transcribe(sentence)
     assert [s.gloss for s in by_onnx.segments] == [s.gloss for s in by_torch.segments]
-    # clip_bytes are clips[0]'s, a sign outside WLASL100 ("agreement") that the model rejects, its best
-    # guess far below the calibrated confidence: the exported file carries the model's rejection too
-    predictions, no_gloss = Recognizer.from_pretrained("default").answer(clips[0])
+    # "banana", a sign outside WLASL100 that the model rejects (its best guess below the calibrated
+    # confidence): the exported file carries the model's rejection too
+    clip = wlasl_dir / "clips" / "04897.mp4"
+    predictions, no_gloss = Recognizer.from_pretrained("default").answer(clip)
     assert predictions == [] and no_gloss is not None
     settings = ServerSettings(data_dir=tmp_path / "data", model=str(exported["int8"]))
     with TestClient(create_app(settings)) as client:
-        answer = client.post("/v1/recognize", files={"file": ("clip.mp4", clip_bytes, "video/mp4")})
+        answer = client.post("/v1/recognize", files={"file": ("clip.mp4", clip.read_bytes(), "video/mp4")})
         assert answer.status_code == 200 and answer.json()["results"][0]["no_gloss"]["code"] == no_gloss.code
 
 
@@ -126,8 +127,10 @@ def test_runtime_onnx_exports_once_into_the_cache_and_answers_as_torch(
     assert runner.invoke(app, ["recognize", *as_json, "--runtime", "onnx"]).stdout == result.stdout
     assert cached.stat().st_mtime_ns == stamp  # not exported again
     sentence = how2sign_dir / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"
+    # segments down to 0.2: this sentence's signs are mostly outside WLASL100, and there must be some to compare
+    as_transcript = ["--format", "json", "--min-confidence", "0.2"]
     transcripts = [
-        json.loads(runner.invoke(app, ["transcribe", str(sentence), "--format", "json", "--runtime", r]).stdout)
+        json.loads(runner.invoke(app, ["transcribe", str(sentence), *as_transcript, "--runtime", r]).stdout)
         for r in ("torch", "onnx")
     ]
     assert transcripts[0]["segments"]

@@ -260,3 +260,9 @@ def test_a_measured_section_goes_into_a_card_once_and_is_replaced(tmp_path: Path
     )
     write_section(card, "<!-- b -->\nx\n<!-- /b -->", "<!-- b -->", "<!-- /b -->", "## Not there")
     assert card.read_text().endswith("p\n\n<!-- b -->\nx\n<!-- /b -->\n")
+    # a heading that opens a marked section of its own: the new section goes before its marker
+    card.write_text("# m\n\n<!-- p: begin -->\n## Per class\n\np\n<!-- p: end -->\n")
+    write_section(card, "<!-- a -->\n## Other cameras\n<!-- /a -->", "<!-- a -->", "<!-- /a -->", "## Per class")
+    assert card.read_text() == (
+        "# m\n\n<!-- a -->\n## Other cameras\n<!-- /a -->\n\n<!-- p: begin -->\n## Per class\n\np\n<!-- p: end -->\n"
+    )

@@ -200,6 +200,16 @@ def test_sequence_checks_its_shapes() -> None:
         PoseSequence(np.zeros((3, 70, 3), np.float32), np.zeros((3, 70), np.float32), 25, 10, 10)
 
 
+def test_sequences_join_end_to_end_only_when_alike(both_hands_pose: PoseSequence) -> None:
+    first, rest = both_hands_pose.select_frames(slice(0, 5)), both_hands_pose.select_frames(slice(5, None))
+    joined = first.followed_by(rest)
+    np.testing.assert_array_equal(joined.data, both_hands_pose.data)
+    np.testing.assert_array_equal(joined.confidence, both_hands_pose.confidence)
+    assert joined.fps == both_hands_pose.fps and joined.source == both_hands_pose.source
+    with pytest.raises(ValueError, match="rate or frame size differs"):
+        first.followed_by(rest.replace(fps=50.0))
+
+
 def test_normalisation_centres_and_scales_on_shoulders(both_hands_pose: PoseSequence) -> None:
     pose = normalize(both_hands_pose, hands_relative=False)
     body = both_hands_pose.detected("pose")

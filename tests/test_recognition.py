@@ -123,7 +123,12 @@ def test_recognize_folder_writes_csv_json_and_top10_text(wlasl_dir: Path, tmp_pa
     assert _run("recognize", folder, "--format", "csv", "--out", answered).exit_code == 0
     rows = list(csv.DictReader(answered.open()))
     unknown = [r["video"] for r in rows if (r["rank"], r["gloss"]) == ("", "(unknown_sign)")]
-    assert {"01586.mp4", "01065.mp4"} <= set(unknown), "their best guesses are well below the calibrated confidence"
+    # the clips whose best guess is below the calibrated confidence, as the API answers them (the share of
+    # such clips the model rejects is measured by scripts/calibrate_rejection.py, in its card)
+    default = Recognizer.from_pretrained("default")
+    codes = {clip.name: getattr(default.answer(clip)[1], "code", None) for clip in folder.glob("0*.mp4")}
+    below = {name for name, code in codes.items() if code == "unknown_sign"}
+    assert below and set(unknown) == below, "a clip the model does not know is one row saying so"
     assert len(rows) == len(unknown) + 5 * (3 - len(unknown)), "a clip answered has its five ranked rows"
     assert "NO GLOSS: not one of the 100 signs" in (answered.parent / "inference_results.txt").read_text()
 

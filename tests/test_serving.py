@@ -107,7 +107,8 @@ def test_every_bundled_model_is_offered_and_chosen_per_request(
     assert not list((tmp_path / "data").rglob("*.mp4")), "a refused upload is not kept"
     with client.websocket_connect("/v1/stream?model=wlasl100") as ws:
         ready = ws.receive_json()
-    assert ready["model"] == "wlasl100" and len(ready["labels"]) == 100 and ready["window_frames"] == 60
+    # the chosen model's window: wlasl100's median training span (the default's is 20)
+    assert ready["model"] == "wlasl100" and len(ready["labels"]) == 100 and ready["window_frames"] == 45
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/v1/stream?model=nope") as ws:
         ws.receive_json()
     assert closed.value.code == 4404

@@ -231,10 +231,7 @@ def test_the_page_computes_the_models_input_and_answer_as_python_does(
     (model,) = [m for m in httpx.get(f"{server}/v1/models").json()["models"] if m["id"] == model_id]
     recognizer = Recognizer.from_pretrained(model_id)
     features = recognizer.loaded.features
-    there_and_back = both_hands_pose.replace(
-        data=np.concatenate([both_hands_pose.data, both_hands_pose.data[::-1]]),
-        confidence=np.concatenate([both_hands_pose.confidence, both_hands_pose.confidence[::-1]]),
-    )
+    there_and_back = both_hands_pose.followed_by(both_hands_pose.select_frames(slice(None, None, -1)))
     if features.trim_rest:  # rest around the sign, which both cut away
         shapes = hand_shapes([both_hands_pose])
         there_and_back = rest_around(there_and_back, 1.0, shapes, np.random.default_rng(0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,13 +45,15 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 def write_section(path: str | Path, section: str, begin: str, end: str, before: str) -> None:
     """Put ``section`` (which starts with the marker ``begin`` and ends with ``end``) into the text file
-    at ``path`` in place of the marked section it holds, else before its line ``before`` (a heading),
-    else at its end; atomically. The scripts that measure a model write their tables into its card so."""
+    at ``path`` in place of the marked section it holds, else before its line ``before`` (a heading, or
+    the begin marker just above it), else at its end; atomically. The scripts that measure a model
+    write their tables into its card so."""
     text = Path(path).read_text(encoding="utf-8")
     if begin in text and end in text:
         text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
-    elif f"\n{before}\n" in text:
-        text = text.replace(f"\n{before}\n", f"\n{section}\n\n{before}\n", 1)
+    elif heading := re.search(rf"\n(<!-- [^\n]*: begin -->\n)?{re.escape(before)}\n", text):
+        # before the heading's own begin marker, if it has one: never inside another marked section
+        text = text[: heading.start() + 1] + f"{section}\n\n" + text[heading.start() + 1 :]
     else:
         text = text.rstrip("\n") + f"\n\n{section}\n"
     write_text_atomic(path, text)

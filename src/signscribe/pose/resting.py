@@ -81,14 +81,9 @@ def rest_around(
     count = round(seconds * sequence.fps)
     if count == 0:
         return sequence
-    parts = [
-        rest_hands(sequence.select_frames(np.zeros(count, int)), shapes, rng),
-        sequence,
-        rest_hands(sequence.select_frames(np.full(count, sequence.num_frames - 1)), shapes, rng),
-    ]
-    return sequence.replace(
-        data=np.concatenate([p.data for p in parts]), confidence=np.concatenate([p.confidence for p in parts])
-    )
+    before = rest_hands(sequence.select_frames(np.zeros(count, int)), shapes, rng)
+    after = rest_hands(sequence.select_frames(np.full(count, sequence.num_frames - 1)), shapes, rng)
+    return before.followed_by(sequence, after)
 
 
 def hold_hands(

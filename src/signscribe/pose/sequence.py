@@ -81,3 +81,14 @@ class PoseSequence:
     def select_frames(self, indices: np.ndarray | slice) -> PoseSequence:
         """The frames at ``indices`` (an index array or a slice)."""
         return self.replace(data=self.data[indices], confidence=self.confidence[indices])
+
+    def followed_by(self, *others: PoseSequence) -> PoseSequence:
+        """This sequence's frames, then those of ``others`` (the same layout, frame rate and frame size)."""
+        for other in others:
+            same = (other.include_face, other.fps, other.width, other.height, other.normalized)
+            if same != (self.include_face, self.fps, self.width, self.height, self.normalized):
+                raise ValueError(f"cannot join {other.source or 'a sequence'}: its layout, rate or frame size differs")
+        parts = (self, *others)
+        return self.replace(
+            data=np.concatenate([p.data for p in parts]), confidence=np.concatenate([p.confidence for p in parts])
+        )
