@@ -139,7 +139,7 @@ def test_an_ensemble_averages_its_members_probabilities(tmp_path: Path) -> None:
         _tiny_folder("stgcn", tmp_path / "one", labels, 0, FeatureConfig()),
         _tiny_folder("pose_transformer", tmp_path / "two", labels, 1, FeatureConfig()),
     ]
-    folder = combine(members, tmp_path / "both", "# both\n", frame_rate=12.5, trim_rest=True)
+    folder = combine(members, tmp_path / "both", "# both\n", frame_rate=12.5)
     ensemble, alone = load_pretrained(folder), [load_pretrained(m) for m in members]
     assert ensemble.architecture == "ensemble" and ensemble.labels == labels
     inputs = _inputs(2, 12)
@@ -148,7 +148,7 @@ def test_an_ensemble_averages_its_members_probabilities(tmp_path: Path) -> None:
     assert ensemble.extraction.frame_rate == 12.5  # saved in config.json, used by the recognizer's extractor
     assert Recognizer.from_pretrained(folder).extractor.settings.frame_rate == 12.5
     assert Recognizer.from_pretrained(members[0]).extractor.settings.frame_rate is None
-    assert ensemble.features.trim_rest and not alone[0].features.trim_rest  # the span: an ensemble's setting
+    assert ensemble.features == alone[0].features  # the members' input settings
     other = _tiny_folder("stgcn", tmp_path / "other", labels, 2, FeatureConfig(fill_gaps=2))
     with pytest.raises(SignscribeError, match="its labels or input settings differ"):
         combine([members[0], other], tmp_path / "mixed", "# mixed\n")

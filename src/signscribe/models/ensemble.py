@@ -44,12 +44,10 @@ class Ensemble(nn.Module):
         return torch.cat([F.normalize(member.clip_embedding(*inputs), dim=-1) for member in self.members], dim=-1)
 
 
-def combine(
-    folders: list[str | Path], out: str | Path, card: str, frame_rate: float | None = None, trim_rest: bool = False
-) -> Path:
-    """One ensemble model folder from recognition model folders with the same labels and input settings;
-    ``frame_rate`` sets its extraction frame rate (else the first member's extraction settings hold), and
-    ``trim_rest`` has it keep only the signing span of a landmark clip (``features.trim_rest``)."""
+def combine(folders: list[str | Path], out: str | Path, card: str, frame_rate: float | None = None) -> Path:
+    """One ensemble model folder from recognition model folders with the same labels and input settings
+    (which it keeps); ``frame_rate`` sets its extraction frame rate (else the first member's extraction
+    settings hold)."""
     from signscribe.models.pretrained import LABELS, labels_json, load_pretrained, model_config_json, save_model_folder
 
     loaded = [load_pretrained(folder, task="recognition") for folder in folders]
@@ -71,7 +69,7 @@ def combine(
     config = model_config_json(
         "ensemble",
         {"members": members, **input_options},
-        replace(first.features, trim_rest=True) if trim_rest else first.features,
+        first.features,
         len(first.labels or []),
         first.config.get("input", {}),
         replace(first.extraction, frame_rate=frame_rate) if frame_rate else first.extraction,
