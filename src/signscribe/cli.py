@@ -246,12 +246,14 @@ def recognize(
     no_reject: Annotated[
         bool, typer.Option("--no-reject", help="Always rank the glosses, at rest or for signs the model does not know.")
     ] = False,
+    no_limits: option.NoLimits = False,
 ) -> None:
     """Rank glosses with confidences for a clip, or for every clip of a folder.
 
     A clip in which the signer rests gets no gloss ("no sign"), and so does one whose best gloss is
     below the confidence the model calibrated on signs outside its vocabulary ("not one of the N
-    signs this model knows"); --no-reject keeps the forced choice (for benchmarks).
+    signs this model knows"); --no-reject keeps the forced choice (for benchmarks). A video over
+    10 minutes is refused from its header unless --no-limits is given.
 
     --workers extracts the clips of a folder side by side, or one long video in that many parts at
     once. For a folder, a consolidated top-10 text file is also written: to --results, or as
@@ -273,6 +275,7 @@ def recognize(
     )
     recognizer = on_runtime(recognizer, runtime)
     recognizer.reject = not no_reject
+    recognizer.limits = option.clip_limits(no_limits)
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         progress = bar(bars, "recognising")

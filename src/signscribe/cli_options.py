@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from signscribe.io.limits import ClipLimits
 
 KINDS_HELP = "A dataset as KIND:PATH (wlasl, how2sign, mp_data, asl_signs, csv, poses, embeddings)."
 DatasetSpec = Annotated[str, typer.Argument(help=KINDS_HELP)]
@@ -35,6 +38,22 @@ Model = Annotated[
     str | None,
     typer.Option("--model", "-m", help="A bundled model (`signscribe models`), a model folder or a hub id."),
 ]
+
+
+NoLimits = Annotated[
+    bool,
+    typer.Option(
+        "--no-limits",
+        help="Read a video of any length: by default one over 10 minutes or 100,000 stored frames is refused.",
+    ),
+]
+
+
+def clip_limits(no_limits: bool) -> ClipLimits | None:
+    """The limits a command puts on the length of its videos, unless ``--no-limits`` lifts them."""
+    from signscribe.io.limits import ClipLimits
+
+    return None if no_limits else ClipLimits(lift="pass --no-limits to read it whole")
 
 
 def check_choice(value: str, choices: tuple[str, ...], name: str = "--format") -> None:

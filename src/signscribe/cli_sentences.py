@@ -33,10 +33,11 @@ def transcribe(
     fps: option.FrameRate = None,
     runtime: option.Runtime = "auto",
     workers: option.Workers = 1,
+    no_limits: option.NoLimits = False,
 ) -> None:
     """A timed gloss transcript of continuous signing: sliding-window recognition, sign/no-sign
     segmentation, and segments with start, end, gloss and confidence. --workers extracts the video's
-    landmarks in that many parts at once."""
+    landmarks in that many parts at once; a video over 10 minutes needs --no-limits."""
     from signscribe import Recognizer, Transcriber, TranscriptionSettings
     from signscribe.export.runtime import on_runtime
     from signscribe.inference.annotate import transcribe_and_annotate
@@ -45,7 +46,9 @@ def transcribe(
     option.check_choice(output_format, TRANSCRIPT_FORMATS)
     settings = TranscriptionSettings(window, stride, min_confidence, min_hand_presence, min_motion)
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, extraction_workers=workers)
-    transcriber = Transcriber(on_runtime(recognizer, runtime), settings)
+    recognizer = on_runtime(recognizer, runtime)
+    recognizer.limits = option.clip_limits(no_limits)
+    transcriber = Transcriber(recognizer, settings)
     with terminal.progress() as bars:
         transcribing = bar(bars, "transcribing")
         if annotate is not None:
@@ -76,13 +79,16 @@ def translate(
     load_in_8bit: option.LoadIn8bit = None,
     dtype: option.Dtype = None,
     device: option.Device = None,
+    no_limits: option.NoLimits = False,
 ) -> None:
     """Translate signing clips to English sentences with a model from train-translation, or a video
-    language model (--model vlm:<hub id or folder>, prompted by --prompt-config)."""
+    language model (--model vlm:<hub id or folder>, prompted by --prompt-config). A video over 10
+    minutes needs --no-limits."""
     from signscribe import Translator
 
     vlm = option.vlm_options(prompt_config, None, load_in_4bit, load_in_8bit, dtype)
     translator = Translator.from_pretrained(model, device=device, vlm=vlm)
+    translator.limits = option.clip_limits(no_limits)
     with terminal.progress() as bars:
         advance = bar(bars, "translating")
         sentences = []

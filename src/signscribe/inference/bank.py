@@ -28,6 +28,7 @@ from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import atomic_write, write_text_atomic
 from signscribe.inference.recognizer import Recognizer
 from signscribe.pose.source import ClipSource, as_clip
+from signscribe.progress import ProgressCallback
 
 BANK_FILE = "bank.json"
 VECTORS_FILE = "embeddings.safetensors"
@@ -40,7 +41,11 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
-def clip_embedder(spec: str) -> Callable[[ClipSource], np.ndarray]:
+Embedder = Callable[[ClipSource, ProgressCallback | None], np.ndarray]
+"""A clip (and a progress callback for its loading: an exception it raises stops the work) to a unit vector."""
+
+
+def clip_embedder(spec: str) -> Embedder:
     """Clips to unit vectors: ``vjepa2:SOURCE`` (the mean of the backbone's rows), else a recognition
     model (bundled name, folder or hub id) whose family has ``clip_embedding`` (its pooled clip vector)."""
     if spec.startswith("vjepa2:"):
@@ -48,7 +53,7 @@ def clip_embedder(spec: str) -> Callable[[ClipSource], np.ndarray]:
 
         encoder = load_encoder(spec)
 
-        def by_backbone(clip: ClipSource) -> np.ndarray:
+        def by_backbone(clip: ClipSource, on_progress: ProgressCallback | None = None) -> np.ndarray:
             rows = encoder.embed_clip(as_clip(clip), cache=embedding_cache())["original"]
             return _unit(np.asarray(rows, dtype=np.float32).mean(axis=0))
 
@@ -56,17 +61,17 @@ def clip_embedder(spec: str) -> Callable[[ClipSource], np.ndarray]:
     return model_embedder(Recognizer.from_pretrained(spec), spec)
 
 
-def model_embedder(recognizer: Recognizer, name: str) -> Callable[[ClipSource], np.ndarray]:
+def model_embedder(recognizer: Recognizer, name: str) -> Embedder:
     """Clips to unit vectors with a loaded recognition model's pooled clip embedding."""
     model = recognizer.loaded.model
     if not callable(getattr(model, "clip_embedding", None)):
         raise SignscribeError(f"{name}: a {recognizer.loaded.architecture} model has no pooled embedding to compare")
 
-    def by_model(clip: ClipSource) -> np.ndarray:
+    def by_model(clip: ClipSource, on_progress: ProgressCallback | None = None) -> np.ndarray:
         import torch  # here: a server of an exported model (no embedding, no bank) runs without torch
 
         with torch.no_grad():
-            inputs = recognizer.model_inputs(recognizer.prepare([clip]))
+            inputs = recognizer.model_inputs(recognizer.prepare([clip], on_progress))
             return _unit(model.clip_embedding(*inputs)[0].float().cpu().numpy())
 
     return by_model
@@ -95,7 +100,7 @@ class SignBank:
     def __init__(self, folder: Path, encoder: str, threshold: float, examples: list[Example], vectors: np.ndarray):
         self.folder, self.encoder, self.threshold = folder, encoder, threshold
         self.examples, self.vectors = examples, vectors
-        self._embed: Callable[[ClipSource], np.ndarray] | None = None
+        self._embed: Embedder | None = None
 
     @classmethod
     def open(cls, folder: str | Path, encoder: str | None = None, create: bool = False) -> SignBank:
@@ -118,15 +123,16 @@ class SignBank:
             raise InputFileError(path, f"the bank compares clips with {state['encoder']!r}, not {encoder!r}")
         return cls(folder, state["encoder"], float(state["threshold"]), examples, vectors)
 
-    def use(self, embedder: Callable[[ClipSource], np.ndarray]) -> SignBank:
+    def use(self, embedder: Embedder) -> SignBank:
         """Embed clips with ``embedder`` (a loaded model's, which must be the bank's encoder)."""
         self._embed = embedder
         return self
 
-    def embed(self, clip: ClipSource) -> np.ndarray:
+    def embed(self, clip: ClipSource, on_progress: ProgressCallback | None = None) -> np.ndarray:
+        """The clip's unit vector, by the bank's encoder (loaded on first use unless ``use`` gave it)."""
         if self._embed is None:
             self._embed = clip_embedder(self.encoder)
-        return self._embed(clip)
+        return self._embed(clip, on_progress)
 
     def signs(self) -> dict[str, int]:
         """Each sign the bank knows and its number of examples, in the order they were taught."""
@@ -138,13 +144,20 @@ class SignBank:
     def add(self, gloss: str, clips: Sequence[ClipSource], sources: Sequence[str] | None = None) -> int:
         """Teach ``gloss`` from ``clips`` (more examples of a known sign join it), recorded under
         ``sources`` (default: the clips' paths); returns its number of examples."""
-        gloss = gloss.strip()
-        if not gloss or not clips:
+        if not gloss.strip() or not clips:
             raise ValueError("a sign needs a name and at least one example clip")
-        vectors = np.stack([self.embed(clip) for clip in clips]).astype(np.float32)
+        vectors = np.stack([self.embed(clip) for clip in clips])
+        return self.add_vectors(gloss, vectors, sources or [str(as_clip(clip).path) for clip in clips])
+
+    def add_vectors(self, gloss: str, vectors: np.ndarray, sources: Sequence[str]) -> int:
+        """Teach ``gloss`` from example vectors already embedded (``embed``), one per source; returns
+        its number of examples. Embedding is the slow part: done first, it needs no lock on the bank."""
+        gloss = gloss.strip()
+        if not gloss or len(vectors) != len(sources) or not len(vectors):
+            raise ValueError("a sign needs a name and one vector for each of its example clips")
+        vectors = np.asarray(vectors, dtype=np.float32)
         added = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        names = sources or [str(as_clip(clip).path) for clip in clips]
-        self.examples += [Example(gloss, name, added) for name in names]
+        self.examples += [Example(gloss, name, added) for name in sources]
         self.vectors = vectors if not len(self.vectors) else np.concatenate([self.vectors, vectors])
         return self.signs()[gloss]
 
@@ -174,8 +187,14 @@ class SignBank:
         best = float(similarity[order[0]])
         return BankMatch(glosses[order[0]] if best >= limit else None, round(best, 6), nearest)
 
-    def recognize(self, clip: ClipSource, top_k: int = 5, threshold: float | None = None) -> BankMatch:
-        return self.match(self.embed(clip), top_k, threshold)
+    def recognize(
+        self,
+        clip: ClipSource,
+        top_k: int = 5,
+        threshold: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BankMatch:
+        return self.match(self.embed(clip, on_progress), top_k, threshold)
 
     def describe(self) -> dict[str, Any]:
         return {"encoder": self.encoder, "threshold": self.threshold, "signs": self.signs()}

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from signscribe.io.limits import ClipLimits
 from signscribe.models.onnx_model import OnnxModel
 from signscribe.models.pretrained import VLM_PREFIX, LoadedModel, load_pretrained, wrong_task
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.sequence import PoseSequence
-from signscribe.pose.source import ClipSource, load_landmarks
+from signscribe.pose.source import ClipSource, as_clip, load_landmarks
 from signscribe.progress import ProgressCallback
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class ModelRunner:
             raise wrong_task(loaded.path, loaded.task, self.task)
         self.loaded = loaded
         self.extractor = extractor or HolisticExtractor(loaded.extraction, cache=PoseCache())
+        # set by the CLI and the server: a longer video is refused from its header, before decoding
+        self.limits: ClipLimits | None = None
         if device is not None and not loaded.placed:
             from signscribe.devices import resolve_device
 
@@ -71,9 +74,16 @@ class ModelRunner:
         """The landmarks of a clip, extracted (through the pose cache) or read."""
         return load_landmarks(clip, self.extractor)
 
+    def check_limits(self, clip: ClipSource) -> None:
+        """Raise ``ClipTooLongError`` for a video longer than ``limits`` (landmarks pass as they are)."""
+        if self.limits is not None and not isinstance(clip, PoseSequence) and as_clip(clip).media == "video":
+            self.limits.check_file(as_clip(clip).path)
+
     def prepare(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> list[Any]:
         """Each clip loaded and prepared by the model's input pipeline; ``on_progress`` follows the
-        loading of each (for a video: its frames)."""
+        loading of each (for a video: its frames). Every clip is checked against ``limits`` first."""
+        for clip in clips:
+            self.check_limits(clip)
         pipeline = self.loaded.features
         return [pipeline.prepare(pipeline.load(clip, self.extractor, on_progress)) for clip in clips]
 

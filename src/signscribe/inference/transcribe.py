@@ -181,7 +181,9 @@ class Transcriber:
     ) -> Transcript:
         """The whole transcript of a clip (a video, a ``.pose`` file, an MP_Data sequence or a
         ``PoseSequence``). ``on_landmarks`` sees each frame's landmarks as they are read, and
-        ``on_progress(done, expected)`` counts the frames."""
+        ``on_progress(done, expected)`` counts the frames. A video longer than the recognizer's
+        ``limits`` is refused before it is decoded."""
+        self.recognizer.check_limits(clip)
         stream = stream_landmarks(clip, self.recognizer.extractor.settings)
         fps = stream.fps
         window, stride = self.window_and_stride(fps)
@@ -202,6 +204,7 @@ class Transcriber:
 
     def segments(self, clip: ClipSource) -> Iterator[Segment]:
         """Segments one by one as the clip is read."""
+        self.recognizer.check_limits(clip)
         stream = stream_landmarks(clip, self.recognizer.extractor.settings)
         yield from self._segments(stream.frames, stream.fps, *self.window_and_stride(stream.fps))
 

@@ -75,16 +75,19 @@ async def _internal_error(request: Request, error: Exception) -> JSONResponse:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The job worker starts with the app (after queueing again what a previous server left running)
-    and stops with it; the live streams' MediaPipe graphs close with it."""
+    """The job worker starts with the app (after queueing again what a previous server left running,
+    and deleting the uploads no job holds: those of requests a killed server was answering) and stops
+    with it, its running job queued again; the live streams' MediaPipe graphs close with it."""
+    settings = app.state.settings
     app.state.store.recover()
-    app.state.worker = JobWorker(app.state.store, app.state.models)
+    app.state.store.remove_stray_uploads(settings.uploads_dir)
+    app.state.worker = JobWorker(app.state.store, app.state.models, settings.job_time_limit_seconds)
     app.state.worker.start()
     try:
         yield
     finally:
         app.state.worker.stop()
-        app.state.worker.join(timeout=30)
+        app.state.worker.join(timeout=settings.shutdown_grace_seconds)
         app.state.streams.close()
 
 
@@ -128,7 +131,7 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
         settings.api_keys, settings.rate_limit_per_minute, settings.auth_failures_per_minute
     )
     app.state.recognitions = WorkQueue(settings.max_concurrent_recognitions, settings.max_waiting_recognitions)
-    app.state.streams = StreamSlots(settings.stream_max_connections)
+    app.state.streams = StreamSlots(settings.stream_max_connections, settings.stream_max_per_caller)
     app.state.worker = None
     app.add_middleware(Gate, gatekeeper=app.state.gatekeeper, max_upload_bytes=settings.max_upload_bytes)
     if settings.cors_origins:
@@ -162,6 +165,8 @@ def serve_forever(settings: ServerSettings, host: str, port: int, announce: Call
     port is bound first: a busy one is a ``ValueError`` (one line), never a false "serving on"."""
     import uvicorn
 
+    from signscribe.serving.server import uvicorn_config
+
     try:
         listener = socket.create_server((host, port))
     except OSError as error:
@@ -170,4 +175,4 @@ def serve_forever(settings: ServerSettings, host: str, port: int, announce: Call
         application = create_app(settings)
         keys = f"{len(settings.api_keys)} API key(s) required" if settings.api_keys else "no API key required"
         announce(f"signscribe serving on http://{host}:{port} ({keys}; data in {settings.data_dir})")
-        uvicorn.Server(uvicorn.Config(application, log_level="warning")).run(sockets=[listener])
+        uvicorn.Server(uvicorn_config(application, settings)).run(sockets=[listener])

@@ -13,13 +13,15 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 
 from signscribe.errors import SignscribeError
 from signscribe.inference.bank import SignBank, model_embedder
-from signscribe.serving.routes import Admitted, display_name
+from signscribe.serving.routes import Admitted, display_name, run_guarded
 from signscribe.serving.security import ApiError, Caller
-from signscribe.serving.uploads import save_upload
+from signscribe.serving.work import WorkGuard
 
 bank_api = APIRouter(prefix="/v1/bank", tags=["sign bank"])
 _writing = threading.Lock()  # one change to a bank at a time
-Gloss = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[\w\-' ]+$", description="The sign's name.")]
+Gloss = Annotated[
+    str, Query(min_length=1, max_length=64, pattern=r"^[\w\-' ]*[\w\-'][\w\-' ]*$", description="The sign's name.")
+]
 Example = Annotated[UploadFile, File(description="A short video of the sign (MP4, WebM, ...).")]
 
 
@@ -35,20 +37,6 @@ def _bank(request: Request, caller: Caller) -> SignBank:
     return bank.use(model_embedder(models.default, models.default_id))
 
 
-async def _with_upload(request: Request, file: UploadFile, work: Any) -> Any:
-    """Save the upload, run ``work(path)`` in a slot of the recognition queue, delete the upload."""
-    state = request.app.state
-    async with state.recognitions.slot():
-        path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
-        try:
-            return await asyncio.to_thread(work, path)
-        except SignscribeError as error:
-            message = str(error).replace(str(path), display_name(file.filename))
-            raise ApiError(422, "unprocessable_video", message) from error
-        finally:
-            Path(path).unlink(missing_ok=True)
-
-
 @bank_api.get("")
 async def describe(request: Request, caller: Admitted) -> dict[str, Any]:
     """The caller's bank: its encoder, threshold and signs with their numbers of examples."""
@@ -59,26 +47,31 @@ async def describe(request: Request, caller: Admitted) -> dict[str, Any]:
 async def add_sign(request: Request, caller: Admitted, gloss: Gloss, file: Example) -> dict[str, Any]:
     """Teach the bank a sign from one example clip (send more to add examples)."""
 
-    def add(path: Path) -> dict[str, Any]:
-        with _writing:  # read, changed and written under the lock, so no other change is lost
+    def add(path: Path, guard: WorkGuard) -> dict[str, Any]:
+        vector = _bank(request, caller).embed(path, guard)  # the slow part, with no lock held
+        with _writing:  # read again, changed and written under the lock, so no other change is lost
             bank = _bank(request, caller)
-            bank.add(gloss, [path], [display_name(file.filename)])
+            bank.add_vectors(gloss, vector[None], [display_name(file.filename)])
             bank.save()
             return bank.describe()
 
-    return await _with_upload(request, file, add)
+    return await run_guarded(request, file, add)
 
 
 @bank_api.delete("/signs/{gloss}")
 async def remove_sign(request: Request, caller: Admitted, gloss: str) -> dict[str, Any]:
     """Forget a sign."""
-    with _writing:
-        bank = _bank(request, caller)
-        if gloss not in bank.signs():
-            raise ApiError(404, "sign_not_found", f"the bank has no sign {gloss!r}")
-        bank.remove(gloss)
-        bank.save()
-    return bank.describe()
+
+    def remove() -> dict[str, Any]:
+        with _writing:
+            bank = _bank(request, caller)
+            if gloss not in bank.signs():
+                raise ApiError(404, "sign_not_found", f"the bank has no sign {gloss!r}")
+            bank.remove(gloss)
+            bank.save()
+            return bank.describe()
+
+    return await asyncio.to_thread(remove)  # the lock is never waited for on the event loop
 
 
 @bank_api.post("/recognize")
@@ -93,6 +86,6 @@ async def recognize(
     bank = _bank(request, caller)
     if not bank.examples:
         raise ApiError(409, "bank_empty", "the sign bank is empty: teach it signs first")
-    match = await _with_upload(request, file, lambda path: bank.recognize(path, top_k, threshold))
+    match = await run_guarded(request, file, lambda path, guard: bank.recognize(path, top_k, threshold, guard))
     nearest = [{"gloss": gloss, "similarity": similarity} for gloss, similarity in match.nearest]
     return {"sign": match.gloss, "similarity": match.similarity, "nearest": nearest}

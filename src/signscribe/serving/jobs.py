@@ -23,7 +23,7 @@ from typing import Any
 
 from signscribe.serving.models import ModelPool
 from signscribe.serving.security import ApiError
-from signscribe.serving.work import JOB_KINDS, UnprocessableUpload, run_job_kind
+from signscribe.serving.work import JOB_KINDS, UnprocessableUpload, WorkGuard, WorkStopped, run_job_kind
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -80,10 +80,6 @@ class Job:
         for name in PRIVATE:
             del body[name]
         return body
-
-
-class JobCancelled(Exception):
-    """Raised inside a running job whose record was deleted."""
 
 
 class JobStore:
@@ -172,6 +168,15 @@ class JobStore:
         )
         return len(rows)
 
+    def remove_stray_uploads(self, folder: Path) -> int:
+        """Delete the uploads in ``folder`` that no job holds (a synchronous request's, left by a server
+        that was killed while it answered); returns how many."""
+        held = {Path(row[0]).name for row in self._execute("SELECT upload FROM jobs")}
+        stray = [path for path in folder.glob("*.upload") if path.name not in held] if folder.is_dir() else []
+        for path in stray:
+            path.unlink(missing_ok=True)
+        return len(stray)
+
     def close(self) -> None:
         with self._lock:
             self._connection.close()
@@ -180,14 +185,21 @@ class JobStore:
 class JobWorker(threading.Thread):
     """Runs queued jobs one at a time in the background, and keeps running whatever a job does.
 
-    ``storage_error`` is the database error the worker is waiting out (``None`` when healthy): it
-    retries every ``retry_seconds``, and the job it was on is queued again, not lost."""
+    A job running longer than ``time_limit_seconds`` fails with that reason. ``stop`` stops the job
+    that runs at its next frame and queues it again. ``storage_error`` is the database error the
+    worker is waiting out (``None`` when healthy): it retries every ``retry_seconds``, and the job it
+    was on is queued again, not lost."""
 
     def __init__(
-        self, store: JobStore, models: ModelPool, poll_seconds: float = 0.2, retry_seconds: float = 2.0
+        self,
+        store: JobStore,
+        models: ModelPool,
+        time_limit_seconds: float | None = None,
+        poll_seconds: float = 0.2,
+        retry_seconds: float = 2.0,
     ) -> None:
         super().__init__(name="signscribe-jobs", daemon=True)
-        self.store, self.models = store, models
+        self.store, self.models, self.time_limit = store, models, time_limit_seconds
         self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
         self.storage_error: str | None = None
         self._stop_event = threading.Event()
@@ -223,21 +235,29 @@ class JobWorker(threading.Thread):
         def on_progress(done: int, expected: int | None) -> None:
             nonlocal last
             if self._stop_event.is_set():
-                raise JobCancelled  # the server is stopping: the job is recovered on the next start
+                raise WorkStopped("shutting_down", "the server is stopping")
             now = time.monotonic()
             if now - last > 0.5:
                 last = now
                 if self.store.get(job.id) is None:
-                    raise JobCancelled
+                    raise WorkStopped("deleted", "the job was deleted")
                 self.store.update(job.id, progress=min(0.99, done / max(expected or done + 1, 1)))
 
+        guard = WorkGuard(self.time_limit, then=on_progress)
         try:
             options = dict(job.options or {})
             recognizer = self.models.get(options.pop("model", None))
-            result = run_job_kind(job.kind, recognizer, Path(job.upload), job.filename, job.top_k, options, on_progress)
+            result = run_job_kind(job.kind, recognizer, Path(job.upload), job.filename, job.top_k, options, guard)
             outcome: dict[str, Any] = {"status": "done", "progress": 1.0, "result": result}
-        except JobCancelled:
-            return  # the upload stays: the job is deleted (and its upload with it) or recovered
+        except WorkStopped as error:
+            if error.code == "shutting_down":  # queued again, its upload kept, for the next start
+                self.store.update(
+                    job.id, status="queued", progress=0.0, note="interrupted by a server stop and queued again"
+                )
+                return
+            if error.code != "time_limit":
+                return  # deleted: its record and upload are gone
+            outcome = {"status": "failed", "error": f"the job ran longer than the {self.time_limit:g} s allowed"}
         except sqlite3.Error:
             raise
         except (UnprocessableUpload, ApiError) as error:  # ApiError: a model this server no longer offers

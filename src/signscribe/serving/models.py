@@ -5,8 +5,8 @@ the user's."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 from typing import Any
 
 from signscribe.errors import SignscribeError
@@ -37,7 +37,8 @@ class ModelPool:
         ``runtime`` runs the default and the bundled models (``signscribe.export.runtime``)."""
         self.cache, self.device, self.runtime = cache, device, runtime
         self.browser_models: dict[str, bytes] = {}  # ONNX for the page's offline mode, made on first request
-        self._exporting = threading.Lock()
+        self._exporting = asyncio.Lock()  # one export at a time
+        self._exports: dict[str, asyncio.Future[bytes]] = {}
         self.default_id = default_model_name() if default in (None, DEFAULT_MODEL) else str(default)
         recognizer = recognizer or Recognizer.from_pretrained(default, device=device, vlm=options or None)
         self.recognizers = {self.default_id: self._cached(recognizer)}
@@ -70,21 +71,34 @@ class ModelPool:
     def get(self, model_id: str | None) -> Recognizer:
         return self.recognizers[self.resolve(model_id)]
 
-    def browser_model(self, model_id: str | None) -> bytes:
-        """The model as ONNX for the page to run itself, exported once (seconds) and then kept; 422
-        for a model the browser cannot run, 501 when the server lacks the onnx extra."""
+    async def browser_model(self, model_id: str | None) -> bytes:
+        """The model as ONNX for the page to run itself, exported once (seconds, in a thread) and then
+        kept; 422 for a model the browser cannot run, 501 when the server lacks the onnx extra. One
+        export runs at a time, and requests for a model being exported wait for that export without
+        holding a thread, so they never starve the threads other requests run in."""
         chosen = self.resolve(model_id)
         loaded = self.recognizers[chosen].loaded
         if not runs_in_browser(loaded):
             reason = "only landmark recognition models do"
             raise ApiError(422, "not_in_browser", f"model {chosen!r} cannot run in the browser: {reason}")
-        with self._exporting:
-            if chosen not in self.browser_models:
-                try:
-                    self.browser_models[chosen] = browser_onnx(loaded)
-                except SignscribeError as error:  # onnx or onnxscript missing on the server
-                    raise ApiError(501, "export_unavailable", str(error)) from error
+        if chosen in self.browser_models:
             return self.browser_models[chosen]
+        if chosen not in self._exports:
+            self._exports[chosen] = asyncio.ensure_future(self._export(chosen))
+        try:
+            return await asyncio.shield(self._exports[chosen])
+        finally:
+            if self._exports.get(chosen) is not None and self._exports[chosen].done():
+                del self._exports[chosen]  # kept in browser_models, or failed: a later request tries again
+
+    async def _export(self, chosen: str) -> bytes:
+        async with self._exporting:
+            try:
+                onnx = await asyncio.to_thread(browser_onnx, self.recognizers[chosen].loaded)
+            except SignscribeError as error:  # onnx or onnxscript missing on the server
+                raise ApiError(501, "export_unavailable", str(error)) from error
+        self.browser_models[chosen] = onnx
+        return onnx
 
     @property
     def ids(self) -> list[str]:

@@ -10,18 +10,29 @@ here only declares the key to OpenAPI, so that ``/docs`` can send it. Every reco
 
 import asyncio
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, Security, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
 
+from signscribe.errors import SignscribeError
 from signscribe.inference.subtitles import format_transcript
 from signscribe.pose.cache import content_hash
 from signscribe.serving.jobs import Job
 from signscribe.serving.security import ApiError, Caller
 from signscribe.serving.uploads import save_upload
-from signscribe.serving.work import JOB_KINDS, UnprocessableUpload, recognize_upload, transcribe_upload
+from signscribe.serving.work import (
+    JOB_KINDS,
+    UnprocessableUpload,
+    WorkGuard,
+    WorkStopped,
+    recognize_upload,
+    transcribe_upload,
+    while_connected,
+)
 
 MAX_TOP_K = 50
 
@@ -95,23 +106,47 @@ async def browser_model(request: Request, model: ModelId = None) -> Response:
     """The model as an ONNX file, for the web page's offline mode (onnxruntime-web runs it there, so
     nothing leaves the device): a landmark recognition model, exported on the first request (seconds)
     with its config and labels in the file's metadata. 422 for other models."""
-    onnx = await asyncio.to_thread(request.app.state.models.browser_model, model)
+    onnx = await request.app.state.models.browser_model(model)
     return Response(onnx, media_type="application/octet-stream", headers={"Cache-Control": "private, max-age=3600"})
 
 
-async def _run_on_upload(request: Request, file: UploadFile, model: str | None, work: Any, *arguments: Any) -> Any:
-    """Save the upload, run ``work(recognizer, path, name, *arguments)`` in a thread (a slot of the
-    bounded recognition queue: 503 when it is full), delete the upload."""
+def stopped(error: WorkStopped, time_limit: float) -> ApiError:
+    """The answer to work stopped before its end (a client that went away never reads it)."""
+    if error.code == "time_limit":
+        message = f"the clip took longer than the {time_limit:g} s a request may take; send it as a job (POST /v1/jobs)"
+        return ApiError(422, "time_limit_exceeded", message)
+    return ApiError(499 if error.code == "client_gone" else 503, error.code, str(error))
+
+
+async def run_guarded(request: Request, file: UploadFile, work: Callable[[Path, WorkGuard], Any]) -> Any:
+    """Save the upload, run ``work(path, guard)`` in a thread, in a slot of the bounded recognition
+    queue (503 when it is full), delete the upload. The guard stops the work when the client goes
+    away or the request's time limit passes, and the slot is freed once the work has stopped."""
     state = request.app.state
-    recognizer = state.models.get(model)
+    settings = state.settings
     async with state.recognitions.slot():
-        path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
+        path = await save_upload(file, settings.uploads_dir, settings.max_upload_bytes, settings.clip_limits)
+        guard = WorkGuard(settings.request_time_limit_seconds)
         try:
-            return await asyncio.to_thread(work, recognizer, path, display_name(file.filename), *arguments)
-        except UnprocessableUpload as error:
-            raise ApiError(422, error.code, str(error)) from error
+            return await while_connected(request, guard, lambda: work(path, guard))
+        except SignscribeError as error:  # named by the client's file name, never the server's path
+            known = (
+                error
+                if isinstance(error, UnprocessableUpload)
+                else UnprocessableUpload(error, path, display_name(file.filename))
+            )
+            raise ApiError(422, known.code, str(known)) from error
+        except WorkStopped as error:
+            raise stopped(error, settings.request_time_limit_seconds) from error
         finally:
             path.unlink(missing_ok=True)
+
+
+async def _run_on_upload(request: Request, file: UploadFile, model: str | None, work: Any, *arguments: Any) -> Any:
+    """``work(recognizer, path, name, *arguments, guard)`` on the upload, guarded (``run_guarded``)."""
+    recognizer = request.app.state.models.get(model)
+    name = display_name(file.filename)
+    return await run_guarded(request, file, lambda path, guard: work(recognizer, path, name, *arguments, guard))
 
 
 @api.post("/recognize", tags=["recognition"])
@@ -156,7 +191,9 @@ async def create_job(
     if not (state.worker and state.worker.is_alive()):
         raise ApiError(503, "worker_unavailable", "the job worker is not running; try again later",
                        {"Retry-After": "10"})  # fmt: skip
-    path = await save_upload(file, state.settings.uploads_dir, state.settings.max_upload_bytes)
+    path = await save_upload(
+        file, state.settings.uploads_dir, state.settings.max_upload_bytes, state.settings.clip_limits
+    )
     options = {"min_confidence": min_confidence} if kind == "transcribe" else {}
     if model is not None:
         options["model"] = model

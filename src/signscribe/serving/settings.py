@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from signscribe.errors import InputFileError, SignscribeError
+from signscribe.io.limits import DEFAULT_MAX_FRAMES, DEFAULT_MAX_SECONDS, ClipLimits
+
+MB = 1024 * 1024
 
 
 class SettingsError(SignscribeError):
@@ -52,6 +55,28 @@ def _number(name: str, text: str, kind: type[int] | type[float], minimum: float)
     return value
 
 
+# Settings a ``SIGNSCRIBE_*`` variable can give: (variable, field, number kind, smallest value, scale).
+_FROM_ENV = (
+    ("SIGNSCRIBE_MAX_UPLOAD_MB", "max_upload_bytes", float, 0.01, MB),
+    ("SIGNSCRIBE_RATE_LIMIT", "rate_limit_per_minute", int, 0, 1),
+    ("SIGNSCRIBE_STREAM_IDLE_SECONDS", "stream_idle_seconds", float, 1, 1),
+    ("SIGNSCRIBE_MAX_CLIP_SECONDS", "max_clip_seconds", float, 1, 1),
+    ("SIGNSCRIBE_MAX_CLIP_FRAMES", "max_clip_frames", int, 1, 1),
+    ("SIGNSCRIBE_REQUEST_TIME_LIMIT", "request_time_limit_seconds", float, 1, 1),
+    ("SIGNSCRIBE_JOB_TIME_LIMIT", "job_time_limit_seconds", float, 1, 1),
+    ("SIGNSCRIBE_MAX_JOBS_PER_KEY", "max_jobs_per_key", int, 1, 1),
+    ("SIGNSCRIBE_MAX_STORED_MB_PER_KEY", "max_stored_bytes_per_key", float, 1, MB),
+    ("SIGNSCRIBE_MAX_STORED_MB", "max_stored_bytes", float, 1, MB),
+    ("SIGNSCRIBE_MIN_FREE_DISK_MB", "min_free_disk_bytes", float, 0, MB),
+    ("SIGNSCRIBE_STREAMS_PER_KEY", "stream_max_per_caller", int, 1, 1),
+    ("SIGNSCRIBE_SHUTDOWN_SECONDS", "shutdown_grace_seconds", float, 0, 1),
+)
+
+
+def _listed(text: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (text or "").split(",") if item.strip())
+
+
 @dataclass
 class ServerSettings:
     """Everything the app needs; ``from_env`` fills it from ``SIGNSCRIBE_*`` variables."""
@@ -62,22 +87,39 @@ class ServerSettings:
     model_options: dict[str, Any] = field(default_factory=dict)  # a vlm: model's (prompt config, labels, 4-bit)
     data_dir: Path = field(default_factory=default_data_dir)  # jobs database, uploads and the pose cache
     api_keys: frozenset[str] = frozenset()  # empty: no key needed
-    max_upload_bytes: int = 100 * 1024 * 1024
+    max_upload_bytes: int = 100 * MB
     rate_limit_per_minute: int = 120  # per API key, or per client address without a valid key; 0 = unlimited
     auth_failures_per_minute: int = 10  # failed authentications per address before it gets 429
     cors_origins: tuple[str, ...] = ()
+    # Proxies whose X-Forwarded-For names the client (addresses or networks); by default none is trusted
+    # and the limits count the address that connects.
+    trusted_proxies: tuple[str, ...] = ()
     top_k: int = 5
     max_concurrent_recognitions: int = 2  # synchronous REST recognitions running at once
     max_waiting_recognitions: int = 4  # more waiting than this: 503 with Retry-After
-    pose_cache_max_bytes: int = 512 * 1024 * 1024  # landmarks of uploads, under data_dir/poses
+    max_clip_seconds: float = DEFAULT_MAX_SECONDS  # a longer upload is refused from its header (422)
+    max_clip_frames: int = DEFAULT_MAX_FRAMES  # frames stored in the container, likewise
+    request_time_limit_seconds: float = 120.0  # a synchronous recognition, transcription or bank add
+    job_time_limit_seconds: float = 1800.0  # a job running longer fails, and the worker moves on
+    max_jobs_per_key: int = 20  # queued or running jobs of one key (or of the server, without keys): 429
+    max_stored_bytes_per_key: int = 500 * MB  # uploads one key keeps on disk for its jobs: 507
+    max_stored_bytes: int = 2048 * MB  # uploads on disk in all: 507
+    min_free_disk_bytes: int = 256 * MB  # less free under data_dir: uploads get 507, /readyz 503
+    pose_cache_max_bytes: int = 512 * MB  # landmarks of uploads, under data_dir/poses
     pose_cache_max_age_seconds: float = 24 * 3600
     stream_window_frames: int | None = None  # default: the model's training length
     stream_min_frames: int = 8
     stream_prediction_rate: float = 15.0  # predictions a second at most, per stream
-    stream_max_message_bytes: int = 2 * 1024 * 1024
+    stream_max_message_bytes: int = 2 * MB
     stream_max_frame_pixels: int = 3840 * 2160  # larger frames are refused before they are decoded
     stream_max_connections: int = 8  # each live stream holds a MediaPipe graph (about 150-300 MB)
+    stream_max_per_caller: int = 4  # of those, one key's (or one address's, without keys)
     stream_idle_seconds: float = 60.0  # a stream that sends nothing this long is closed
+    # Web pages that may open a stream, besides the server's own (and the CORS origins); "*": any.
+    stream_origins: tuple[str, ...] = ()
+    max_header_bytes: int = 16 * 1024  # a request whose headers are larger is refused (431)
+    header_timeout_seconds: float = 10.0  # a connection that has not sent its headers by then is closed
+    shutdown_grace_seconds: float = 10.0  # on SIGTERM: how long running work may take to stop
 
     @property
     def jobs_database(self) -> Path:
@@ -91,23 +133,27 @@ class ServerSettings:
     def pose_cache_dir(self) -> Path:
         return self.data_dir / "poses"
 
+    @property
+    def clip_limits(self) -> ClipLimits:
+        return ClipLimits(self.max_clip_seconds, self.max_clip_frames, lift="send a shorter clip")
+
     @classmethod
     def from_env(cls, **overrides: object) -> ServerSettings:
-        """``SIGNSCRIBE_API_KEYS`` (comma-separated), ``SIGNSCRIBE_API_KEYS_FILE``, ``SIGNSCRIBE_MAX_UPLOAD_MB``,
-        ``SIGNSCRIBE_RATE_LIMIT`` (requests a minute), ``SIGNSCRIBE_CORS_ORIGINS`` (comma-separated),
-        ``SIGNSCRIBE_DATA_DIR``, ``SIGNSCRIBE_STREAM_IDLE_SECONDS``; ``overrides`` that are not ``None``
-        win. A value that is not a valid number raises ``SettingsError`` naming the variable."""
+        """``SIGNSCRIBE_API_KEYS`` (comma-separated), ``SIGNSCRIBE_API_KEYS_FILE``,
+        ``SIGNSCRIBE_CORS_ORIGINS``, ``SIGNSCRIBE_STREAM_ORIGINS`` and ``SIGNSCRIBE_TRUSTED_PROXIES``
+        (comma-separated), ``SIGNSCRIBE_DATA_DIR`` and the numbers of ``_FROM_ENV``; ``overrides``
+        that are not ``None`` win. A value that is not a valid number raises ``SettingsError`` naming
+        the variable."""
         env = os.environ
         values: dict[str, object] = {
             "api_keys": read_api_keys(env.get("SIGNSCRIBE_API_KEYS"), env.get("SIGNSCRIBE_API_KEYS_FILE")),
-            "cors_origins": tuple(o.strip() for o in env.get("SIGNSCRIBE_CORS_ORIGINS", "").split(",") if o.strip()),
+            "cors_origins": _listed(env.get("SIGNSCRIBE_CORS_ORIGINS")),
+            "stream_origins": _listed(env.get("SIGNSCRIBE_STREAM_ORIGINS")),
+            "trusted_proxies": _listed(env.get("SIGNSCRIBE_TRUSTED_PROXIES")),
         }
-        if (text := env.get("SIGNSCRIBE_MAX_UPLOAD_MB")) is not None:
-            megabytes = _number("SIGNSCRIBE_MAX_UPLOAD_MB", text, float, 0.01)
-            values["max_upload_bytes"] = int(megabytes * 1024 * 1024)
-        if (text := env.get("SIGNSCRIBE_RATE_LIMIT")) is not None:
-            values["rate_limit_per_minute"] = _number("SIGNSCRIBE_RATE_LIMIT", text, int, 0)
-        if (text := env.get("SIGNSCRIBE_STREAM_IDLE_SECONDS")) is not None:
-            values["stream_idle_seconds"] = _number("SIGNSCRIBE_STREAM_IDLE_SECONDS", text, float, 1)
+        for variable, name, kind, minimum, scale in _FROM_ENV:
+            if (text := env.get(variable)) is not None:
+                number = _number(variable, text, kind, minimum)
+                values[name] = number if scale == 1 else int(number * scale)
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -79,6 +79,8 @@ class StreamSession(ABC):
         self.top_k, self.rate = top_k, rate
         self.received = self.processed = self.dropped = 0
         self.last_prediction = -np.inf
+        self.latest = -np.inf  # the timestamp of the last frame processed
+        self.window: deque = deque()
         self.pending: Incoming | None = None
         self.wake = asyncio.Event()
         self._lock = threading.Lock()  # process() runs in a worker thread; close() must wait for it
@@ -103,9 +105,18 @@ class StreamSession(ABC):
         return frame
 
     def process(self, frame: Incoming) -> list[dict[str, Any]]:
-        """One frame into the window; returns the messages to send. Runs in a worker thread."""
+        """One frame into the window; returns the messages to send. Runs in a worker thread. A frame
+        stamped before the one processed last (a client whose clock started again) starts afresh."""
         with self._lock:
+            if frame.t < self.latest:
+                self.restart()
+            self.latest = frame.t
             return self._process(frame)
+
+    def restart(self) -> None:
+        """Forget the frames seen so far and when the last prediction was made."""
+        self.last_prediction = -np.inf
+        self.window.clear()
 
     @abstractmethod
     def _process(self, frame: Incoming) -> list[dict[str, Any]]: ...

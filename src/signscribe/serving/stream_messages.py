@@ -25,6 +25,9 @@ from signscribe.pose.sequence import PoseSequence
 LAYOUT = Layout()
 HEADER = struct.Struct("<d")
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP")
+# Normalised landmarks lie in 0-1 across the frame, a little outside it for a point out of view; a
+# value this far out is not a landmark (and 1e36 times the frame's width overflows).
+MAX_LANDMARK_VALUE = 10.0
 
 
 class StreamMessageError(ValueError):
@@ -111,8 +114,10 @@ def _landmark_rows(message: LandmarksMessage) -> tuple[np.ndarray, np.ndarray, i
         if len(points) != expected or len({len(point) for point in points}) != 1:
             raise StreamMessageError("bad_landmarks", f"{name} must be {expected} points of [x, y, z, ...]")
         array = np.asarray(points, dtype=np.float64)
-        if np.abs(array).max() > np.finfo(np.float32).max:
-            raise StreamMessageError("bad_landmarks", f"{name} holds numbers too large for a landmark")
+        if np.abs(array).max() > MAX_LANDMARK_VALUE:
+            raise StreamMessageError(
+                "bad_landmarks", f"{name} holds a value beyond ±{MAX_LANDMARK_VALUE:g}: landmarks are normalised (0-1)"
+            )
         values[rows], confidence[rows] = from_normalized(
             array[:, :4] if name == "pose" else array[:, :3], message.width, message.height
         )

@@ -1,4 +1,5 @@
-"""Capacity for live streams: at most ``limit`` open at once, and the MediaPipe graphs they borrow.
+"""Capacity for live streams: at most ``limit`` open at once (``per_caller`` of them for one caller),
+and the MediaPipe graphs they borrow.
 
 A graph is reset (its tracking state cleared) and kept when its stream closes, so the next stream
 reuses it instead of building another: memory levels off after the first round of streams rather
@@ -9,6 +10,7 @@ the number of graphs stays at the number of streams open at once."""
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 from signscribe.pose.holistic_graph import HolisticStream
 from signscribe.serving.memory import release_free_memory
@@ -20,25 +22,34 @@ class StreamSlots:
     """Open streams (``take``/``release``, on the event loop) and the graphs lent to them
     (``borrow``/``give_back``, from worker threads)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, per_caller: int | None = None) -> None:
         self.limit = limit
+        self.per_caller = per_caller or limit
         self.open = 0
         self.lent = 0
+        self.by_caller: Counter[str] = Counter()
         self._idle: list[HolisticStream] = []
         self._changed = threading.Condition()
 
-    def take(self) -> bool:
-        """One more stream, if a slot is free."""
+    def take(self, caller: str = "") -> str | None:
+        """One more stream for ``caller`` (an identity: a key's digest or an address); ``None`` when
+        it was taken, else why not (every slot is taken, or the caller's share of them)."""
         with self._changed:
             if self.open >= self.limit:
-                return False
+                return f"at most {self.limit} live streams; try again later"
+            if self.by_caller[caller] >= self.per_caller:
+                return f"at most {self.per_caller} live streams for one caller; close one first"
             self.open += 1
+            self.by_caller[caller] += 1
             self._changed.notify_all()
-            return True
+            return None
 
-    def release(self) -> None:
+    def release(self, caller: str = "") -> None:
         with self._changed:
             self.open -= 1
+            self.by_caller[caller] -= 1
+            if self.by_caller[caller] <= 0:
+                del self.by_caller[caller]
 
     def borrow(self) -> HolisticStream:
         """A kept graph; else, when every lent graph belongs to an open stream, a new one."""

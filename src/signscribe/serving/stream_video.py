@@ -70,6 +70,10 @@ class VideoSession(StreamSession):
         self.passes: list[_StreamingPass] = []
         self.last_fed = -np.inf
 
+    def restart(self) -> None:
+        super().restart()
+        self.passes, self.last_fed = [], -np.inf
+
     def _process(self, frame: Incoming) -> list[dict[str, Any]]:
         started = time.perf_counter()
         if frame.image is None:

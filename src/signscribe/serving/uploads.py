@@ -12,11 +12,13 @@ from pathlib import Path
 from fastapi import UploadFile
 
 from signscribe.errors import VideoReadError
-from signscribe.io import probe
+from signscribe.io import VideoInfo, probe
+from signscribe.io.limits import ClipLimits, ClipTooLongError
 from signscribe.serving.security import ApiError
 
 CHUNK = 1 << 20
-# Leading bytes of the containers we accept (ISO BMFF/QuickTime, Matroska/WebM, AVI, MPEG-PS/TS).
+# Leading bytes of the containers we accept (ISO BMFF/QuickTime, Matroska/WebM, AVI, MPEG-PS); an
+# MPEG-TS file is recognised by its sync byte at the start of three 188-byte packets in a row.
 _SIGNATURES = (
     (4, b"ftyp"),
     (4, b"moov"),
@@ -24,19 +26,20 @@ _SIGNATURES = (
     (4, b"wide"),
     (4, b"free"),
     (0, b"\x1a\x45\xdf\xa3"),
-    (0, b"RIFF"),
+    (8, b"AVI "),
     (0, b"\x00\x00\x01\xba"),
-    (0, b"\x47"),
 )
+_TS_PACKET = 188
 
 
 def too_large(max_bytes: int) -> ApiError:
     return ApiError(413, "upload_too_large", f"the upload is larger than {max_bytes} bytes")
 
 
-async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
+async def save_upload(upload: UploadFile, folder: Path, max_bytes: int, limits: ClipLimits | None = None) -> Path:
     """Stream an upload to a server-chosen name under ``folder``, stopping at ``max_bytes``; then check
-    that it is a real video. The client's file name is never used as a path."""
+    (in a thread: FFmpeg reads its header) that it is a real video within ``limits``. The client's file
+    name is never used as a path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.upload"
     size = 0
@@ -49,21 +52,27 @@ async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
                 file.write(chunk)
         if size == 0:
             raise ApiError(400, "empty_upload", "the uploaded file is empty")
-        sniff_video(path)
+        info = await asyncio.to_thread(sniff_video, path)
+        if limits is not None:
+            limits.check(info)
+    except ClipTooLongError as error:
+        path.unlink(missing_ok=True)
+        raise ApiError(422, "clip_too_long", f"the upload {error.reason}") from None
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return path
 
 
-def sniff_video(path: Path) -> None:
+def sniff_video(path: Path) -> VideoInfo:
     """415 unless the file starts like a video container and FFmpeg finds a decodable video stream in it."""
     with path.open("rb") as file:
-        head = file.read(16)
-    if not any(head[offset : offset + len(magic)] == magic for offset, magic in _SIGNATURES):
+        head = file.read(3 * _TS_PACKET)
+    transport_stream = len(head) == 3 * _TS_PACKET and head[0::_TS_PACKET] == b"GGG"
+    if not transport_stream and not any(head[offset : offset + len(magic)] == magic for offset, magic in _SIGNATURES):
         raise ApiError(415, "not_a_video", "the upload is not a video container (MP4, MOV, WebM, MKV, AVI or MPEG)")
     try:
-        probe(path)
+        return probe(path)
     except VideoReadError as error:
         raise ApiError(415, "not_a_video", f"the upload is not a readable video: {error.reason}") from error
 

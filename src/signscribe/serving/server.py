@@ -1,0 +1,76 @@
+"""uvicorn as signscribe runs it: bounded request headers, a deadline for them, forwarded headers
+trusted only from the proxies the operator names, and a graceful shutdown with a deadline.
+
+uvicorn arms its keep-alive timer only once a response is sent, so a connection that opens and never
+finishes its headers would stay open for ever, and 500 of them hold 500 sockets (a slowloris attack).
+``HeaderDeadlineProtocol`` closes a connection that has not sent a whole request head within
+``header_timeout_seconds`` of opening (or of its previous response); bytes trickling in do not reset it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from signscribe.serving.settings import ServerSettings
+
+
+class HeaderDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's head (set by ``uvicorn_config``)."""
+
+    header_timeout_seconds = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_due: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_due = self.loop.call_later(self.header_timeout_seconds, self._head_late)
+
+    def _disarm(self) -> None:
+        if self._head_due is not None:
+            self._head_due.cancel()
+            self._head_due = None
+
+    def _head_late(self) -> None:
+        self._head_due = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # the head arrived whole: the request is under way
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def uvicorn_config(app: Any, settings: ServerSettings, **options: Any) -> uvicorn.Config:
+    """The uvicorn config of ``signscribe serve`` for ``app`` (``options``: host, port, ...)."""
+    protocol = type("Protocol", (HeaderDeadlineProtocol,), {"header_timeout_seconds": settings.header_timeout_seconds})
+    return uvicorn.Config(
+        app,
+        http=protocol,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+        log_level="warning",
+        **options,
+    )
