@@ -1,5 +1,6 @@
 """The one Typer app of the ``signscribe`` command line, and how a command is registered on it: bad
-input (a ``SignscribeError`` or ``ValueError``) is one red line and exit code 2. ``cli.py``,
+input (a ``SignscribeError`` or ``ValueError``) is one red line and exit code 2, a failure of the
+system (a read-only folder, a full disk: an ``OSError``) one red line and exit code 1. ``cli.py``,
 ``cli_sentences.py`` and ``cli_embeddings.py`` add their commands to it."""
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def command(name: str | None = None, group: typer.Typer | None = None) -> Callab
             except (SignscribeError, ValueError) as error:
                 errors.print(f"[red]error:[/red] {error}", highlight=False)
                 raise typer.Exit(code=2) from None
+            except OSError as error:
+                where = f"{error.filename}: " if error.filename else ""
+                errors.print(f"[red]error:[/red] {where}{error.strerror or error}", highlight=False)
+                raise typer.Exit(code=1) from None
 
         (group or app).command(name)(run)
         return function

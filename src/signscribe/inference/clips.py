@@ -52,6 +52,24 @@ def clips_in(path: Path) -> list[Path]:
     return [path]
 
 
+def unreadable_in(path: Path) -> list[ClipResult]:
+    """The entries under a folder named like clips that are no regular file (a FIFO, a socket, a
+    device, a link that loops or leads nowhere), each failed with what it is: never opened (reading a
+    FIFO would wait for ever), never skipped unsaid."""
+    if not path.is_dir():
+        return []
+    failed = []
+    for entry in sorted(path.rglob("*")):
+        if entry.suffix.lower() not in CLIP_SUFFIXES or entry.is_file() or entry.is_dir():
+            continue
+        if entry.is_symlink():
+            reason = "a symbolic link that loops or leads to nothing"
+        else:
+            reason = "a FIFO" if entry.is_fifo() else "a socket or device"
+        failed.append(ClipResult(entry, [], str(InputFileError(entry, f"not a regular file: {reason}"))))
+    return failed
+
+
 def recognize_clips(
     recognizer: Recognizer,
     clips: list[Path],
@@ -96,12 +114,13 @@ def recognize_path(
     each, for the folder's top-10 file), with the model's attention when ``explain``."""
     if not path.exists():
         raise InputFileError(path, "file not found")
-    clips = clips_in(path)
-    if not clips:
+    clips, unreadable = clips_in(path), unreadable_in(path)
+    if not clips and not unreadable:
         raise InputFileError(path, "no videos or .pose files in this folder")
     folder = path.is_dir()
     depth = max(top_k, 10) if folder else top_k
     results = recognize_clips(recognizer, clips, depth, workers, on_progress, on_extracted, explain)
+    results += unreadable
     return Recognition(results, path if folder else path.parent, folder)
 
 

@@ -168,6 +168,11 @@ class JobStore:
         )
         return len(rows)
 
+    def pending_uploads(self, owner: str) -> list[Path]:
+        """The uploads of ``owner``'s jobs that are queued or running."""
+        rows = self._execute("SELECT upload FROM jobs WHERE owner = ? AND status IN ('queued', 'running')", (owner,))
+        return [Path(row[0]) for row in rows]
+
     def remove_stray_uploads(self, folder: Path) -> int:
         """Delete the uploads in ``folder`` that no job holds (a synchronous request's, left by a server
         that was killed while it answered); returns how many."""

@@ -23,7 +23,7 @@ from signscribe.inference.subtitles import format_transcript
 from signscribe.pose.cache import content_hash
 from signscribe.serving.jobs import Job
 from signscribe.serving.security import ApiError, Caller
-from signscribe.serving.uploads import save_upload
+from signscribe.serving.uploads import free_bytes, save_upload, stored_bytes
 from signscribe.serving.work import (
     JOB_KINDS,
     UnprocessableUpload,
@@ -65,7 +65,7 @@ status = APIRouter(tags=["status"])
 api = APIRouter(prefix="/v1", dependencies=[Depends(admitted_caller)])
 
 
-@status.get("/healthz")
+@status.api_route("/healthz", methods=["GET", "HEAD"])
 async def healthz() -> dict[str, str]:
     """The process answers."""
     return {"status": "ok"}
@@ -73,12 +73,13 @@ async def healthz() -> dict[str, str]:
 
 @status.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """The model is loaded, the job worker runs and the jobs database answers."""
+    """The model is loaded, the job worker runs, the jobs database answers and the disk has room."""
     state = request.app.state
     default = state.models.default
     checks = {
         "model": default.answers_freely or bool(default.labels),
         "worker": bool(state.worker and state.worker.healthy),
+        "disk": free_bytes(state.settings) >= state.settings.min_free_disk_bytes,
     }
     try:
         state.store.get("readiness-probe")
@@ -125,7 +126,7 @@ async def run_guarded(request: Request, file: UploadFile, work: Callable[[Path, 
     state = request.app.state
     settings = state.settings
     async with state.recognitions.slot():
-        path = await save_upload(file, settings.uploads_dir, settings.max_upload_bytes, settings.clip_limits)
+        path = await save_upload(file, settings)
         guard = WorkGuard(settings.request_time_limit_seconds)
         try:
             return await while_connected(request, guard, lambda: work(path, guard))
@@ -187,20 +188,28 @@ async def create_job(
     status, progress and result (a transcribe job's result is the JSON of `POST /v1/transcribe`).
     The job belongs to the API key that made it. 503 while the job worker is not running."""
     state = request.app.state
+    settings = state.settings
     state.models.get(model)  # an unknown model is refused now, not when the job runs
     if not (state.worker and state.worker.is_alive()):
         raise ApiError(503, "worker_unavailable", "the job worker is not running; try again later",
                        {"Retry-After": "10"})  # fmt: skip
-    path = await save_upload(
-        file, state.settings.uploads_dir, state.settings.max_upload_bytes, state.settings.clip_limits
-    )
+    pending = state.store.pending_uploads(caller.owner)
+    if len(pending) >= settings.max_jobs_per_key:
+        message = f"{len(pending)} of your jobs are queued or running, the most one key may have; wait for one"
+        raise ApiError(429, "too_many_jobs", message, {"Retry-After": "30"})
+    path = await save_upload(file, settings)
     options = {"min_confidence": min_confidence} if kind == "transcribe" else {}
     if model is not None:
         options["model"] = model
     try:
+        if stored_bytes(settings.uploads_dir, [*pending, path]) > settings.max_stored_bytes_per_key:
+            megabytes = settings.max_stored_bytes_per_key // (1024 * 1024)
+            raise ApiError(
+                507, "storage_quota", f"your queued jobs' uploads would pass the {megabytes} MB one key may keep"
+            )
         video = await asyncio.to_thread(content_hash, path)
         job = state.store.create(
-            display_name(file.filename), path, top_k or state.settings.top_k, kind, options or None, caller.owner, video
+            display_name(file.filename), path, top_k or settings.top_k, kind, options or None, caller.owner, video
         )
     except BaseException:
         path.unlink(missing_ok=True)

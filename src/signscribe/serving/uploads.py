@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from fastapi import UploadFile
 
 from signscribe.errors import VideoReadError
 from signscribe.io import VideoInfo, probe
-from signscribe.io.limits import ClipLimits, ClipTooLongError
+from signscribe.io.limits import ClipTooLongError
 from signscribe.serving.security import ApiError
+from signscribe.serving.settings import ServerSettings
 
 CHUNK = 1 << 20
 # Leading bytes of the containers we accept (ISO BMFF/QuickTime, Matroska/WebM, AVI, MPEG-PS); an
@@ -36,15 +39,48 @@ def too_large(max_bytes: int) -> ApiError:
     return ApiError(413, "upload_too_large", f"the upload is larger than {max_bytes} bytes")
 
 
-async def save_upload(upload: UploadFile, folder: Path, max_bytes: int, limits: ClipLimits | None = None) -> Path:
-    """Stream an upload to a server-chosen name under ``folder``, stopping at ``max_bytes``; then check
-    (in a thread: FFmpeg reads its header) that it is a real video within ``limits``. The client's file
-    name is never used as a path."""
+def storage_full() -> ApiError:
+    return ApiError(507, "storage_full", "the server's disk is full; try again later")
+
+
+def free_bytes(settings: ServerSettings) -> int:
+    """Free space on the disk of the server's data dir."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(settings.data_dir).free
+
+
+def stored_bytes(folder: Path, uploads: Iterable[Path] | None = None) -> int:
+    """The size of ``uploads`` (default: every upload in ``folder``)."""
+    paths = folder.glob("*.upload") if uploads is None else uploads
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):  # one deleted meanwhile
+            total += path.stat().st_size
+    return total
+
+
+def check_storage(settings: ServerSettings) -> None:
+    """507 when the disk has less than ``min_free_disk_bytes`` free, or the uploads on it pass
+    ``max_stored_bytes``."""
+    if free_bytes(settings) < settings.min_free_disk_bytes:
+        raise storage_full()
+    if stored_bytes(settings.uploads_dir) > settings.max_stored_bytes:
+        megabytes = settings.max_stored_bytes // (1024 * 1024)
+        raise ApiError(507, "storage_quota", f"the server's uploads fill the {megabytes} MB it keeps; try again later")
+
+
+async def save_upload(upload: UploadFile, settings: ServerSettings) -> Path:
+    """Stream an upload to a server-chosen name under the uploads folder, stopping at the upload limit
+    and on a full disk (507); then check (in a thread: FFmpeg reads its header) that it is a real
+    video within the clip limits. The client's file name is never used as a path; a refused upload
+    leaves nothing behind."""
+    folder, max_bytes = settings.uploads_dir, settings.max_upload_bytes
     folder.mkdir(parents=True, exist_ok=True)
+    check_storage(settings)
     path = folder / f"{uuid.uuid4().hex}.upload"
     size = 0
     try:
-        with path.open("wb") as file:
+        with open(path, "wb") as file:
             while chunk := await upload.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
@@ -52,12 +88,17 @@ async def save_upload(upload: UploadFile, folder: Path, max_bytes: int, limits: 
                 file.write(chunk)
         if size == 0:
             raise ApiError(400, "empty_upload", "the uploaded file is empty")
+        check_storage(settings)  # with this upload
         info = await asyncio.to_thread(sniff_video, path)
-        if limits is not None:
-            limits.check(info)
+        settings.clip_limits.check(info)
     except ClipTooLongError as error:
         path.unlink(missing_ok=True)
         raise ApiError(422, "clip_too_long", f"the upload {error.reason}") from None
+    except OSError as error:
+        path.unlink(missing_ok=True)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise storage_full() from None
+        raise
     except BaseException:
         path.unlink(missing_ok=True)
         raise
