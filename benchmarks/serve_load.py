@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import io
 import json
+import os
 import socket
 import struct
 import subprocess
@@ -56,16 +57,17 @@ def random_video_model(family: str, folder: Path) -> Path:
 
 
 @contextlib.contextmanager
-def running_server(model: str | None = None) -> Iterator[tuple[str, int]]:
+def running_server(model: str | None = None, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """``signscribe serve`` (of ``model``, else the default) in its own process on a free port, with a
-    temporary data dir and no rate limit, ready; yields its base URL and process id."""
+    temporary data dir, no rate limit and ``env`` added to its environment (``SIGNSCRIBE_*`` settings),
+    ready; yields its base URL and process id."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as data_dir:
         command = ["serve", "--port", str(port), "--data-dir", data_dir, "--rate-limit", "0"]
         command += ["--model", model] if model else []
-        server = subprocess.Popen([sys.executable, "-m", "signscribe", *command])
+        server = subprocess.Popen([sys.executable, "-m", "signscribe", *command], env={**os.environ, **(env or {})})
         try:
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 120

@@ -130,7 +130,9 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
     app.state.gatekeeper = Gatekeeper(
         settings.api_keys, settings.rate_limit_per_minute, settings.auth_failures_per_minute
     )
-    app.state.recognitions = WorkQueue(settings.max_concurrent_recognitions, settings.max_waiting_recognitions)
+    app.state.recognitions = WorkQueue(
+        settings.max_concurrent_recognitions, settings.max_waiting_recognitions, settings.max_recognitions_per_caller
+    )
     app.state.streams = StreamSlots(settings.stream_max_connections, settings.stream_max_per_caller)
     app.state.worker = None
     app.add_middleware(Gate, gatekeeper=app.state.gatekeeper, max_upload_bytes=settings.max_upload_bytes)

@@ -120,27 +120,25 @@ def stopped(error: WorkStopped, time_limit: float) -> ApiError:
 
 
 async def run_guarded(request: Request, file: UploadFile, work: Callable[[Path, WorkGuard], Any]) -> Any:
-    """Save the upload, run ``work(path, guard)`` in a thread, in a slot of the bounded recognition
-    queue (503 when it is full), delete the upload. The guard stops the work when the client goes
+    """Save the upload (its body is in already: a clip too long is refused before it waits), run
+    ``work(path, guard)`` in a thread in a slot of the bounded recognition queue (503 when it is full,
+    or holds the caller's share), delete the upload. The guard stops the work when the client goes
     away or the request's time limit passes, and the slot is freed once the work has stopped."""
     state = request.app.state
     settings = state.settings
-    async with state.recognitions.slot():
-        path = await save_upload(file, settings)
-        guard = WorkGuard(settings.request_time_limit_seconds)
-        try:
+    path = await save_upload(file, settings)
+    try:
+        async with state.recognitions.slot(request.state.caller.identity):
+            guard = WorkGuard(settings.request_time_limit_seconds)  # its time starts with the work
             return await while_connected(request, guard, lambda: work(path, guard))
-        except SignscribeError as error:  # named by the client's file name, never the server's path
-            known = (
-                error
-                if isinstance(error, UnprocessableUpload)
-                else UnprocessableUpload(error, path, display_name(file.filename))
-            )
-            raise ApiError(422, known.code, str(known)) from error
-        except WorkStopped as error:
-            raise stopped(error, settings.request_time_limit_seconds) from error
-        finally:
-            path.unlink(missing_ok=True)
+    except SignscribeError as error:  # named by the client's file name, never the server's path
+        if not isinstance(error, UnprocessableUpload):
+            error = UnprocessableUpload(error, path, display_name(file.filename))
+        raise ApiError(422, error.code, str(error)) from error
+    except WorkStopped as error:
+        raise stopped(error, settings.request_time_limit_seconds) from error
+    finally:
+        path.unlink(missing_ok=True)
 
 
 async def _run_on_upload(request: Request, file: UploadFile, model: str | None, work: Any, *arguments: Any) -> Any:

@@ -69,6 +69,7 @@ _FROM_ENV = (
     ("SIGNSCRIBE_MAX_STORED_MB", "max_stored_bytes", float, 1, MB),
     ("SIGNSCRIBE_MIN_FREE_DISK_MB", "min_free_disk_bytes", float, 0, MB),
     ("SIGNSCRIBE_STREAMS_PER_KEY", "stream_max_per_caller", int, 1, 1),
+    ("SIGNSCRIBE_RECOGNITIONS_PER_KEY", "max_recognitions_per_caller", int, 1, 1),
     ("SIGNSCRIBE_SHUTDOWN_SECONDS", "shutdown_grace_seconds", float, 0, 1),
 )
 
@@ -97,6 +98,7 @@ class ServerSettings:
     top_k: int = 5
     max_concurrent_recognitions: int = 2  # synchronous REST recognitions running at once
     max_waiting_recognitions: int = 4  # more waiting than this: 503 with Retry-After
+    max_recognitions_per_caller: int = 2  # of those running or waiting, one key's (or address's): 503
     max_clip_seconds: float = DEFAULT_MAX_SECONDS  # a longer upload is refused from its header (422)
     max_clip_frames: int = DEFAULT_MAX_FRAMES  # frames stored in the container, likewise
     request_time_limit_seconds: float = 120.0  # a synchronous recognition, transcription or bank add

@@ -8,6 +8,7 @@ import contextlib
 import errno
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
@@ -119,22 +120,32 @@ def sniff_video(path: Path) -> VideoInfo:
 
 
 class WorkQueue:
-    """At most ``running`` recognitions at once and ``waiting`` more in line; past that a request is
-    refused at once with 503 and ``Retry-After``, so a burst cannot pile up memory."""
+    """At most ``running`` recognitions at once and ``waiting`` more in line, ``per_caller`` of them
+    (running or waiting) for one caller; past that a request is refused at once with 503 and
+    ``Retry-After``, so a burst cannot pile up memory and one caller cannot take every slot."""
 
-    def __init__(self, running: int, waiting: int) -> None:
+    def __init__(self, running: int, waiting: int, per_caller: int | None = None) -> None:
         self.capacity = running + waiting
+        self.per_caller = per_caller or self.capacity
         self.admitted = 0
+        self.by_caller: Counter[str] = Counter()
         self._slots = asyncio.Semaphore(running)
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, caller: str = "") -> AsyncIterator[None]:
         if self.admitted >= self.capacity:
             raise ApiError(503, "busy", "the server is busy with other recognitions; try again shortly",
                            {"Retry-After": "2"})  # fmt: skip
+        if self.by_caller[caller] >= self.per_caller:
+            message = f"you have {self.per_caller} recognitions running or waiting, the most one caller may have"
+            raise ApiError(503, "busy", f"{message}; try again once one is answered", {"Retry-After": "2"})
         self.admitted += 1
+        self.by_caller[caller] += 1
         try:
             async with self._slots:
                 yield
         finally:
             self.admitted -= 1
+            self.by_caller[caller] -= 1
+            if not self.by_caller[caller]:
+                del self.by_caller[caller]
