@@ -5,7 +5,8 @@ where litert-torch is installed (the ``[tflite]`` extra, ``.venv-tflite``), to T
 TFLite (one clip padded to 64 frames), then runs each on every WLASL100 val clip alone (batch 1,
 landmarks already extracted: ``signscribe extract --data csv:../shared/data/wlasl100/wlasl100.csv``
 fills the pose cache), and prints the median milliseconds per clip, the file size, top-1 accuracy
-against the labels and the share of clips whose best gloss equals PyTorch's.
+against the labels and the share of clips whose best gloss equals PyTorch's; then how long the
+server's first ``GET /v1/browser-model`` takes to export the model for the page.
 
 Run from the repository root: ``.venv/bin/python benchmarks/export_speed.py [--limit N]`` (or
 ``.venv-tflite/bin/python`` for the TFLite rows too).
@@ -24,6 +25,7 @@ import torch
 
 from signscribe.data import open_dataset
 from signscribe.export import export_onnx, quantize_int8
+from signscribe.export.browser import browser_onnx
 from signscribe.inference import Recognizer
 from signscribe.models.onnx_model import OnnxModel
 
@@ -79,6 +81,12 @@ def main() -> None:
         top1 = sum(b == t for b, t in zip(best, truth, strict=True)) / len(truth)
         same = sum(b == r for b, r in zip(best, reference, strict=True)) / len(reference)
         print(f"| {name} | {milliseconds:.2f} | {sizes[name] / 1e6:.1f} MB | {top1:.4f} | {same:.1%} |")
+    started = time.perf_counter()
+    browser = browser_onnx(recognizer.loaded)
+    seconds = time.perf_counter() - started
+    print(
+        f"the browser model (the first GET /v1/browser-model exports it): {seconds:.1f} s, {len(browser) / 1e6:.1f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,12 @@ def test_status_endpoints_and_docs(make_client) -> None:
     client = make_client()
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"model": True, "worker": True, "database": True}
+    assert ready.status_code == 200 and ready.json()["checks"] == {
+        "model": True,
+        "worker": True,
+        "database": True,
+        "disk": True,
+    }
     model = client.get("/v1/models").json()["models"][0]
     assert model["num_labels"] == 16 and "hello" in model["labels"]
     assert client.get("/docs").status_code == 200

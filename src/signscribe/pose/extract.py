@@ -117,7 +117,7 @@ class HolisticExtractor:
             return first
         # a separate entry: what the first pass gives stays cached as it is
         searched = {**keyed, "signer_search": SIGNER_SEARCH_VERSION}
-        return self._cached(video, searched, lambda: self._around_signer(video, selection, first))
+        return self._cached(video, searched, lambda: self._around_signer(video, selection, first, on_progress))
 
     def _parts(self, video: Path, selection: dict[str, Any]) -> int:
         """Into how many parts the first pass over the clip is cut (1 without a pool of graphs)."""
@@ -182,20 +182,27 @@ class HolisticExtractor:
             source=str(video),
         )
 
-    def _around_signer(self, video: Path, selection: dict[str, Any], first: PoseSequence) -> PoseSequence:
+    def _around_signer(
+        self, video: Path, selection: dict[str, Any], first: PoseSequence, on_progress: ProgressCallback | None
+    ) -> PoseSequence:
         """The landmarks extracted again from a crop around a signer the first pass found in too few
-        frames (``signer_search``), if that finds them in more; else the first pass."""
+        frames (``signer_search``), if that finds them in more; else the first pass. ``on_progress``
+        is called after each frame read, as in the first pass (an exception it raises stops the search)."""
+
+        def reported(frames: Iterator[Frame]) -> Iterator[Frame]:
+            return frames if on_progress is None else _reporting(frames, first.num_frames, on_progress)
+
         box = box_in_sequence(first)
         if box is None:
             chosen = set(np.linspace(0, first.num_frames - 1, SEARCH_FRAMES).round().astype(int).tolist())
-            frames = read_frames(video, rate=first.fps, **selection)
+            frames = reported(read_frames(video, rate=first.fps, **selection))
             images = [frame.image for index, frame in enumerate(frames) if index in chosen]
             with PoseFinder() as finder:
                 box = search_windows(images, finder.find)
         region = None if box is None else crop_around(box, first.width, first.height)
         if region is None:
             return first
-        frames = read_frames(video, rate=first.fps, **{**selection, "bbox": region})
+        frames = reported(read_frames(video, rate=first.fps, **{**selection, "bbox": region}))
         cropped = self.extract_frames(frames, fps=first.fps, source=str(video))
         found = to_frame(cropped, region, first.width, first.height)
         return found if found.detected("pose").mean() > first.detected("pose").mean() else first
