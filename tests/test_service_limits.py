@@ -117,7 +117,8 @@ def test_a_clip_longer_than_the_limits_is_refused_from_its_header(make_client, t
     assert not list(client.app.state.settings.uploads_dir.glob("*"))
 
 
-def test_the_clip_limits_come_from_the_environment(monkeypatch) -> None:
+def test_the_clip_limits_come_from_the_environment(monkeypatch, make_client) -> None:
+    monkeypatch.setenv("SIGNSCRIBE_MAX_FRAME_RATE", "12")
     monkeypatch.setenv("SIGNSCRIBE_MAX_CLIP_SECONDS", "30")
     monkeypatch.setenv("SIGNSCRIBE_REQUEST_TIME_LIMIT", "5")
     monkeypatch.setenv("SIGNSCRIBE_JOB_TIME_LIMIT", "60")
@@ -128,6 +129,9 @@ def test_the_clip_limits_come_from_the_environment(monkeypatch) -> None:
         60,
     )
     assert settings.clip_limits.max_seconds == 30
+    client = make_client(max_frame_rate=settings.max_frame_rate)
+    for recognizer in client.app.state.models.recognizers.values():  # every model extracts uploads at 12 fps
+        assert recognizer.extractor.settings.rate_for(1000.0) == 12
 
 
 def test_a_request_past_its_time_limit_stops_and_frees_its_slot(make_client, long_clip: bytes) -> None:

@@ -24,6 +24,10 @@ from signscribe.pose.native_log import filter_native_stderr
 OFFLINE_MODEL_COMPLEXITY = 1
 
 
+# Whatever rate a container declares, MediaPipe sees at most this many frames a second (by timestamps).
+DEFAULT_MAX_FRAME_RATE = 30.0
+
+
 @dataclass(frozen=True)
 class ExtractionSettings:
     """Options that change the landmarks extracted from a video (and so the cache key)."""
@@ -36,7 +40,7 @@ class ExtractionSettings:
     frame_rate: float | None = None  # frames a second kept for MediaPipe; None keeps every frame up to the cap
     # Whatever a container declares (MediaRecorder files converted to mp4 often say 1000 fps, their frames
     # repeated), MediaPipe never sees more frames a second than this; None lifts the cap.
-    max_frame_rate: float | None = 30.0
+    max_frame_rate: float | None = DEFAULT_MAX_FRAME_RATE
 
     def __post_init__(self) -> None:
         if self.model_complexity != OFFLINE_MODEL_COMPLEXITY:

@@ -124,8 +124,9 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
     )
     app.state.settings = settings
     app.state.models = ModelPool(
-        settings.model, recognizer, cache, settings.device, settings.model_options, settings.runtime
-    )
+        settings.model, recognizer, cache, settings.device, settings.model_options, settings.runtime,
+        settings.max_frame_rate,
+    )  # fmt: skip
     app.state.store = JobStore(settings.jobs_database)
     app.state.gatekeeper = Gatekeeper(
         settings.api_keys, settings.rate_limit_per_minute, settings.auth_failures_per_minute

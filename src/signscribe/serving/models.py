@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 from signscribe.errors import SignscribeError
@@ -16,6 +17,7 @@ from signscribe.inference.recognizer import Recognizer
 from signscribe.models.bundled import DEFAULT_MODEL, bundled_models, default_model_name
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
+from signscribe.pose.holistic_graph import DEFAULT_MAX_FRAME_RATE
 from signscribe.serving.security import ApiError
 
 log = logging.getLogger(__name__)
@@ -32,10 +34,12 @@ class ModelPool:
         device: str = "auto",
         options: dict[str, Any] | None = None,
         runtime: str = "auto",
+        max_frame_rate: float = DEFAULT_MAX_FRAME_RATE,
     ) -> None:
         """``options`` are those of a ``vlm:`` default model (prompt config, labels, quantisation);
-        ``runtime`` runs the default and the bundled models (``signscribe.export.runtime``)."""
-        self.cache, self.device, self.runtime = cache, device, runtime
+        ``runtime`` runs the default and the bundled models (``signscribe.export.runtime``); no model
+        extracts more than ``max_frame_rate`` frames a second of an upload, whatever it declares."""
+        self.cache, self.device, self.runtime, self.max_frame_rate = cache, device, runtime, max_frame_rate
         self.browser_models: dict[str, bytes] = {}  # ONNX for the page's offline mode, made on first request
         self._exporting = asyncio.Lock()  # one export at a time
         self._exports: dict[str, asyncio.Future[bytes]] = {}
@@ -54,7 +58,8 @@ class ModelPool:
 
     def _cached(self, recognizer: Recognizer) -> Recognizer:
         """The same model on the server's runtime, its extractor (same settings) writing to the server's cache."""
-        extractor = HolisticExtractor(recognizer.extractor.settings, cache=self.cache)
+        settings = replace(recognizer.extractor.settings, max_frame_rate=self.max_frame_rate)
+        extractor = HolisticExtractor(settings, cache=self.cache)
         return on_runtime(Recognizer(recognizer.loaded, extractor, self.device), self.runtime)
 
     @property

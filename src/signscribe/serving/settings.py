@@ -9,6 +9,7 @@ from typing import Any
 
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.io.limits import DEFAULT_MAX_FRAMES, DEFAULT_MAX_SECONDS, ClipLimits
+from signscribe.pose.holistic_graph import DEFAULT_MAX_FRAME_RATE
 
 MB = 1024 * 1024
 
@@ -62,6 +63,7 @@ _FROM_ENV = (
     ("SIGNSCRIBE_STREAM_IDLE_SECONDS", "stream_idle_seconds", float, 1, 1),
     ("SIGNSCRIBE_MAX_CLIP_SECONDS", "max_clip_seconds", float, 1, 1),
     ("SIGNSCRIBE_MAX_CLIP_FRAMES", "max_clip_frames", int, 1, 1),
+    ("SIGNSCRIBE_MAX_FRAME_RATE", "max_frame_rate", float, 1, 1),
     ("SIGNSCRIBE_REQUEST_TIME_LIMIT", "request_time_limit_seconds", float, 1, 1),
     ("SIGNSCRIBE_JOB_TIME_LIMIT", "job_time_limit_seconds", float, 1, 1),
     ("SIGNSCRIBE_MAX_JOBS_PER_KEY", "max_jobs_per_key", int, 1, 1),
@@ -101,6 +103,7 @@ class ServerSettings:
     max_recognitions_per_caller: int = 2  # of those running or waiting, one key's (or address's): 503
     max_clip_seconds: float = DEFAULT_MAX_SECONDS  # a longer upload is refused from its header (422)
     max_clip_frames: int = DEFAULT_MAX_FRAMES  # frames stored in the container, likewise
+    max_frame_rate: float = DEFAULT_MAX_FRAME_RATE  # frames a second extracted, by timestamps, at most
     request_time_limit_seconds: float = 120.0  # a synchronous recognition, transcription or bank add
     job_time_limit_seconds: float = 1800.0  # a job running longer fails, and the worker moves on
     max_jobs_per_key: int = 20  # queued or running jobs of one key (or of the server, without keys): 429
