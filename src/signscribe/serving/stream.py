@@ -15,7 +15,10 @@ Client to server:
   frame and follows a crop around the person (``signscribe.pose.signer_search.SignerFraming``).
 * Landmarks from a client that runs MediaPipe itself: ``{"type": "landmarks", "t": 1.25,
   "width": 640, "height": 480, "pose": [[x, y, z, visibility] x 33] | null, "left_hand":
-  [[x, y, z] x 21] | null, "right_hand": ... | null}`` with MediaPipe's normalised x, y.
+  [[x, y, z] x 21] | null, "right_hand": ... | null}`` with MediaPipe's normalised x, y (every value
+  within ±10, else ``bad_landmarks``).
+* A frame stamped before the last one processed (a client whose clock starts again) starts afresh:
+  the window and the prediction rate forget what came before.
 
 Server to client:
 
@@ -37,9 +40,10 @@ Server to client:
   goes on. Every message is validated by the pydantic models of ``stream_messages``: numbers must be
   numbers and finite (no NaN, no Infinity), so every number the server sends back is finite too.
 
-Close codes (see ``signscribe.serving.live``): 4401 no valid API key, 4404 unknown model, 4422 a
-model that cannot stream (an input kind other than landmarks and frames), 4429 rate limited, 1013
-every stream slot taken (try again later), 4408 idle for ``stream_idle_seconds``.
+Close codes (see ``signscribe.serving.live``): 4401 no valid API key, 4403 a page of another
+origin, 4404 unknown model, 4422 a model that cannot stream (an input kind other than landmarks and
+frames), 4429 rate limited, 1013 every stream slot taken or the caller's share of them (try again
+later), 4408 idle for ``stream_idle_seconds``, 1011 the stream failed inside the server.
 
 Frames are processed one at a time. When a new frame arrives before the previous one is
 processed, the older one is dropped and counted, so a slow server falls behind by dropping
