@@ -352,6 +352,21 @@ def test_jobs_and_their_storage_are_bounded_per_key(make_client, clip_bytes: byt
     hold.set()
 
 
+def test_one_keys_queue_of_jobs_takes_turns_with_anothers(tmp_path: Path) -> None:
+    from signscribe.serving.jobs import JobStore
+
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    for owner in ("flood", "flood", "flood", "other", "flood"):
+        store.create("clip.mp4", tmp_path / f"{owner}.upload", 5, owner=owner)
+        time.sleep(0.01)
+    served = []
+    while (job := store.claim_next()) is not None:
+        served.append(job.owner)
+        time.sleep(0.01)
+        store.update(job.id, status="done")
+    assert served == ["flood", "other", "flood", "flood", "flood"]  # not after all of flood's
+
+
 def test_a_full_disk_is_507_and_readiness_says_so(make_client, clip_bytes: bytes, monkeypatch) -> None:
     client = make_client()
     from signscribe.serving import uploads

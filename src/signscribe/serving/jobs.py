@@ -150,11 +150,15 @@ class JobStore:
         return job
 
     def claim_next(self) -> Job | None:
-        """Mark the oldest queued job running and return it."""
+        """Mark the next queued job running and return it: the oldest of the owner served least
+        recently (an owner none of whose jobs ran yet first), so that one key's queue of jobs takes
+        turns with another key's instead of running all before it."""
         with self._lock:
             row = self._connection.execute(
                 "UPDATE jobs SET status = 'running', progress = 0, updated = ? WHERE id = "
-                "(SELECT id FROM jobs WHERE status = 'queued' ORDER BY created LIMIT 1) RETURNING id",
+                "(SELECT id FROM jobs AS waiting WHERE status = 'queued' ORDER BY "
+                "(SELECT MAX(updated) FROM jobs AS served WHERE served.owner = waiting.owner "
+                "AND served.status != 'queued') NULLS FIRST, created LIMIT 1) RETURNING id",
                 (time.time(),),
             ).fetchone()
         return self.get(row[0]) if row else None
