@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -269,3 +270,21 @@ def test_each_folder_imports_only_the_folders_above_it() -> None:
             if layer in BASE or rank[imported] > rank[layer]:
                 upward.append(f"{path.relative_to(package)} imports signscribe.{imported}")
     assert not upward, upward
+
+
+def test_every_file_and_folder_architecture_md_names_exists() -> None:
+    """ARCHITECTURE.md names modules by path (``models/inputs/base.py``) or, in a folder's row, by
+    name (``parts.py``): each must be in the tree, so the map cannot drift from it unseen."""
+    root = Path(__file__).resolve().parents[1]
+    package = root / "src" / "signscribe"
+    text = (root / "ARCHITECTURE.md").read_text()
+    named = set(re.findall(r"`([\w./-]+\.(?:py|js|md|json)|[\w/-]+/)`", text))
+    trees = [package, root / "scripts", root / "benchmarks", root / "tests", root / "configs"]
+    paths = {path.relative_to(root).as_posix() for tree in trees for path in [tree, *tree.rglob("*")]}
+    generated = {"static/vendor/"}  # fetched by `signscribe web-assets`, not in a fresh clone
+
+    def exists(name: str) -> bool:  # a path ends where it says: `parts.py`, `models/inputs/base.py`
+        return name in generated or any(("/" + path).endswith("/" + name.rstrip("/")) for path in paths)
+
+    missing = [name for name in sorted(named) if not exists(name)]
+    assert len(named) > 50 and not missing, missing

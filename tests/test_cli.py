@@ -30,6 +30,12 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert result.exit_code == 0 and "Usage" in result.output
 
 
+def test_help_keeps_square_brackets() -> None:
+    """Rich reads ``[tflite]`` as markup and drops it unless it is escaped."""
+    result = runner.invoke(app, ["export", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "(the [tflite] extra)" in result.output
+
+
 def test_probe_prints_metadata(wlasl_dir: Path) -> None:
     result = _run("probe", wlasl_dir / "clips" / "01065.mp4")
     assert result.exit_code == 0

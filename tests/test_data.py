@@ -102,6 +102,27 @@ def test_mp_data_archive_in_our_layout(keypoints_archive: Path) -> None:
         assert 0 <= pose.data[..., 0].max() <= 640 * 1.5 and pose.data[..., 1][pose.confidence > 0].min() > -240
 
 
+def test_an_archive_unpacked_by_another_process_meanwhile_is_used(keypoints_archive: Path, tmp_path, monkeypatch):
+    """Two test workers (or two trainings) reading one archive at once: the one that finishes second
+    finds the folder in place and uses it (it once failed with "Directory not empty")."""
+    import tarfile
+
+    from signscribe.data.mp_data import unpack_archive
+
+    monkeypatch.setenv("SIGNSCRIBE_CACHE_DIR", str(tmp_path / "cache"))
+    target = unpack_archive(keypoints_archive)
+    aside = target.rename(tmp_path / "theirs")
+    extract = tarfile.TarFile.extractall
+
+    def others_finish_first(bundle, *args, **kwargs) -> None:
+        extract(bundle, *args, **kwargs)
+        aside.rename(target)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", others_finish_first)
+    assert unpack_archive(keypoints_archive) == target and target.is_dir()
+    assert [path.name for path in target.parent.iterdir()] == [target.name]  # ours was removed
+
+
 def test_mp_data_and_extractor_agree_after_normalisation(keypoints_archive: Path, both_hands_pose) -> None:
     sample = read_mp_data(keypoints_archive).samples[200]
     theirs, ours = normalize(load_mp_sequence(sample.path)), normalize(both_hands_pose)

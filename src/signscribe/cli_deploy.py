@@ -19,7 +19,7 @@ def export(
         list[Path], typer.Option(help="A real clip to trace and verify with (repeat it; two or more are best).")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx (or .tflite) file to write.")],
-    output_format: Annotated[str, typer.Option("--format", help="onnx, or tflite (the [tflite] extra).")] = "onnx",
+    output_format: Annotated[str, typer.Option("--format", help="onnx, or tflite (the \\[tflite] extra).")] = "onnx",
     int8: Annotated[
         bool, typer.Option(help="Quantise the weights to int8 (dynamic: onnxruntime, or litert-torch's PT2E).")
     ] = False,

@@ -24,7 +24,8 @@ def _is_archive(path: Path) -> bool:
 
 
 def unpack_archive(archive: Path) -> Path:
-    """Unpack an archive once into the cache (keyed by its content) and return that folder."""
+    """Unpack an archive once into the cache (keyed by its content) and return that folder; processes
+    that unpack the same archive at once each unpack it aside, and the first to finish wins."""
     target = default_cache_dir() / "archives" / content_hash(archive)
     if target.is_dir():
         return target
@@ -37,7 +38,12 @@ def unpack_archive(archive: Path) -> Path:
         else:
             with tarfile.open(archive) as bundle:
                 bundle.extractall(staging, filter="data")
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)  # another process unpacked it meanwhile: same content
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
         shutil.rmtree(staging, ignore_errors=True)  # a truncated archive ends in EOFError
         reason = "the archive is truncated" if isinstance(error, EOFError) else str(error)

@@ -7,9 +7,8 @@ import itertools
 import torch
 from torch import nn
 
-from signscribe.models.inputs.landmarks import UPPER_BODY_POINTS
 from signscribe.models.registry import register_model
-from signscribe.pose.layout import BODY_POINTS, HAND_LIMBS, UPPER_BODY_LIMBS
+from signscribe.pose.layout import BODY_POINTS, HAND_LIMBS, UPPER_BODY_LIMBS, UPPER_BODY_POINTS
 
 
 def skeleton_adjacency() -> torch.Tensor:

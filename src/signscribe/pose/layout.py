@@ -37,6 +37,8 @@ HAND_POINTS = (
     "RING_FINGER_TIP", "PINKY_MCP", "PINKY_PIP", "PINKY_DIP", "PINKY_TIP",
 )  # fmt: skip
 FACE_POINT_COUNT = 468
+# The body rows down to the hips (0-24): what landmark models read of the body, without the legs.
+UPPER_BODY_POINTS = BODY_POINTS.index("RIGHT_HIP") + 1
 
 # MediaPipe's POSE_CONNECTIONS among the upper body (rows 0-24) and HAND_CONNECTIONS.
 UPPER_BODY_LIMBS = (

@@ -22,7 +22,7 @@ from signscribe.pose.activity import signing_span
 from signscribe.pose.augment import Augmenter, mirror, resample
 from signscribe.pose.batch import warm_cache
 from signscribe.pose.extract import HolisticExtractor
-from signscribe.pose.layout import BODY_POINTS, FACE_FEATURE_POINTS, Layout
+from signscribe.pose.layout import BODY_POINTS, FACE_FEATURE_POINTS, UPPER_BODY_POINTS, Layout
 from signscribe.pose.normalize import fill_gaps, normalize
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.source import Clip, ClipSource, load_landmarks
@@ -30,8 +30,6 @@ from signscribe.progress import ProgressCallback
 
 if TYPE_CHECKING:
     import torch
-
-UPPER_BODY_POINTS = 25
 
 
 @dataclass
