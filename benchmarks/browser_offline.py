@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -24,11 +25,13 @@ import numpy as np
 import torch
 from playwright.sync_api import sync_playwright
 
-from serve_load import running_server
 from signscribe.data import open_dataset
 from signscribe.inference import Recognizer
 from signscribe.pose.activity import SigningDetector
 from signscribe.serving.stream_messages import landmarks_message
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: benchmarks.* as a package
+from benchmarks.serve_load import running_server
 
 WLASL100 = Path(__file__).resolve().parents[2] / "shared" / "data" / "wlasl100" / "wlasl100.csv"
 REPEATS = 3  # each window is timed this many times; the first pass warms up and is left out

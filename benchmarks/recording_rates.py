@@ -9,6 +9,7 @@ sequence's duration. Run: ``.venv/bin/python benchmarks/recording_rates.py``.
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -30,8 +31,11 @@ def recording(out: Path, repeats: int = 3) -> Path:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="plays of the clip in the recording (3: about 5.9 s)")
+    repeats = parser.parse_args().repeats
     with tempfile.TemporaryDirectory() as folder:
-        video = recording(Path(folder) / "recording_1000fps.mp4")
+        video = recording(Path(folder) / "recording_1000fps.mp4", repeats)
         info = probe(video)
         print(f"{video.name}: {info.frame_count} stored frames, declared {info.fps:.0f} fps, {info.duration:.2f} s")
         print("| extraction | frames extracted | seconds | duration of the landmarks |")

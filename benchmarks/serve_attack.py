@@ -22,6 +22,7 @@ import argparse
 import collections
 import contextlib
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -31,7 +32,8 @@ import av
 import httpx
 import numpy as np
 
-from serve_load import DATA, running_server
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: benchmarks.* as a package
+from benchmarks.serve_load import DATA, running_server
 
 LEGIT_CLIENTS = 4
 SLOW_CONNECTIONS = 200

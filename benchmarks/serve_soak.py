@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
+from pathlib import Path
 
-from serve_load import one_stream, rss_mb, running_server, stream_frames
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: benchmarks.* as a package
+from benchmarks.serve_load import one_stream, rss_mb, running_server, stream_frames
 
 
 async def round_of_streams(url: str, frames: list[bytes], count: int, seconds: float) -> int:

@@ -22,11 +22,10 @@ import av
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from starlette.websockets import WebSocketDisconnect
 
 from signscribe.serving import ServerSettings, create_app
-from signscribe.serving.server import uvicorn_config
+from signscribe.serving.server import serve_in_thread
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 LONG_CLIP = "-d5dN54tH2E_0-1-rgb_front.mp4"  # How2Sign, 9.5 s: about 10 s of extraction here
@@ -44,22 +43,9 @@ def _files(data: bytes, name: str = "clip.mp4") -> dict:
 @contextlib.contextmanager
 def running_server(settings: ServerSettings, recognizer) -> Iterator[tuple[str, object]]:
     """``(url, app)`` of a real uvicorn server configured as ``signscribe serve`` configures it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     app = create_app(settings, recognizer=recognizer)
-    server = uvicorn.Server(uvicorn_config(app, settings, host="127.0.0.1", port=port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_in_thread(app, settings) as url:
+        yield url, app
 
 
 def _tiny_long_video(path: Path, seconds: int) -> Path:

@@ -321,6 +321,25 @@ def test_stream_landmarks_from_a_client_running_mediapipe(make_client, keypoints
     assert message["window"]["frames"] == min(20, message["frames"]["processed"])
 
 
+def test_the_last_frame_gets_the_prediction_the_rate_held_back(make_client, keypoints_archive: Path) -> None:
+    """At one prediction a second, 20 frames at 30 fps give the first window's prediction and, once
+    the client stops sending, the one the rate held back for its last frame."""
+    sample = next(s for s in read_mp_data(keypoints_archive).samples if s.id == "hello/75")
+    sequence = load_mp_sequence(sample.path)
+    client = make_client()
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.receive_json()
+        ws.send_text(json.dumps({"type": "config", "rate": 1}))
+        last = _send_landmarks(ws, sequence, range(20), 30)
+        predictions = []
+        while not predictions or predictions[-1]["t"] < last:
+            message = ws.receive_json()
+            if message["type"] == "prediction":
+                predictions.append(message)
+    assert len(predictions) == 2 and predictions[1]["t"] == predictions[1]["window"]["end"] == last
+    assert predictions[1]["top_k"][0]["gloss"] == "hello"
+
+
 def test_stream_says_no_sign_while_the_signer_rests_with_hands_in_view(make_client, wlasl_dir: Path) -> None:
     """A real WLASL clip whose signer ends at rest, hands at the waist: the sign, then the rest held."""
     sequence = HolisticExtractor(cache=PoseCache()).extract(wlasl_dir / "clips" / "10520.mp4")

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-import uvicorn
 
 from signscribe.io import read_frames
 from signscribe.serving import ServerSettings, create_app
+from signscribe.serving.server import serve_in_thread
 from signscribe.serving.web_assets import HOLISTIC, ONNXRUNTIME_WEB, VENDOR_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,21 +40,9 @@ def write_y4m(clip: Path, path: Path, seconds: float = 4.0, fps: int = 15) -> Pa
 
 
 def _serve(settings: ServerSettings):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not instance.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=30)
+    """The page's server as ``signscribe serve`` runs it (its uvicorn config), in a thread."""
+    with serve_in_thread(create_app(settings), settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -307,6 +307,21 @@ def list_model_families() -> None:
 
 
 @command()
+def samples(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Copy the samples into this folder.")] = None,
+) -> None:
+    """The samples that ship with signscribe: 12 landmark clips of 4 signs by 3 signers (traduttore,
+    MIT licence) and their samples.csv. Lists them, or copies them with --out."""
+    from signscribe.data.samples import SAMPLES_DIR, copy_samples
+
+    if out is None:
+        console.print(f"{SAMPLES_DIR} (copy them with --out DIR):", highlight=False)
+        console.print((SAMPLES_DIR / "samples.csv").read_text(encoding="utf-8").rstrip(), highlight=False)
+        return
+    errors.print(f"copied {len(copy_samples(out))} files into {out}", highlight=False)
+
+
+@command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,

@@ -17,6 +17,7 @@ browsers send no ``Origin`` and are not concerned.
 # No "from __future__ import annotations" here: FastAPI reads these signatures at run time.
 
 import asyncio
+import functools
 import json
 import logging
 from typing import Any
@@ -109,12 +110,16 @@ async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: st
 
     async def process_frames() -> None:
         while True:
-            await session.wake.wait()
-            frame = session.take()
-            if frame is None:
-                continue
+            try:  # a prediction the rate held back goes out when no newer frame comes to carry it
+                await asyncio.wait_for(session.wake.wait(), None if session.held is None else 1 / session.rate)
+                frame = session.take()
+                if frame is None:
+                    continue
+                work = functools.partial(session.process, frame)
+            except TimeoutError:
+                work = session.flush
             try:
-                messages = await asyncio.to_thread(session.process, frame)
+                messages = await asyncio.to_thread(work)
             except Exception as error:  # a frame MediaPipe or the model cannot use: report it and go on
                 messages = [{"type": "error", "code": "frame_failed", "message": f"the frame failed: {error}"}]
             for message in messages:

@@ -10,6 +10,11 @@ finishes its headers would stay open for ever, and 500 of them hold 500 sockets 
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import h11
@@ -74,3 +79,28 @@ def uvicorn_config(app: Any, settings: ServerSettings, **options: Any) -> uvicor
         log_level="warning",
         **options,
     )
+
+
+@contextmanager
+def serve_in_thread(
+    app: Any, settings: ServerSettings, host: str = "127.0.0.1", start_timeout: float = 60
+) -> Iterator[str]:
+    """Serve ``app`` as ``signscribe serve`` does, from a thread of this process, on a free port of
+    ``host``; yields the base URL once the server answers and stops it on leaving (a notebook, a test)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(app, settings, host=host, port=port))
+    thread = threading.Thread(target=server.run, name="signscribe-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise RuntimeError(f"the server on {host}:{port} did not start within {start_timeout:g} s")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -19,6 +19,9 @@ Client to server:
   within ±10, else ``bad_landmarks``).
 * A frame stamped before the last one processed (a client whose clock starts again) starts afresh:
   the window and the prediction rate forget what came before.
+* The rate holds a prediction back, never loses it: when no newer frame comes within ``1 / rate``
+  seconds (a client that stopped sending, a signer who paused), the held one is sent, so the last
+  frame a client sends always gets its prediction.
 
 Server to client:
 
@@ -83,6 +86,7 @@ class StreamSession(ABC):
         self.top_k, self.rate = top_k, rate
         self.received = self.processed = self.dropped = 0
         self.last_prediction = -np.inf
+        self.held: float | None = None  # the time of a frame whose prediction the rate held back
         self.latest = -np.inf  # the timestamp of the last frame processed
         self.window: deque = deque()
         self.pending: Incoming | None = None
@@ -117,19 +121,37 @@ class StreamSession(ABC):
             self.latest = frame.t
             return self._process(frame)
 
+    def flush(self) -> list[dict[str, Any]]:
+        """The prediction the rate held back, once no newer frame came to carry it. Runs in a worker thread."""
+        with self._lock:
+            if self.held is None:
+                return []
+            t, self.held = self.held, None
+            self.last_prediction = t
+            return [self._predict(t, time.perf_counter())]
+
     def restart(self) -> None:
         """Forget the frames seen so far and when the last prediction was made."""
         self.last_prediction = -np.inf
+        self.held = None
         self.window.clear()
 
     @abstractmethod
     def _process(self, frame: Incoming) -> list[dict[str, Any]]: ...
 
+    @abstractmethod
+    def _predict(self, t: float, started: float) -> dict[str, Any]:
+        """The prediction of the window as it stands, its newest frame at ``t``."""
+
     def _due(self, t: float, frames: int) -> bool:
-        """Whether a window of ``frames`` ending at ``t`` is long enough and the rate allows a prediction."""
-        if frames < self.min_frames or t - self.last_prediction < 1 / self.rate - 1e-9:
+        """Whether a window of ``frames`` ending at ``t`` is long enough and the rate allows a prediction
+        (when only the rate forbids it, the frame is held for ``flush``)."""
+        if frames < self.min_frames:
             return False
-        self.last_prediction = t
+        if t - self.last_prediction < 1 / self.rate - 1e-9:
+            self.held = t
+            return False
+        self.last_prediction, self.held = t, None
         return True
 
     def _prediction(

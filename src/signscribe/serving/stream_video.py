@@ -88,14 +88,20 @@ class VideoSession(StreamSession):
             self.window.popleft()
         if not self._due(frame.t, len(self.window)):
             return []
+        return [self._predict(frame.t, started)]
+
+    def _predict(self, t: float, started: float) -> dict[str, Any]:
+        if self.streaming:
+            oldest = max(self.passes, key=lambda running: running.fed)
+            assert oldest.logits is not None
+            return self._prediction(t, (oldest.start, t, oldest.fed), True, self._ranked(oldest.logits), started)
         times = np.array([t for t, _ in self.window])
-        wanted = np.linspace(max(times[0], frame.t - self.seconds), frame.t, self.pipeline.frames)
+        wanted = np.linspace(max(times[0], t - self.seconds), t, self.pipeline.frames)
         nearest = np.abs(times[None] - wanted[:, None]).argmin(axis=1)  # the earlier one on a tie
         video = np.stack([self.window[i][1] for i in nearest])
         with torch.no_grad():
             logits = self.model(self._tensor(video))
-        window = (float(times[0]), frame.t, len(times))
-        return [self._prediction(frame.t, window, True, self._ranked(logits), started)]
+        return self._prediction(t, (float(times[0]), t, len(times)), True, self._ranked(logits), started)
 
     def _step(self, t: float, image: np.ndarray, started: float) -> list[dict[str, Any]]:
         """A streaming model: one image each model step into both running states."""
@@ -111,12 +117,9 @@ class VideoSession(StreamSession):
                     running.start, running.state, running.fed = t, {}, 0
                 running.logits = self.model.stream_step(video, running.state)
                 running.fed += 1
-        oldest = max(self.passes, key=lambda running: running.fed)
-        if not self._due(t, oldest.fed):
+        if not self._due(t, max(running.fed for running in self.passes)):
             return []
-        assert oldest.logits is not None
-        window = (oldest.start, t, oldest.fed)
-        return [self._prediction(t, window, True, self._ranked(oldest.logits), started)]
+        return [self._predict(t, started)]
 
     def _tensor(self, frames: np.ndarray) -> torch.Tensor:
         """Frames ``(n, size, size, 3)`` uint8 as a batch of one clip, where the model is."""
