@@ -28,7 +28,7 @@ from playwright.sync_api import sync_playwright
 from signscribe.data import open_dataset
 from signscribe.inference import Recognizer
 from signscribe.pose.activity import SigningDetector
-from signscribe.serving.stream_messages import landmarks_message
+from signscribe.serving.stream.messages import landmarks_message
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: benchmarks.* as a package
 from benchmarks.serve_load import running_server

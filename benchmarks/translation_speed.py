@@ -16,9 +16,9 @@ import torch
 
 from signscribe.data import open_dataset
 from signscribe.models import create_model
+from signscribe.models.families.pose_to_text import GenerationConfig, generate
 from signscribe.models.inputs import ExampleSet, FeatureConfig, prepare_samples
 from signscribe.models.text import TextTokenizer
-from signscribe.models.translation import GenerationConfig, generate
 from signscribe.pose import HolisticExtractor, PoseCache
 from signscribe.training.translation import translation_loss
 

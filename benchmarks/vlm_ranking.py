@@ -2,7 +2,7 @@
 their key/value cache reused for every label, labels 64 to a batch) against scoring each label as a
 whole sequence (prompt, clip and label, the obvious way: the prompt runs once per label, 8 labels a
 batch), on a real WLASL clip, with the WLASL100 glosses as labels. Both give the same scores (to
-1e-4, checked here; ``tests/test_vlm.py`` checks it per architecture).
+1e-4, checked here; ``tests/models/test_vlm.py`` checks it per architecture).
 
 No checkpoint can be downloaded here, so the model is a random Video-LLaVA built from a config:
 ``--hidden`` wide (default 256), 2 layers, 64-pixel frames in 8-pixel patches (65 tokens a frame, 520
@@ -25,7 +25,7 @@ import torch
 from signscribe.data.gloss_subset import read_glosses
 from signscribe.inference import Recognizer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
 from tiny_vlms import build_tiny_vlm  # the tests' model builder, found through the line above
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "wlasl" / "clips" / "01586.mp4"

@@ -42,7 +42,7 @@ import torch
 
 import signscribe
 from signscribe.files import write_section, write_text_atomic
-from signscribe.models.ensemble import combine
+from signscribe.models.families.ensemble import combine
 from signscribe.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]

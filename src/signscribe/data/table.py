@@ -1,5 +1,6 @@
 """A user's own data as a CSV file: ``path,label`` (or ``path,sentence`` for translation data) and
-optional ``start,end,split,signer`` columns."""
+optional ``start,end,split,signer`` columns; any other column (notes, a source) is ignored, and the
+dataset's notes name it."""
 
 from __future__ import annotations
 
@@ -42,9 +43,7 @@ def read_csv(csv_path: str | Path) -> Dataset:
             missing = [name for name in REQUIRED if name not in columns]
             if missing:
                 raise DatasetError(csv_path, f"line 1: header {header} lacks column(s) {missing}")
-            unknown = [name for name in columns if name not in REQUIRED + OPTIONAL]
-            if unknown:
-                raise DatasetError(csv_path, f"line 1: unknown column(s) {unknown}; allowed: {REQUIRED + OPTIONAL}")
+            ignored = [name for name in columns if name not in REQUIRED + OPTIONAL]
             for raw in reader:
                 line = reader.line_num
                 if None in raw or None in raw.values():
@@ -75,4 +74,7 @@ def read_csv(csv_path: str | Path) -> Dataset:
         raise DatasetError(csv_path, f"not UTF-8 text ({error.reason} at byte {error.start})") from error
     except csv.Error as error:
         raise DatasetError(csv_path, f"malformed CSV: {error}") from error
-    return partition("csv", csv_path, samples)
+    dataset = partition("csv", csv_path, samples)
+    if ignored:
+        dataset.notes.append(f"{csv_path.name}: column(s) {ignored} ignored (read: {', '.join(REQUIRED + OPTIONAL)})")
+    return dataset

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from signscribe.inference.runner import ModelRunner
+from signscribe.models.families.pose_to_text import GenerationConfig, generate
 from signscribe.models.text import TextTokenizer
-from signscribe.models.translation import GenerationConfig, generate
 from signscribe.pose.source import ClipSource
 
 

@@ -27,9 +27,9 @@ from signscribe.version import __version__
 if TYPE_CHECKING:
     from torch import nn
 
+    from signscribe.models.families.pose_to_text import GenerationConfig
     from signscribe.models.onnx_model import OnnxModel
     from signscribe.models.text import TextTokenizer
-    from signscribe.models.translation import GenerationConfig
 
 WEIGHTS, CONFIG, LABELS, CARD = "model.safetensors", "config.json", "labels.json", "model_card.md"
 TOKENIZER = "tokenizer.json"
@@ -207,8 +207,8 @@ def _labels(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tokenizer(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    from signscribe.models.families.pose_to_text import GenerationConfig
     from signscribe.models.text import TextTokenizer
-    from signscribe.models.translation import GenerationConfig
 
     tokenizer = TextTokenizer.from_file(folder / TOKENIZER)
     if tokenizer.vocab_size != config.get("num_classes"):

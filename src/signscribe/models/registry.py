@@ -16,6 +16,7 @@ The video language models of ``models/vlm`` read ``video+prompt`` but are checkp
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 
 TASKS = ("recognition", "translation")
 ModelFactory = TypeVar("ModelFactory", bound="Callable[..., nn.Module]")
-# The families signscribe ships: their modules register them when imported, on first need, so that
-# running an exported model never imports torch.
-BUILTIN_FAMILY_MODULES = ("ensemble", "gloss_classifier", "i3d", "movinet", "pose_transformer", "stgcn",
-                          "translation", "x3d")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,11 +42,14 @@ _builtin_loaded = False
 
 
 def _families() -> dict[str, ModelFamily]:
-    """The registered families, the built-in ones imported first."""
+    """The registered families, the built-in ones imported first: every module of ``models/families``
+    registers its families when imported, on first need, so that an exported model runs without torch."""
     global _builtin_loaded
     if not _builtin_loaded:
-        for module in BUILTIN_FAMILY_MODULES:
-            importlib.import_module(f"signscribe.models.{module}")
+        from signscribe.models import families
+
+        for module in pkgutil.iter_modules(families.__path__):
+            importlib.import_module(f"{families.__name__}.{module.name}")
         _builtin_loaded = True
     return _FAMILIES
 

@@ -4,7 +4,7 @@ wanted) and ``HolisticStream``, one graph fed frame by frame.
 Holistic runs its face mesh on every frame, whether or not anyone reads the 468 points: about a fifth of
 its time on a CPU. Without the face, the graph below is MediaPipe's own ``holistic_landmark_cpu``
 with the two face nodes and the face output removed; the pose and hand branches do not read the face,
-so their landmarks are the same, to the bit (``tests/test_extract.py`` checks it on a real clip).
+so their landmarks are the same, to the bit (``tests/pose/test_pose.py`` checks it on a real clip).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``create_app`` loads the models, keeps the shared state on ``app.state`` (``settings``, ``models``
 (a ``ModelPool``), ``store``, ``gatekeeper``, ``recognitions`` (a ``WorkQueue``), ``worker``,
 ``streams``), answers every error, an unexpected one included, as ``{"error": {"code", "message"}}``,
-and mounts the routers of ``routes`` and ``live`` behind the ``Gate`` middleware.
+and mounts the routers of ``routes``, ``bank`` and ``stream.route`` behind the ``Gate`` middleware.
 """
 
 from __future__ import annotations
@@ -27,14 +27,15 @@ from swagger_ui_bundle import swagger_ui_path
 
 from signscribe.inference.recognizer import Recognizer
 from signscribe.pose.cache import PoseCache
-from signscribe.serving import bank, live, routes
+from signscribe.serving import bank, routes
 from signscribe.serving.gate import Gate, error_body
 from signscribe.serving.jobs import JobStore, JobWorker
 from signscribe.serving.memory import limit_arenas
-from signscribe.serving.models import ModelPool
+from signscribe.serving.model_pool import ModelPool
 from signscribe.serving.security import ApiError, Gatekeeper
 from signscribe.serving.settings import ServerSettings
-from signscribe.serving.stream_slots import StreamSlots
+from signscribe.serving.stream import route as stream_route
+from signscribe.serving.stream.slots import StreamSlots
 from signscribe.serving.uploads import WorkQueue
 from signscribe.version import __version__
 
@@ -152,7 +153,7 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
     app.include_router(routes.status)
     app.include_router(routes.api)
     app.include_router(bank.bank_api)
-    app.include_router(live.router)
+    app.include_router(stream_route.router)
     _offline_docs(app)
 
     @app.get("/", include_in_schema=False)

@@ -13,9 +13,9 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 
 from signscribe.errors import SignscribeError
 from signscribe.inference.bank import SignBank, model_embedder
-from signscribe.serving.routes import Admitted, display_name, run_guarded
+from signscribe.serving.gate import Admitted
 from signscribe.serving.security import ApiError, Caller
-from signscribe.serving.work import WorkGuard
+from signscribe.serving.work import WorkGuard, run_on_upload
 
 bank_api = APIRouter(prefix="/v1/bank", tags=["sign bank"])
 _writing = threading.Lock()  # one change to a bank at a time
@@ -47,15 +47,15 @@ async def describe(request: Request, caller: Admitted) -> dict[str, Any]:
 async def add_sign(request: Request, caller: Admitted, gloss: Gloss, file: Example) -> dict[str, Any]:
     """Teach the bank a sign from one example clip (send more to add examples)."""
 
-    def add(path: Path, guard: WorkGuard) -> dict[str, Any]:
+    def add(path: Path, name: str, guard: WorkGuard) -> dict[str, Any]:
         vector = _bank(request, caller).embed(path, guard)  # the slow part, with no lock held
         with _writing:  # read again, changed and written under the lock, so no other change is lost
             bank = _bank(request, caller)
-            bank.add_vectors(gloss, vector[None], [display_name(file.filename)])
+            bank.add_vectors(gloss, vector[None], [name])
             bank.save()
             return bank.describe()
 
-    return await run_guarded(request, file, add)
+    return await run_on_upload(request, file, add)
 
 
 @bank_api.delete("/signs/{gloss}")
@@ -86,6 +86,6 @@ async def recognize(
     bank = _bank(request, caller)
     if not bank.examples:
         raise ApiError(409, "bank_empty", "the sign bank is empty: teach it signs first")
-    match = await run_guarded(request, file, lambda path, guard: bank.recognize(path, top_k, threshold, guard))
+    match = await run_on_upload(request, file, lambda path, _, guard: bank.recognize(path, top_k, threshold, guard))
     nearest = [{"gloss": gloss, "similarity": similarity} for gloss, similarity in match.nearest]
     return {"sign": match.gloss, "similarity": match.similarity, "nearest": nearest}

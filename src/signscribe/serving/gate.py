@@ -4,14 +4,16 @@ body is cut off at the upload limit, by its ``Content-Length`` and by a count of
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signscribe.serving.security import ApiError, Gatekeeper
+from signscribe.serving.security import ApiError, Caller, Gatekeeper
 from signscribe.serving.uploads import too_large
 
 # What a multipart body carries besides the file: boundaries, part headers, small form fields.
@@ -65,3 +67,14 @@ class Gate:
             return message
 
         await self.app(scope, counted, send)
+
+
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Needed when the server has keys.")
+
+
+def admitted_caller(request: Request, _: Annotated[str | None, Security(API_KEY)] = None) -> Caller:
+    """The caller the gate admitted."""
+    return request.state.caller
+
+
+Admitted = Annotated[Caller, Depends(admitted_caller)]

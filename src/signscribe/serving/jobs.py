@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from signscribe.serving.models import ModelPool
+from signscribe.serving.model_pool import ModelPool
 from signscribe.serving.security import ApiError
 from signscribe.serving.work import JOB_KINDS, UnprocessableUpload, WorkGuard, WorkStopped, run_job_kind
 

@@ -9,49 +9,20 @@ here only declares the key to OpenAPI, so that ``/docs`` can send it. Every reco
 # No "from __future__ import annotations" here: FastAPI reads these signatures at run time.
 
 import asyncio
-import re
-from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, Security, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from fastapi.security import APIKeyHeader
 
-from signscribe.errors import SignscribeError
 from signscribe.inference.subtitles import format_transcript
 from signscribe.pose.cache import content_hash
+from signscribe.serving.gate import Admitted, admitted_caller
 from signscribe.serving.jobs import Job
 from signscribe.serving.security import ApiError, Caller
-from signscribe.serving.uploads import free_bytes, save_upload, stored_bytes
-from signscribe.serving.work import (
-    JOB_KINDS,
-    UnprocessableUpload,
-    WorkGuard,
-    WorkStopped,
-    recognize_upload,
-    transcribe_upload,
-    while_connected,
-)
+from signscribe.serving.uploads import display_name, free_bytes, save_upload, stored_bytes
+from signscribe.serving.work import JOB_KINDS, recognize_upload, run_on_upload, transcribe_upload
 
 MAX_TOP_K = 50
-
-
-def display_name(filename: str | None) -> str:
-    """The client's file name for display only: no folders, no control characters, bounded length."""
-    name = re.split(r"[\\/]", filename or "upload")[-1]
-    return re.sub(r"[^\w.\- ]", "_", name)[:120] or "upload"
-
-
-API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Needed when the server has keys.")
-
-
-def admitted_caller(request: Request, _: Annotated[str | None, Security(API_KEY)] = None) -> Caller:
-    """The caller the gate admitted."""
-    return request.state.caller
-
-
-Admitted = Annotated[Caller, Depends(admitted_caller)]
 
 
 TopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description="How many glosses to return (default 5).")]
@@ -112,47 +83,13 @@ async def browser_model(request: Request, model: ModelId = None) -> Response:
     return Response(onnx, media_type="application/octet-stream", headers={"Cache-Control": "private, max-age=3600"})
 
 
-def stopped(error: WorkStopped, time_limit: float) -> ApiError:
-    """The answer to work stopped before its end (a client that went away never reads it)."""
-    if error.code == "time_limit":
-        message = f"the clip took longer than the {time_limit:g} s a request may take; send it as a job (POST /v1/jobs)"
-        return ApiError(422, "time_limit_exceeded", message)
-    return ApiError(499 if error.code == "client_gone" else 503, error.code, str(error))
-
-
-async def run_guarded(request: Request, file: UploadFile, work: Callable[[Path, WorkGuard], Any]) -> Any:
-    """Save the upload (its body is in already: a clip too long is refused before it waits), run
-    ``work(path, guard)`` in a thread in a slot of the bounded recognition queue (503 when it is full,
-    or holds the caller's share), delete the upload. The guard stops the work when the client goes
-    away or the request's time limit passes, and the slot is freed once the work has stopped."""
-    state = request.app.state
-    settings = state.settings
-    path = await save_upload(file, settings)
-    try:
-        async with state.recognitions.slot(request.state.caller.identity):
-            guard = WorkGuard(settings.request_time_limit_seconds)  # its time starts with the work
-            return await while_connected(request, guard, lambda: work(path, guard))
-    except SignscribeError as error:  # named by the client's file name, never the server's path
-        if not isinstance(error, UnprocessableUpload):
-            error = UnprocessableUpload(error, path, display_name(file.filename))
-        raise ApiError(422, error.code, str(error)) from error
-    except WorkStopped as error:
-        raise stopped(error, settings.request_time_limit_seconds) from error
-    finally:
-        path.unlink(missing_ok=True)
-
-
-async def _run_on_upload(request: Request, file: UploadFile, model: str | None, work: Any, *arguments: Any) -> Any:
-    """``work(recognizer, path, name, *arguments, guard)`` on the upload, guarded (``run_guarded``)."""
-    recognizer = request.app.state.models.get(model)
-    name = display_name(file.filename)
-    return await run_guarded(request, file, lambda path, guard: work(recognizer, path, name, *arguments, guard))
-
-
 @api.post("/recognize", tags=["recognition"])
 async def recognize(request: Request, file: Video, top_k: TopK = None, model: ModelId = None) -> dict[str, Any]:
     """Top-k glosses for an uploaded clip, in the shape of `signscribe recognize --format json`."""
-    return await _run_on_upload(request, file, model, recognize_upload, top_k or request.app.state.settings.top_k)
+    recognizer, top_k = request.app.state.models.get(model), top_k or request.app.state.settings.top_k
+    return await run_on_upload(
+        request, file, lambda path, name, guard: recognize_upload(recognizer, path, name, top_k, guard)
+    )
 
 
 @api.post("/transcribe", tags=["transcription"], response_model=None)
@@ -166,7 +103,10 @@ async def transcribe(
     """A timed gloss transcript of continuous signing, as `signscribe transcribe` gives it: JSON
     (`segments` with `start`, `end`, `gloss`, `confidence`), SubRip or WebVTT. Long videos are
     better sent as a `transcribe` job."""
-    transcript = await _run_on_upload(request, file, model, transcribe_upload, {"min_confidence": min_confidence})
+    recognizer, options = request.app.state.models.get(model), {"min_confidence": min_confidence}
+    transcript = await run_on_upload(
+        request, file, lambda path, name, guard: transcribe_upload(recognizer, path, name, options, guard)
+    )
     if format == "json":
         return transcript.to_dict()
     media_type = "application/x-subrip" if format == "srt" else "text/vtt"

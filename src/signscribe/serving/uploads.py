@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import re
 import shutil
 import uuid
 from collections import Counter
@@ -34,6 +35,12 @@ _SIGNATURES = (
     (0, b"\x00\x00\x01\xba"),
 )
 _TS_PACKET = 188
+
+
+def display_name(filename: str | None) -> str:
+    """The client's file name for display only: no folders, no control characters, bounded length."""
+    name = re.split(r"[\\/]", filename or "upload")[-1]
+    return re.sub(r"[^\w.\- ]", "_", name)[:120] or "upload"
 
 
 def too_large(max_bytes: int) -> ApiError:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from fastapi import UploadFile
 from starlette.requests import Request
 
 from signscribe.errors import NoSignerError, SignscribeError
@@ -23,6 +25,8 @@ from signscribe.inference.recognizer import Recognizer
 from signscribe.inference.transcribe import Transcriber, Transcript, TranscriptionSettings
 from signscribe.io.limits import ClipTooLongError
 from signscribe.progress import ProgressCallback
+from signscribe.serving.security import ApiError
+from signscribe.serving.uploads import display_name, save_upload
 
 JOB_KINDS = ("recognize", "transcribe")
 DISCONNECT_POLL_SECONDS = 0.25
@@ -91,10 +95,7 @@ def recognize_upload(
     recognizer: Recognizer, upload: Path, name: str, top_k: int, on_progress: ProgressCallback | None = None
 ) -> dict[str, Any]:
     """The top-k glosses of an uploaded clip, or none and why, in the shape of ``recognize --format json``."""
-    try:
-        predictions, no_gloss = recognizer.answer(upload, top_k, on_progress)
-    except SignscribeError as error:  # WorkStopped is not one: it passes
-        raise UnprocessableUpload(error, upload, name) from error
+    predictions, no_gloss = recognizer.answer(upload, top_k, on_progress)
     return results_as_dict([ClipResult(Path(name), predictions, no_gloss=no_gloss)], top_k, Path())
 
 
@@ -108,10 +109,7 @@ def transcribe_upload(
     """The timed gloss transcript of an uploaded video, its source named by the client's file name;
     ``options`` are ``TranscriptionSettings`` fields."""
     transcriber = Transcriber(recognizer, TranscriptionSettings(**(options or {})))
-    try:
-        transcript = transcriber.transcribe(upload, on_progress=on_progress)
-    except SignscribeError as error:
-        raise UnprocessableUpload(error, upload, name) from error
+    transcript = transcriber.transcribe(upload, on_progress=on_progress)
     transcript.source = name
     return transcript
 
@@ -126,6 +124,49 @@ def run_job_kind(
     on_progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """The JSON result of a job of ``kind`` (one of ``JOB_KINDS``)."""
-    if kind == "transcribe":
-        return transcribe_upload(recognizer, upload, name, options, on_progress).to_dict()
-    return recognize_upload(recognizer, upload, name, top_k, on_progress)
+    with named_by_client(upload, name):
+        if kind == "transcribe":
+            return transcribe_upload(recognizer, upload, name, options, on_progress).to_dict()
+        return recognize_upload(recognizer, upload, name, top_k, on_progress)
+
+
+@contextmanager
+def named_by_client(upload: Path, name: str) -> Iterator[None]:
+    """Turn a ``SignscribeError`` of work on ``upload`` into an ``UnprocessableUpload`` named by the
+    client's file name, never the server's path (``WorkStopped`` is no ``SignscribeError``: it passes)."""
+    try:
+        yield
+    except UnprocessableUpload:
+        raise
+    except SignscribeError as error:
+        raise UnprocessableUpload(error, upload, name) from error
+
+
+def stopped(error: WorkStopped, time_limit: float) -> ApiError:
+    """The answer to work stopped before its end (a client that went away never reads it)."""
+    if error.code == "time_limit":
+        message = f"the clip took longer than the {time_limit:g} s a request may take; send it as a job (POST /v1/jobs)"
+        return ApiError(422, "time_limit_exceeded", message)
+    return ApiError(499 if error.code == "client_gone" else 503, error.code, str(error))
+
+
+async def run_on_upload(request: Request, file: UploadFile, work: Callable[[Path, str, WorkGuard], Result]) -> Result:
+    """What every route that takes a clip does: save the upload (its body is in already: a clip too long
+    is refused before it waits), run ``work(path, client's file name, guard)`` in a thread in a slot of
+    the bounded recognition queue (503 when it is full, or holds the caller's share), answer a failure
+    as a 422 named by the client's file name, and delete the upload. The guard stops the work when the
+    client goes away or the request's time limit passes; the slot is freed once the work has stopped."""
+    state = request.app.state
+    settings = state.settings
+    path, name = await save_upload(file, settings), display_name(file.filename)
+    try:
+        async with state.recognitions.slot(request.state.caller.identity):
+            guard = WorkGuard(settings.request_time_limit_seconds)  # its time starts with the work
+            with named_by_client(path, name):
+                return await while_connected(request, guard, lambda: work(path, name, guard))
+    except UnprocessableUpload as error:
+        raise ApiError(422, error.code, str(error)) from error
+    except WorkStopped as error:
+        raise stopped(error, settings.request_time_limit_seconds) from error
+    finally:
+        path.unlink(missing_ok=True)

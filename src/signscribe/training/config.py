@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from signscribe.errors import InputFileError
-from signscribe.models.translation import GenerationConfig
+from signscribe.models.families.pose_to_text import GenerationConfig
 
 if sys.version_info >= (3, 11):
     import tomllib

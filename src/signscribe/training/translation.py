@@ -22,10 +22,10 @@ from torch.nn import functional
 from signscribe.evaluation.plots import Panel
 from signscribe.evaluation.translation import GENERATED_COLUMNS, SCORE_COLUMNS, translation_scores
 from signscribe.files import write_csv_atomic
+from signscribe.models.families.pose_to_text import GenerationConfig, generate
 from signscribe.models.inputs import ExampleSet, ModelBatch, PreparedSamples
 from signscribe.models.pretrained import TOKENIZER
 from signscribe.models.text import TextTokenizer
-from signscribe.models.translation import GenerationConfig, generate
 from signscribe.training.config import TranslationConfig
 from signscribe.training.loop import EpochHandlers, TrainResult
 from signscribe.training.outline import TrainingData, TrainingTask, train_model

@@ -1,5 +1,5 @@
 // signscribe web page: upload a clip, or stream the webcam over the WebSocket described in
-// signscribe/serving/stream.py. Plain JavaScript, no build step.
+// signscribe/serving/stream/__init__.py. Plain JavaScript, no build step.
 "use strict";
 
 const $ = (id) => document.getElementById(id);

@@ -25,7 +25,7 @@ const Landmarks = (() => {
   const detected = (s, frame, start, count) => range(start, start + count).some((row) => seen(s, frame, row));
 
   // The stream's `landmarks` message (MediaPipe's normalised points) as one frame of a sequence, as
-  // serving/stream_messages.py reads it: x, y in pixels, z as is; the pose's confidence is its
+  // serving/stream/messages.py reads it: x, y in pixels, z as is; the pose's confidence is its
   // visibility (at least 1e-3), a hand point's 1.
   function frameOf(message) {
     const values = new Float32Array(POINTS * 3), confidence = new Float32Array(POINTS);

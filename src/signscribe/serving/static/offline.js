@@ -3,7 +3,7 @@
 // MediaPipe Holistic finds in this browser. No WebSocket is opened: neither the video nor the
 // landmarks leave the device. The model file comes once from GET /v1/browser-model?model=ID.
 // `OfflineRecognizer.push` answers each frame with the messages the server's stream would send
-// (signscribe/serving/stream.py, LandmarkSession), so the page shows both alike.
+// (signscribe/serving/stream/session.py, LandmarkSession), so the page shows both alike.
 "use strict";
 
 const ORT_BASE = "/static/vendor/onnxruntime/";
