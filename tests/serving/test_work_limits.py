@@ -404,7 +404,7 @@ def test_streams_are_refused_to_pages_of_other_origins(make_client) -> None:
 
 
 def test_waiting_for_the_browser_model_holds_no_thread(make_client, monkeypatch, clip_bytes: bytes) -> None:
-    from signscribe.serving import models
+    from signscribe.serving import model_pool
 
     exports = []
 
@@ -413,7 +413,7 @@ def test_waiting_for_the_browser_model_holds_no_thread(make_client, monkeypatch,
         time.sleep(3)
         return b"onnx"
 
-    monkeypatch.setattr(models, "browser_onnx", slow_export)
+    monkeypatch.setattr(model_pool, "browser_onnx", slow_export)
     client = make_client()
     answers: list = []
     waiting = [
