@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 import time
 from collections.abc import Iterable
@@ -50,7 +51,9 @@ def test_status_endpoints_and_docs(make_client) -> None:
         client.get("/openapi.json").json()["paths"]
     )
     page = client.get("/")
-    assert page.status_code == 200 and "Live webcam" in page.text and client.get("/static/app.js").status_code == 200
+    assert page.status_code == 200 and "Live webcam" in page.text
+    scripts = re.findall(r'<script src="(/static/[\w.]+\.js)"', page.text)
+    assert "/static/live.js" in scripts and all(client.get(script).status_code == 200 for script in scripts)
 
 
 def test_recognize_real_clip_like_the_cli(make_client, clip_bytes: bytes, recognizer: Recognizer, wlasl_dir) -> None:

@@ -1,134 +1,6 @@
-// signscribe web page: upload a clip, or stream the webcam over the WebSocket described in
-// signscribe/serving/stream/__init__.py. Plain JavaScript, no build step.
+// The live webcam: frames or landmarks over the WebSocket, or the model run in the page (offline).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-const FPS = 15;
-const HAND_LIMBS = [[0,1],[1,2],[2,3],[3,4],[0,5],[5,6],[6,7],[7,8],[5,9],[9,10],[10,11],[11,12],[9,13],[13,14],
-  [14,15],[15,16],[13,17],[0,17],[17,18],[18,19],[19,20]];
-const BODY_LIMBS = [[11,12],[11,13],[13,15],[12,14],[14,16],[11,23],[12,24],[23,24],[0,11],[0,12]];
-
-const keyInput = $("api-key");
-keyInput.value = localStorage.getItem("signscribe-key") || "";
-keyInput.addEventListener("change", () => localStorage.setItem("signscribe-key", keyInput.value));
-const authHeaders = () => (keyInput.value ? { "X-API-Key": keyInput.value } : {});
-
-function renderBars(list, predictions, threshold = 0) {
-  list.replaceChildren(...predictions.map((p) => {
-    const item = document.createElement("li");
-    item.className = "bar" + (p.confidence < threshold ? " low" : "");
-    const gloss = document.createElement("span");
-    gloss.className = "gloss";
-    gloss.textContent = p.gloss;
-    const track = document.createElement("span");
-    const fill = document.createElement("span");
-    fill.className = "fill";
-    fill.style.display = "block";
-    fill.style.width = `${Math.round(p.confidence * 100)}%`;
-    track.append(fill);
-    const value = document.createElement("span");
-    value.className = "value";
-    value.textContent = `${(p.confidence * 100).toFixed(1)}%`;
-    item.append(gloss, track, value);
-    return item;
-  }));
-}
-
-function downloadCsv(name, header, rows) {
-  const escape = (v) => (/[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
-  const text = [header, ...rows].map((row) => row.map(escape).join(",")).join("\n") + "\n";
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
-  link.download = name;
-  link.click();
-}
-
-// ---- models and the signs they know -------------------------------------------------------
-let models = [];
-const chosenModel = () => models.find((m) => m.id === $("model").value) || models[0];
-const modelQuery = () => (chosenModel() ? `model=${encodeURIComponent(chosenModel().id)}` : "");
-
-function showModel() {
-  const model = chosenModel();
-  if (!model) return;
-  $("model-info").textContent = `model: ${model.id} (${model.num_labels} signs)${model.data ? ` · ${model.data}` : ""}`;
-  renderSigns();
-  showModes();
-}
-
-function renderSigns() {
-  const model = chosenModel();
-  const query = $("sign-search").value.trim().toLowerCase();
-  const shown = model ? model.labels.filter((label) => label.toLowerCase().includes(query)) : [];
-  $("signs").replaceChildren(...shown.map((label) => {
-    const item = document.createElement("li");
-    item.textContent = label;
-    return item;
-  }));
-  $("sign-count").textContent = model ? `${shown.length} of ${model.labels.length} signs` : "";
-}
-
-async function loadModels() {
-  try {
-    const response = await fetch("/v1/models", { headers: authHeaders() });
-    const body = await response.json();
-    if (!response.ok) { $("model-info").textContent = body.error.message; return; }
-    models = body.models;
-    $("model").replaceChildren(...models.map((m) => new Option(`${m.id} (${m.num_labels} signs)`, m.id, m.default, m.default)));
-    showModel();
-  } catch (error) {
-    $("model-info").textContent = `server unreachable: ${error}`;
-  }
-}
-loadModels();
-keyInput.addEventListener("change", loadModels);
-$("model").addEventListener("change", showModel);
-$("sign-search").addEventListener("input", renderSigns);
-
-// ---- upload ---------------------------------------------------------------------------------
-let uploadRows = [];
-$("upload-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const file = $("file-input").files[0];
-  if (!file) return;
-  const form = new FormData();
-  form.append("file", file);
-  const request = new XMLHttpRequest();
-  const progress = $("upload-progress");
-  const status = $("upload-status");
-  request.open("POST", `/v1/recognize?top_k=${encodeURIComponent($("upload-top-k").value)}&${modelQuery()}`);
-  for (const [name, value] of Object.entries(authHeaders())) request.setRequestHeader(name, value);
-  progress.hidden = false;
-  progress.value = 0;
-  status.className = "";
-  status.textContent = "uploading…";
-  $("upload-button").disabled = true;
-  request.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = e.loaded / e.total; };
-  request.upload.onload = () => { status.textContent = "recognising…"; progress.removeAttribute("value"); };
-  request.onloadend = () => {
-    $("upload-button").disabled = false;
-    progress.hidden = true;
-    let body;
-    try { body = JSON.parse(request.responseText); } catch { body = null; }
-    if (request.status !== 200 || !body) {
-      status.className = "error";
-      status.textContent = body && body.error ? body.error.message : `request failed (${request.status})`;
-      return;
-    }
-    const result = body.results[0];
-    status.textContent = result.no_gloss
-      ? `${result.video}: ${result.no_gloss.message}`
-      : `${result.video}: top ${result.predictions.length}`;
-    renderBars($("upload-results"), result.predictions);
-    uploadRows = result.predictions.map((p) => [result.video, p.rank, p.gloss, p.confidence]);
-    $("upload-export").disabled = uploadRows.length === 0; // nothing to export for a clip with no gloss
-  };
-  request.send(form);
-});
-$("upload-export").addEventListener("click", () =>
-  downloadCsv("signscribe-upload.csv", ["video", "rank", "gloss", "confidence"], uploadRows));
-
-// ---- live webcam ----------------------------------------------------------------------------
 const live = { socket: null, stream: null, timer: null, stopSender: null, offline: null, log: [], history: [], started: 0 };
 const runtimes = Promise.all([vendorAvailable(HOLISTIC_BASE + "holistic.js"), vendorAvailable(ORT_BASE + "ort.wasm.min.js")]);
 const modeLabels = {};
@@ -151,7 +23,7 @@ async function showModes() {
     if (option.disabled && option.selected) $("live-mode").value = "video";
   }
 }
-showModes();
+document.addEventListener("DOMContentLoaded", showModes);
 const threshold = () => Number($("threshold").value);
 $("threshold").addEventListener("input", () => { $("threshold-value").value = threshold().toFixed(2); drawTimeline(); });
 
@@ -340,72 +212,6 @@ function stopLive() {
   $("live-stop").disabled = true;
   $("bank-add").disabled = $("bank-recognize").disabled = true;
 }
-
-// ---- the sign bank: examples recorded from the webcam ---------------------------------------
-const BANK_SECONDS = 3;
-
-function renderBank(bank) {
-  $("bank-signs").replaceChildren(...Object.entries(bank.signs).map(([gloss, count]) => {
-    const item = document.createElement("li");
-    item.textContent = `${gloss} (${count} example${count === 1 ? "" : "s"})`;
-    return item;
-  }));
-}
-
-async function loadBank() {
-  const response = await fetch("/v1/bank", { headers: authHeaders() });
-  if (response.ok) renderBank(await response.json());
-}
-
-// A few seconds of the running webcam as a WebM clip.
-function recordClip(seconds) {
-  return new Promise((resolve, reject) => {
-    if (!live.stream) { reject(new Error("start the webcam first")); return; }
-    const recorder = new MediaRecorder(live.stream, { mimeType: "video/webm" });
-    const chunks = [];
-    recorder.ondataavailable = (event) => { if (event.data.size) chunks.push(event.data); };
-    recorder.onstop = () => resolve(new Blob(chunks, { type: "video/webm" }));
-    recorder.onerror = (event) => reject(event.error);
-    recorder.start();
-    setTimeout(() => recorder.stop(), seconds * 1000);
-  });
-}
-
-async function bankRequest(path, label) {
-  $("bank-add").disabled = $("bank-recognize").disabled = true;
-  try {
-    $("bank-status").textContent = `recording ${BANK_SECONDS} s…`;
-    const clip = await recordClip(BANK_SECONDS);
-    $("bank-status").textContent = label;
-    const form = new FormData();
-    form.append("file", clip, "webcam.webm");
-    const response = await fetch(path, { method: "POST", body: form, headers: authHeaders() });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error.message);
-    return body;
-  } finally {
-    $("bank-add").disabled = $("bank-recognize").disabled = !live.stream;
-  }
-}
-
-$("bank-add").addEventListener("click", async () => {
-  const gloss = $("bank-gloss").value.trim();
-  if (!gloss) { $("bank-status").textContent = "name the sign first"; return; }
-  try {
-    const bank = await bankRequest(`/v1/bank/signs?gloss=${encodeURIComponent(gloss)}`, "teaching…");
-    renderBank(bank);
-    $("bank-status").textContent = `added an example of ${gloss}`;
-  } catch (error) { $("bank-status").textContent = `bank: ${error.message}`; }
-});
-
-$("bank-recognize").addEventListener("click", async () => {
-  try {
-    const answer = await bankRequest("/v1/bank/recognize", "comparing…");
-    $("bank-status").textContent = `${answer.sign ?? "not a sign I know"} (similarity ${answer.similarity.toFixed(2)})`;
-  } catch (error) { $("bank-status").textContent = `bank: ${error.message}`; }
-});
-loadBank();
-keyInput.addEventListener("change", loadBank);
 
 $("live-start").addEventListener("click", startLive);
 $("live-stop").addEventListener("click", () => { stopLive(); $("live-status").textContent = "stopped"; });

@@ -1,0 +1,43 @@
+// The model picker and the signs the chosen model knows.
+"use strict";
+
+let models = [];
+const chosenModel = () => models.find((m) => m.id === $("model").value) || models[0];
+const modelQuery = () => (chosenModel() ? `model=${encodeURIComponent(chosenModel().id)}` : "");
+
+function showModel() {
+  const model = chosenModel();
+  if (!model) return;
+  $("model-info").textContent = `model: ${model.id} (${model.num_labels} signs)${model.data ? ` · ${model.data}` : ""}`;
+  renderSigns();
+  showModes();
+}
+
+function renderSigns() {
+  const model = chosenModel();
+  const query = $("sign-search").value.trim().toLowerCase();
+  const shown = model ? model.labels.filter((label) => label.toLowerCase().includes(query)) : [];
+  $("signs").replaceChildren(...shown.map((label) => {
+    const item = document.createElement("li");
+    item.textContent = label;
+    return item;
+  }));
+  $("sign-count").textContent = model ? `${shown.length} of ${model.labels.length} signs` : "";
+}
+
+async function loadModels() {
+  try {
+    const response = await fetch("/v1/models", { headers: authHeaders() });
+    const body = await response.json();
+    if (!response.ok) { $("model-info").textContent = body.error.message; return; }
+    models = body.models;
+    $("model").replaceChildren(...models.map((m) => new Option(`${m.id} (${m.num_labels} signs)`, m.id, m.default, m.default)));
+    showModel();
+  } catch (error) {
+    $("model-info").textContent = `server unreachable: ${error}`;
+  }
+}
+document.addEventListener("DOMContentLoaded", loadModels); // once every part of the page is loaded
+keyInput.addEventListener("change", loadModels);
+$("model").addEventListener("change", showModel);
+$("sign-search").addEventListener("input", renderSigns);
