@@ -7,11 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
-from signscribe.io import read_frames
+from signscribe.io.encode import write_y4m
 from signscribe.serving import ServerSettings, create_app
 from signscribe.serving.server import serve_in_thread
 from signscribe.serving.web_assets import HOLISTIC, ONNXRUNTIME_WEB, VENDOR_DIR
@@ -21,22 +20,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
 ]
-
-
-def write_y4m(clip: Path, path: Path, seconds: float = 4.0, fps: int = 15) -> Path:
-    """A Y4M file (what Chromium's fake camera reads) from the first seconds of a real clip at 640x360."""
-    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
-        stream = container.add_stream("rawvideo", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-        next_time = 0.0
-        for frame in read_frames(clip, end_time=seconds, max_side=640):
-            if frame.time + 1e-6 < next_time:
-                continue
-            next_time += 1 / fps
-            video_frame = av.VideoFrame.from_ndarray(frame.image, format="rgb24").reformat(640, 360, "yuv420p")
-            container.mux(stream.encode(video_frame))
-        container.mux(stream.encode())
-    return path
 
 
 def _serve(settings: ServerSettings):

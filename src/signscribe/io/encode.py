@@ -1,4 +1,5 @@
-"""Video output with PyAV: H.264 in MP4, written to a temporary file and renamed when complete."""
+"""Video output with PyAV: H.264 in MP4, written to a temporary file and renamed when complete, and
+the Y4M file a browser's fake camera reads (to try the web page without a webcam)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+
+from signscribe.io.video import read_frames
 
 
 @contextmanager
@@ -38,3 +41,21 @@ def video_writer(
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_y4m(clip: str | Path, path: str | Path, seconds: float = 4.0, fps: int = 15) -> Path:
+    """The first ``seconds`` of ``clip`` at ``fps`` and 640x360 as a Y4M file, what Chromium plays as its
+    camera with ``--use-fake-device-for-media-stream --use-file-for-fake-video-capture=PATH``."""
+    path = Path(path)
+    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        next_time = 0.0
+        for frame in read_frames(clip, end_time=seconds, max_side=640):
+            if frame.time + 1e-6 < next_time:
+                continue
+            next_time += 1 / fps
+            video_frame = av.VideoFrame.from_ndarray(frame.image, format="rgb24").reformat(640, 360, "yuv420p")
+            container.mux(stream.encode(video_frame))
+        container.mux(stream.encode())
+    return path
