@@ -5,6 +5,7 @@ uvicorn arms its keep-alive timer only once a response is sent, so a connection 
 finishes its headers would stay open for ever, and 500 of them hold 500 sockets (a slowloris attack).
 ``HeaderDeadlineProtocol`` closes a connection that has not sent a whole request head within
 ``header_timeout_seconds`` of opening (or of its previous response); bytes trickling in do not reset it.
+A head over ``max_header_bytes`` is answered 431 (RFC 6585), where uvicorn answers any bad head 400.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from signscribe.serving.settings import ServerSettings
 
 
 class HeaderDeadlineProtocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for each request's head (set by ``uvicorn_config``)."""
+    """uvicorn's h11 protocol with a deadline for each request's head and a 431 for one too large (both
+    set by ``uvicorn_config``)."""
 
     header_timeout_seconds = 10.0
+    max_header_bytes = 16 * 1024
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,10 +68,23 @@ class HeaderDeadlineProtocol(H11Protocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def send_400_response(self, msg: str) -> None:
+        """h11 refuses a head that outgrew its buffer as it refuses any malformed one: say which it was."""
+        if len(self.conn.trailing_data[0]) <= self.max_header_bytes:
+            super().send_400_response(msg)
+            return
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+        limit = f"the request's headers are over the server's {self.max_header_bytes} bytes"
+        head = h11.Response(status_code=431, headers=headers, reason=b"Request Header Fields Too Large")
+        for event in (head, h11.Data(data=limit.encode()), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
+
 
 def uvicorn_config(app: Any, settings: ServerSettings, **options: Any) -> uvicorn.Config:
     """The uvicorn config of ``signscribe serve`` for ``app`` (``options``: host, port, ...)."""
-    protocol = type("Protocol", (HeaderDeadlineProtocol,), {"header_timeout_seconds": settings.header_timeout_seconds})
+    limits = {"header_timeout_seconds": settings.header_timeout_seconds, "max_header_bytes": settings.max_header_bytes}
+    protocol = type("Protocol", (HeaderDeadlineProtocol,), limits)
     return uvicorn.Config(
         app,
         http=protocol,
