@@ -136,3 +136,12 @@ def test_extract_all_real_how2sign_clips(how2sign_dir: Path, tmp_path: Path) -> 
     assert "done 24, skipped 0 (already extracted), failed 0" in result.output
     assert "1717 instances have no media" in result.output
     assert len(list(out.glob("*.pose"))) == 24
+
+
+def test_samples_are_listed_and_copied_whole(tmp_path: Path) -> None:
+    listed = runner.invoke(app, ["samples"])
+    assert listed.exit_code == 0 and "path,label,signer" in listed.stdout and "tea_3.pose,tea,3" in listed.stdout
+    copied = runner.invoke(app, ["samples", "--out", str(tmp_path / "samples")])
+    assert copied.exit_code == 0 and "copied 14 files" in copied.stderr
+    assert sorted(path.name for path in (tmp_path / "samples").iterdir() if path.suffix == ".pose")[:3] == [
+        "coffee_1.pose", "coffee_2.pose", "coffee_3.pose"]  # fmt: skip

@@ -2,8 +2,8 @@
 
 The app's state (``request.app.state``) holds the settings, the models, the job store, the
 recognition queue and the job worker; see ``signscribe.serving.app``. The ``Gate`` middleware has
-admitted the caller before a route runs (``request.state.caller``); the ``X-API-Key`` security scheme
-here only declares the key to OpenAPI, so that ``/docs`` can send it. Every recognising route takes
+admitted the caller before a route runs (``request.state.caller``, ``gate.Admitted``); its ``X-API-Key``
+security scheme only declares the key to OpenAPI, so that ``/docs`` can send it. Every recognising route takes
 ``model``, the id of one of the models ``GET /v1/models`` lists (the server's default when left out).
 """
 # No "from __future__ import annotations" here: FastAPI reads these signatures at run time.

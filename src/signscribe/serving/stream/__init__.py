@@ -42,7 +42,7 @@ Server to client:
   ``"attention": [w, ...]``, its weights over the window's frames, oldest first (they sum to 1).
 * ``{"type": "error", "code": ..., "message": ...}``: a bad message (``bad_json``, ``bad_message``,
   ``bad_frame``, ``bad_landmarks``, ``too_large``, ``frame_too_large``, ``frame_failed``); the stream
-  goes on. Every message is validated by the pydantic models of ``stream_messages``: numbers must be
+  goes on. Every message is validated by the pydantic models of ``messages.py``: numbers must be
   numbers and finite (no NaN, no Infinity), so every number the server sends back is finite too.
 
 Close codes (see ``route.py``): 4401 no valid API key, 4403 a page of another
