@@ -100,6 +100,21 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, faststart: 
     return path
 
 
+def tiny_long_video(path: Path, seconds: int) -> Path:
+    """A few kilobytes that declare ``seconds`` of 16x16 video at 1 frame a second."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=1)
+        stream.width = stream.height = 16
+        stream.pix_fmt = "yuv420p"
+        for index in range(seconds):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 16, 3), index % 255, np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
 @pytest.fixture
 def empty_scene_video(tmp_path: Path) -> Path:
     """Two seconds of a plain wall with noise: no person in it."""
@@ -152,3 +167,10 @@ def make_client(tmp_path: Path, serving_recognizer):
 def clip_bytes(wlasl_dir: Path) -> bytes:
     """A real WLASL clip (01586, "agreement") as uploaded bytes."""
     return (wlasl_dir / "clips" / "01586.mp4").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def sentence_bytes(how2sign_dir: Path) -> bytes:
+    """A real How2Sign sentence clip (-d5dN54tH2E_0-1, 9.5 s of continuous signing: about 10 s of
+    extraction here) as uploaded bytes."""
+    return (how2sign_dir / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4").read_bytes()

@@ -103,10 +103,61 @@ def test_extract_dataset_from_csv_with_time_range(tmp_path: Path, wlasl_dir: Pat
 
 def test_extract_mp_data_converts_to_pose_files(tmp_path: Path, keypoints_archive: Path) -> None:
     out = tmp_path / "poses"
-    result = _run("extract", "--data", f"mp_data:{keypoints_archive}", "--out", out, "--workers", "2")
+    (tmp_path / "two.txt").write_text("hello\nno\n")
+    arguments = ["--data", f"mp_data:{keypoints_archive}", "--glosses", tmp_path / "two.txt", "--workers", "2"]
+    result = _run("extract", *arguments, "--out", out)
     assert result.exit_code == 0, result.output
-    assert len(list(out.rglob("*.pose"))) == 16 * 90
+    assert sorted(folder.name for folder in out.iterdir() if folder.is_dir()) == ["hello", "no"]
+    assert len(list(out.rglob("*.pose"))) == 2 * 90
     assert load_pose(out / "hello" / "0.pose").num_frames == 20
+
+
+def _data_commands() -> dict[str, set[str]]:
+    """Every command (in groups too) that reads a dataset, with the names of its parameters."""
+    from typer.main import get_command
+
+    def walk(group, prefix: str = "") -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                found.update(walk(command, f"{prefix}{name} "))
+            elif {"data", "spec"} & {param.name for param in command.params}:
+                found[prefix + name] = {param.name for param in command.params}
+        return found
+
+    return walk(get_command(app))
+
+
+def test_every_command_that_reads_a_dataset_offers_its_options_declared_once() -> None:
+    """The options come from ``DatasetOptions`` (and the training ``DataOptions``): a field added
+    there reaches every such command, and a kind's reader declares which of them it takes."""
+    from dataclasses import fields
+
+    from signscribe.data import kinds_taking
+    from signscribe.data.options import dataset_option_names
+    from signscribe.training.config import DataOptions
+
+    commands = _data_commands()
+    training = {"train", "train-translation", "tune", "train-vlm"}
+    assert set(commands) == {"dataset", "extract", "embed", "evaluate"} | training
+    split_options = {item.name for item in fields(DataOptions) if "help" in item.metadata} - set(dataset_option_names())
+    assert split_options == {"val", "val_videos", "seed", "split_by", "holdout_signer", "val_fraction"}
+    for name, parameters in commands.items():
+        assert set(dataset_option_names()) <= parameters, name
+        assert (split_options <= parameters) == (name in training), name
+    help_text = runner.invoke(app, ["dataset", "--help"], env={"COLUMNS": "300"}).output
+    assert "KIND:PATH (wlasl, how2sign, mp_data, asl_signs, csv, poses, embeddings" in help_text  # the registry's
+    assert f"Kinds: {', '.join(kinds_taking('videos'))}." in help_text and "Kinds: mp_data." in help_text
+
+
+def test_a_dataset_option_is_checked_against_the_kind_in_every_command(tmp_path: Path) -> None:
+    table = tmp_path / "mine.csv"
+    table.write_text("path,label\na.pose,x\n")
+    for command in (["dataset", f"csv:{table}"], ["evaluate", "--data", f"csv:{table}"],
+                    ["train", "--data", f"csv:{table}", "--out", tmp_path / "model"]):  # fmt: skip
+        result = _run(*command, "--sequences-per-signer", "30")
+        assert result.exit_code == 2, result.output
+        assert "--sequences-per-signer applies to mp_data only, not csv" in result.output
 
 
 def test_extract_argument_errors(tmp_path: Path) -> None:

@@ -229,8 +229,10 @@ def test_dataset_specs(wlasl_dir: Path) -> None:
         parse_spec("kinetics:/x")
     with pytest.raises(ValueError, match="KIND:PATH"):
         parse_spec("wlasl")
-    with pytest.raises(ValueError, match="--subset applies to wlasl only"):
+    with pytest.raises(ValueError, match="--subset applies to wlasl only, not csv"):
         open_dataset("csv:x.csv", subset=100)
+    with pytest.raises(TypeError, match="unknown option 'subsets'; known: glosses, sequences_per_signer, subset"):
+        open_dataset("csv:x.csv", subsets=100)
     data = open_dataset(f"wlasl:{wlasl_dir / 'WLASL_v0.3.json'}", videos=wlasl_dir / "clips", subset=300)
     assert len(data.labels) == 300
 
@@ -287,3 +289,51 @@ def test_a_gloss_list_selects_a_subset_of_any_dataset(wlasl100_csv: Path, wlasl_
         read_glosses(glossary)
     with pytest.raises(DatasetError, match="gloss list not found"):
         read_glosses(tmp_path / "none.txt")
+
+
+def test_each_kind_declares_the_options_its_reader_takes() -> None:
+    """The registry names the readers without importing them; what it says of each must be true."""
+    import inspect
+
+    from signscribe.data import dataset_kind, dataset_kinds
+    from signscribe.data.options import dataset_option_names
+
+    for kind in dataset_kinds():
+        entry = dataset_kind(kind)
+        assert set(list(inspect.signature(entry.load()).parameters)[1:]) == set(entry.options), kind
+        assert set(entry.options) <= set(dataset_option_names()), kind
+
+
+def test_a_training_config_hands_on_only_its_dataset_options() -> None:
+    from signscribe.training.config import TrainConfig
+
+    config = TrainConfig(data="csv:x.csv", videos="clips", subset=100, seed=3, split_by="signer")
+    assert config.dataset_options() == {"videos": "clips", "subset": 100}
+
+
+def test_a_kind_registered_by_name_is_imported_when_read_and_takes_its_own_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from signscribe.data import kinds
+
+    (tmp_path / "lines_reader.py").write_text(
+        "from pathlib import Path\n"
+        "from signscribe.data.dataset import Sample, partition\n"
+        "def read_lines(path, repeat=None):\n"
+        "    labels = Path(path).read_text().split() * (repeat or 1)\n"
+        "    return partition('lines', Path(path), [Sample(str(i), Path(path), x) for i, x in enumerate(labels)])\n"
+    )
+    (tmp_path / "signs.txt").write_text("hello no\n")
+    (tmp_path / "hello.txt").write_text("hello\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(kinds, "_KINDS", dict(kinds._KINDS))
+    kinds.register_dataset_kind("test_lines", "lines_reader:read_lines", options=("repeat",))
+    assert "lines_reader" not in sys.modules and "test_lines" in kinds.dataset_kinds()
+    data = open_dataset(f"test_lines:{tmp_path / 'signs.txt'}", repeat=2, glosses=tmp_path / "hello.txt")
+    assert [sample.label for sample in data.samples] == ["hello", "hello"] and data.labels == ["hello"]
+    with pytest.raises(ValueError, match="--repeat applies to test_lines only, not csv"):
+        open_dataset("csv:x.csv", repeat=2)
+    with pytest.raises(ValueError, match="registered twice"):
+        kinds.register_dataset_kind("test_lines", "lines_reader:read_lines")

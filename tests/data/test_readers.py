@@ -16,7 +16,12 @@ from signscribe.cli import app
 from signscribe.data import open_dataset, read_mp_data
 from signscribe.errors import DatasetError, PoseFileError
 from signscribe.inference import Recognizer
-from signscribe.pose import ExtractionSettings, HolisticExtractor, load_landmarks, load_mp_sequence
+from signscribe.pose import (
+    ExtractionSettings,
+    HolisticExtractor,
+    load_landmarks,
+    load_mp_sequence,
+)
 
 SIGNS = ("hello", "thank-you", "water")
 KAGGLE_ORDER = ("face", "left_hand", "pose", "right_hand")  # the order of rows within a frame
@@ -187,3 +192,16 @@ def test_a_clip_with_nobody_in_it_says_so(empty_scene_video: Path, tmp_path: Pat
         result = CliRunner().invoke(app, ["recognize", str(clip)])
         assert result.exit_code == 1, result.output
         assert "no signer found" in result.output and "%" not in result.output
+
+
+def test_a_truncated_archive_is_one_line_and_leaves_nothing(keypoints_archive: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "MP_Data.tar.gz"
+    data = keypoints_archive.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    cache = tmp_path / "cache" / "poses"
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["dataset", f"mp_data:{truncated}"], env={"SIGNSCRIBE_CACHE_DIR": str(cache)})
+        assert result.exit_code == 2 and "cannot unpack archive: the archive is truncated" in result.output
+        assert "Aborted" not in result.output and len(result.output.strip().splitlines()) == 1
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".unpack-")]
+    assert not leftovers and not (tmp_path / "cache" / "archives").exists()  # under the configured dir only

@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from conftest import tiny_long_video
 from signscribe.cli import app
 from signscribe.errors import PoseFileError, SignscribeError
 from signscribe.evaluation import evaluate
@@ -205,3 +209,68 @@ def test_evaluate_on_wlasl100_val_gives_the_figures_of_the_default_models_card(
     missed = [abs(round(row["support"] * row["recall"]) - round(row["support"] * recalls[gloss][1]))
               for gloss, row in measured.items()]  # fmt: skip
     assert sum(missed) <= 1, measured  # a clip at a near tie may tip either way in other batches
+
+
+def test_the_command_line_refuses_a_long_video_unless_told(tmp_path: Path) -> None:
+    video = tiny_long_video(tmp_path / "long.mp4", 700)
+    command = [sys.executable, "-m", "signscribe", "recognize", str(video), "--model", "traduttore16"]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 1 and "more than the 600 s allowed; pass --no-limits" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    lifted = subprocess.run([*command, "--no-limits", "--format", "json"], capture_output=True, text=True, timeout=600)
+    assert "600 s allowed" not in lifted.stderr and "Traceback" not in lifted.stderr
+
+
+def test_the_command_line_reports_a_write_it_cannot_make_in_one_line(wlasl_dir: Path) -> None:
+    clip = wlasl_dir / "clips" / "01586.mp4"
+    out = Path("/sys/signscribe-results.json")  # not writable, even for root
+    command = [sys.executable, "-m", "signscribe", "recognize", str(clip), "-m", "traduttore16", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_a_folder_lists_fifos_and_looping_links_under_failed(wlasl_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    (folder / "real.mp4").symlink_to(wlasl_dir / "clips" / "01586.mp4")
+    os.mkfifo(folder / "pipe.mp4")
+    (folder / "loop.mp4").symlink_to(folder / "loop.mp4")
+    command = [sys.executable, "-m", "signscribe", "recognize", str(folder), "-m", "traduttore16", "--format", "json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "pipe.mp4: not a regular file: a FIFO" in result.stderr
+    assert "loop.mp4: not a regular file: a symbolic link" in result.stderr
+    answer = json.loads(result.stdout)
+    assert [entry["video"] for entry in answer["results"]] == ["real.mp4"]
+    assert sorted(entry["video"] for entry in answer["failed"]) == ["loop.mp4", "pipe.mp4"]
+
+
+def test_recognize_folder_json_on_stdout_is_valid_and_nothing_lands_in_the_current_folder(
+    wlasl_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for clip in ("01586", "01065"):
+        shutil.copy(wlasl_dir / "clips" / f"{clip}.mp4", folder)
+    monkeypatch.chdir(tmp_path)
+    result = _run("recognize", folder, "--format", "json", "--top-k", 2, "-m", "traduttore16")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)  # stdout holds the JSON and nothing else
+    assert len(body["results"]) == 2 and not list(tmp_path.glob("*.txt"))
+    top10 = tmp_path / "reports" / "top10.txt"
+    result = _run("recognize", folder, "--format", "json", "-m", "traduttore16", "--results", top10)
+    assert json.loads(result.stdout)["results"] and f"wrote {top10}" in result.stderr
+    assert top10.read_text().count("=== ") == 2
+
+
+def test_evaluate_counts_missing_samples_and_strict_makes_them_fatal(wlasl_dir: Path, tmp_path: Path) -> None:
+    table = tmp_path / "eval.csv"
+    clip = wlasl_dir / "clips" / "01586.mp4"
+    table.write_text(f"path,label,split\n{clip},hello,test\nlost.mp4,thanks,test\n")
+    result = _run("evaluate", "--data", f"csv:{table}", "-m", "traduttore16")
+    assert result.exit_code == 0, result.output
+    assert "1 sample(s) left out" in result.stderr and "1 with missing media" in result.stderr
+    assert "lost.mp4" in result.stderr
+    strict = _run("evaluate", "--data", f"csv:{table}", "-m", "traduttore16", "--strict")
+    assert strict.exit_code == 1 and "--strict" in strict.stderr

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -182,3 +183,17 @@ def test_transcriber_reads_the_same_landmarks_as_the_extractor(sentence_clip: Pa
     sequence = HolisticExtractor().extract(sentence_clip)
     from_pose = Transcriber.from_pretrained("traduttore16").transcribe(sequence)
     assert [s.gloss for s in from_pose.segments] == [s.gloss for s in transcript.segments]
+
+
+def test_annotating_a_1x1_video_is_a_clear_error(tmp_path: Path) -> None:
+    video = tmp_path / "one.mkv"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width = stream.height = 1
+        stream.pix_fmt = "yuv444p"
+        for _ in range(10):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((1, 1, 3), np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+    result = CliRunner().invoke(app, ["transcribe", str(video), "--annotate", str(tmp_path / "out.mp4")])
+    assert result.exit_code == 2 and "1x1 is too small to annotate" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.mkv"]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -288,3 +290,24 @@ def test_a_part_that_fails_names_the_file_and_why(tmp_path: Path) -> None:
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with HolisticExtractor(workers=2) as extractor, pytest.raises(VideoReadError, match=rf"{cut}: .*truncated"):
         extractor.extract(cut)
+
+
+def test_the_pose_cache_is_bounded_by_size_and_age(tmp_path: Path, both_hands_pose) -> None:
+
+    from signscribe.pose import PoseCache
+
+    cache = PoseCache(tmp_path, max_age=3600)
+    cache.put("aa11-1", both_hands_pose)
+    old = tmp_path / "aa" / "aa11-1.pose"
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    cache.put("bb22-1", both_hands_pose)
+    assert not old.exists() and (tmp_path / "bb" / "bb22-1.pose").exists()
+    size = (tmp_path / "bb" / "bb22-1.pose").stat().st_size
+    bounded = PoseCache(tmp_path, max_bytes=int(size * 2.5))
+    for index, key in enumerate(["cc33-1", "dd44-1"]):
+        path = tmp_path / key[:2] / f"{key}.pose"
+        bounded.put(key, both_hands_pose)
+        os.utime(path, (time.time() + index, time.time() + index))
+    bounded.put("ee55-1", both_hands_pose)
+    assert sorted(p.stem for p in tmp_path.glob("??/*.pose")) == ["dd44-1", "ee55-1"]
+    assert bounded.forget("ee55") == 1 and sorted(p.stem for p in tmp_path.glob("??/*.pose")) == ["dd44-1"]

@@ -13,6 +13,8 @@ from signscribe.cli import options as option
 from signscribe.cli import terminal
 from signscribe.cli.base import app, command, wrote
 from signscribe.cli.terminal import bar, console, errors
+from signscribe.data.options import DatasetOptions
+from signscribe.training.config import DataOptions
 
 if TYPE_CHECKING:
     from signscribe.training import TrainingOptions, TrainResult
@@ -29,17 +31,12 @@ def probe(video: Annotated[Path, typer.Argument(help="A video file.")]) -> None:
 
 
 @command()
-def dataset(
-    spec: option.DatasetSpec,
-    videos: option.Videos = None,
-    subset: option.Subset = None,
-    trimmed: option.Trimmed = None,
-    glosses: option.Glosses = None,
-) -> None:
+@option.offers(DatasetOptions)
+def dataset(spec: option.DatasetSpec, data_options: dict[str, Any]) -> None:
     """Summarise a dataset: samples per split, labels, and instances whose media is missing."""
     from signscribe import open_dataset
 
-    data = open_dataset(spec, videos=videos, subset=subset, trimmed=trimmed, glosses=glosses)
+    data = open_dataset(spec, **data_options)
     console.print(terminal.dataset_table(data))
     for note in data.notes:
         console.print(note)
@@ -47,34 +44,26 @@ def dataset(
 
 
 @command()
+@option.offers(DatasetOptions)
 def extract(
     inputs: Annotated[list[Path] | None, typer.Argument(help="Videos or folders of videos.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the .pose files.")] = Path("poses"),
     data: option.Data = None,
-    videos: option.Videos = None,
-    subset: option.Subset = None,
-    trimmed: option.Trimmed = None,
     split: Annotated[str | None, typer.Option(help="Only this split of the dataset.")] = None,
     workers: option.Workers = 1,
     face: Annotated[bool, typer.Option(help="Also keep the 468 face landmarks.")] = False,
     max_side: Annotated[int | None, typer.Option(min=64, help="Shrink frames to this longer side first.")] = None,
     fps: option.FrameRate = None,
     cache: Annotated[bool, typer.Option(help="Reuse and fill the pose cache.")] = True,
+    *,
+    data_options: dict[str, Any],
 ) -> None:
     """Extract MediaPipe Holistic landmarks into .pose files (resumable: existing outputs are skipped)."""
-    from signscribe import ExtractionSettings, extract_poses, open_dataset
+    from signscribe import ExtractionSettings, extract_poses
 
     if bool(inputs) == bool(data):
         raise ValueError("give either videos/folders or --data KIND:PATH")
-    items: list[Any] = list(inputs or [])
-    if data:
-        chosen = open_dataset(data, videos=videos, subset=subset, trimmed=trimmed)
-        chosen = chosen.select(split) if split else chosen
-        if chosen.missing:
-            errors.print(f"{len(chosen.missing)} instances have no media and are left out")
-        for note in chosen.notes:
-            errors.print(note)
-        items = chosen.samples
+    items: list[Any] = option.dataset_samples(data, data_options, split) if data else list(inputs or [])
     settings = ExtractionSettings(include_face=face, max_side=max_side, frame_rate=fps)
     with terminal.progress() as bars:
         summary = extract_poses(items, out, settings, workers, cache, bar(bars, "extracting"))
@@ -86,7 +75,7 @@ def extract(
 
 def _train(trainer: Callable[..., TrainResult], kind: type[TrainingOptions], values: dict[str, Any]) -> None:
     """Run a training command: ``--config`` (if any) with the command line's options over it."""
-    settings = kind.from_options(values["config"], **values)
+    settings = kind.from_options(values["config"], **values, **values["data_options"])
     if not settings.data:
         raise ValueError("give --data KIND:PATH (or data in --config)")
     with terminal.progress() as bars:
@@ -96,9 +85,9 @@ def _train(trainer: Callable[..., TrainResult], kind: type[TrainingOptions], val
 
 
 @command()
+@option.offers(DataOptions)
 def train(
     data: option.Data = None,
-    val: option.Val = None,
     config: option.Config = None,
     model: option.Family = None,
     weights: Annotated[str | None, typer.Option(help="Start from this checkpoint (.pt or .safetensors).")] = None,
@@ -107,14 +96,6 @@ def train(
     epochs: option.PositiveInt = None,
     batch: option.PositiveInt = None,
     lr: option.Lr = None,
-    seed: option.Seed = None,
-    split_by: Annotated[str | None, typer.Option(help="random (stratified by label) or signer.")] = None,
-    holdout_signer: Annotated[str | None, typer.Option(help="With --split-by signer: validate on this signer.")] = None,
-    videos: option.Videos = None,
-    subset: option.Subset = None,
-    trimmed: option.Trimmed = None,
-    sequences_per_signer: option.SignerBlock = None,
-    glosses: option.Glosses = None,
     fps: option.FrameRate = None,
     device: option.Device = None,
     precision: Annotated[str | None, typer.Option(help="fp32, bf16 or fp16 (CUDA) mixed precision.")] = None,
@@ -126,6 +107,8 @@ def train(
     workers: option.Workers = 1,
     out: option.OutFolder = Path("model"),
     resume: option.Resume = False,
+    *,
+    data_options: dict[str, Any],
 ) -> None:
     """Train a sign classifier (landmarks are extracted once, through the pose cache); writes a model
     folder, history.csv and curves.png into --out."""
@@ -136,22 +119,21 @@ def train(
 
 
 @command(name="train-translation")
+@option.offers(DataOptions)
 def train_translation(
     data: option.Data = None,
-    val: option.Val = None,
     config: option.Config = None,
     model: option.Family = None,
     epochs: option.PositiveInt = None,
     batch: option.PositiveInt = None,
     lr: option.Lr = None,
-    seed: option.Seed = None,
     vocab_size: Annotated[int | None, typer.Option(min=16, help="Largest subword vocabulary.")] = None,
     beam_size: Annotated[int | None, typer.Option(min=1, help="The saved model's default beam.")] = None,
-    videos: option.Videos = None,
-    val_videos: Annotated[Path | None, typer.Option(help="Video folder of --val, if not --videos.")] = None,
     workers: option.Workers = 1,
     out: option.OutFolder = Path("translation-model"),
     resume: option.Resume = False,
+    *,
+    data_options: dict[str, Any],
 ) -> None:
     """Train a landmarks-to-English model on sentences (how2sign:, csv: with a sentence label, poses:).
 
@@ -163,15 +145,11 @@ def train_translation(
 
 
 @command()
+@option.offers(DatasetOptions)
 def evaluate(
-    data: Annotated[str, typer.Option("--data", help="A dataset as KIND:PATH.")],
+    data: Annotated[str, typer.Option("--data", help=option.KINDS_HELP, metavar="KIND:PATH")],
     model: option.Model = None,
     split: Annotated[str | None, typer.Option(help="Only this split (e.g. test).")] = None,
-    videos: option.Videos = None,
-    subset: option.Subset = None,
-    trimmed: option.Trimmed = None,
-    sequences_per_signer: option.SignerBlock = None,
-    glosses: option.Glosses = None,
     fps: option.FrameRate = None,
     device: option.Device = None,
     runtime: option.Runtime = "auto",
@@ -185,6 +163,8 @@ def evaluate(
     load_in_4bit: option.LoadIn4bit = None,
     load_in_8bit: option.LoadIn8bit = None,
     dtype: option.Dtype = None,
+    *,
+    data_options: dict[str, Any],
 ) -> None:
     """Top-1/2/5/10 accuracy (per instance and per class), loss, per-class precision and recall.
 
@@ -194,15 +174,13 @@ def evaluate(
     from signscribe.evaluation import write_report
     from signscribe.export.runtime import on_runtime
 
-    answers = labels or (glosses if (model or "").startswith("vlm:") else None)
+    answers = labels or (data_options.get("glosses") if (model or "").startswith("vlm:") else None)
     vlm = option.vlm_options(prompt_config, answers, load_in_4bit, load_in_8bit, dtype)
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm)
     recognizer = on_runtime(recognizer, runtime)
     with terminal.progress() as bars:
         loading = bar(bars, "loading landmarks")
-        options = {"videos": videos, "subset": subset, "sequences_per_signer": sequences_per_signer,
-                   "trimmed": trimmed, "glosses": glosses}  # fmt: skip
-        result, failed = run(recognizer, data, split, signer, on_progress=loading, workers=workers, **options)
+        result, failed = run(recognizer, data, split, signer, on_progress=loading, workers=workers, **data_options)
     console.print(terminal.evaluation_table(result))
     for sample, reason in failed[:SHOWN_FAILURES]:
         errors.print(f"  [red]left out[/red] {sample.id}: {reason}", highlight=False)

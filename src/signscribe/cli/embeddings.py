@@ -4,7 +4,7 @@ bank taught from a few examples), registered on the one app of ``cli.base``."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,9 +12,11 @@ from signscribe.cli import options as option
 from signscribe.cli import terminal
 from signscribe.cli.base import app, command
 from signscribe.cli.terminal import bar, console, errors
+from signscribe.data.options import DatasetOptions
 
 
 @command()
+@option.offers(DatasetOptions)
 def embed(
     backbone: Annotated[str, typer.Option(help="vjepa2:HUB_ID or vjepa2:FOLDER (saved with save_pretrained).")],
     inputs: Annotated[list[Path] | None, typer.Argument(help="Videos or folders of videos.")] = None,
@@ -22,19 +24,17 @@ def embed(
         "embeddings"
     ),
     data: option.Data = None,
-    videos: option.Videos = None,
-    subset: option.Subset = None,
-    trimmed: option.Trimmed = None,
     split: Annotated[str | None, typer.Option(help="Only this split of the dataset.")] = None,
     variants: Annotated[str, typer.Option(help="Comma-separated: original, blur, bw.")] = "original",
     tokens: Annotated[str, typer.Option(help="time (a row per time step) or patch (every patch).")] = "time",
     batch: Annotated[int, typer.Option(min=1, help="Variants of a clip encoded per forward pass.")] = 4,
     device: option.Device = None,
     cache: Annotated[bool, typer.Option(help="Reuse and fill the embedding cache.")] = True,
+    *,
+    data_options: dict[str, Any],
 ) -> None:
     """Encode clips with a video foundation model into <id>_<variant>_vjepa.npy files and index.csv
     (resumable: readable files are kept)."""
-    from signscribe import open_dataset
     from signscribe.inference.embed import EmbedItem, embed_items
     from signscribe.models.encoders import embedding_cache, load_encoder, parse_variants
     from signscribe.pose.batch import videos_in
@@ -43,13 +43,8 @@ def embed(
     if bool(inputs) == bool(data):
         raise ValueError("give either videos/folders or --data KIND:PATH")
     chosen_variants = parse_variants(variants)
-    items = []
-    if data:
-        chosen = open_dataset(data, videos=videos, subset=subset, trimmed=trimmed)
-        chosen = chosen.select(split) if split else chosen
-        if chosen.missing:
-            errors.print(f"{len(chosen.missing)} instances have no media and are left out")
-        items = [EmbedItem(sample.id, sample.label or "", sample.clip) for sample in chosen.samples]
+    samples = option.dataset_samples(data, data_options, split) if data else []
+    items = [EmbedItem(sample.id, sample.label or "", sample.clip) for sample in samples]
     for path in inputs or []:
         if not path.exists():
             raise ValueError(f"{path}: file not found")

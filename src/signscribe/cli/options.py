@@ -1,35 +1,92 @@
-"""The options that several ``signscribe`` commands share, declared once."""
+"""The options that several ``signscribe`` commands share, declared once: those of a dataset come from
+the fields of ``DatasetOptions`` (and the training configs' ``DataOptions``) through ``offers``."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
+from signscribe.data.kinds import dataset_kinds, kinds_taking
+
 if TYPE_CHECKING:
+    from signscribe.data.dataset import Sample
     from signscribe.io.limits import ClipLimits
 
-KINDS_HELP = "A dataset as KIND:PATH (wlasl, how2sign, mp_data, asl_signs, csv, poses, embeddings)."
-DatasetSpec = Annotated[str, typer.Argument(help=KINDS_HELP)]
-Data = Annotated[str | None, typer.Option("--data", help=KINDS_HELP)]
-Videos = Annotated[Path | None, typer.Option(help="Video folder for wlasl: and how2sign: datasets.")]
-Subset = Annotated[int | None, typer.Option(help="WLASL subset: 100, 300, 1000 or 2000.")]
-Trimmed = Annotated[
-    bool | None, typer.Option("--trimmed/--untrimmed", help="WLASL clips cut to the sign (default: detected).")
-]
+Command = TypeVar("Command", bound=Callable[..., None])
+KINDS_HELP = f"A dataset as KIND:PATH ({', '.join(dataset_kinds())})."
+DatasetSpec = Annotated[str, typer.Argument(help=KINDS_HELP, metavar="KIND:PATH")]
+Data = Annotated[str | None, typer.Option("--data", help=KINDS_HELP, metavar="KIND:PATH")]
+
+
+def offers(options: type) -> Callable[[Command], Command]:
+    """Give a command an option for each field of the dataclass ``options`` that is ``described``
+    (``--videos``, ``--subset``, ... of ``DatasetOptions``), and hand those given to its ``data_options``
+    parameter as a dict: a field added there reaches every command that reads a dataset. The help of a
+    dataset option names the kinds that take it, from the registry."""
+    hints = get_type_hints(options)
+    added = []
+    for item in fields(options):
+        if "help" not in item.metadata:
+            continue
+        takers = kinds_taking(item.name)
+        kinds = f" Kinds: {', '.join(takers)}." if takers and len(takers) < len(dataset_kinds()) else ""
+        flags = [item.metadata["flag"]] if item.metadata["flag"] else []
+        declared = typer.Option(*flags, help=item.metadata["help"] + kinds, metavar=item.metadata["metavar"])
+        added.append(
+            inspect.Parameter(
+                item.name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=None,
+                annotation=Annotated[hints[item.name] | None, declared],
+            )
+        )
+
+    def decorate(function: Command) -> Command:
+        own = [p for p in inspect.signature(function, eval_str=True).parameters.values() if p.name != "data_options"]
+        after = next((i + 1 for i, p in enumerate(own) if p.name in ("data", "spec")), len(own))
+        parameters = [*own[:after], *added, *own[after:]]
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> None:
+            given = {p.name: value for p in added if (value := kwargs.pop(p.name, None)) is not None}
+            function(*args, data_options=given, **kwargs)
+
+        run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
+def dataset_samples(spec: str, data_options: dict[str, Any], split: str | None = None) -> list[Sample]:
+    """The samples (of ``split``, if given) of a dataset a command reads, saying on stderr how many
+    have no media and what the reader noted."""
+    from signscribe.cli.terminal import errors
+    from signscribe.data import open_dataset
+
+    chosen = open_dataset(spec, **data_options)
+    chosen = chosen.select(split) if split else chosen
+    if chosen.missing:
+        errors.print(f"{len(chosen.missing)} instances have no media and are left out")
+    for note in chosen.notes:
+        errors.print(note)
+    return chosen.samples
+
+
 FrameRate = Annotated[
     float | None,
     typer.Option("--fps", min=0.1, help="Frames a second to extract (default: every frame, or the model's)."),
 ]
-Glosses = Annotated[str | None, typer.Option(help="Only these glosses: a file (one a line), or wlasl100 / wlasl300.")]
-SignerBlock = Annotated[int | None, typer.Option(help="mp_data: sequence numbers each signer recorded.")]
-Val = Annotated[str | None, typer.Option(help="Validation data as KIND:PATH (default: a split of --data).")]
 Config = Annotated[Path | None, typer.Option(help="JSON or TOML file with any of these options.")]
 Family = Annotated[str | None, typer.Option(help="Model family (see `signscribe models`).")]
 PositiveInt = Annotated[int | None, typer.Option(min=1)]
 Lr = Annotated[float | None, typer.Option(min=0.0)]
-Seed = Annotated[int | None, typer.Option()]
 Resume = Annotated[bool, typer.Option(help="Continue the run whose checkpoint is in --out.")]
 Workers = Annotated[int, typer.Option(min=1, help="Processes extracting landmarks in parallel.")]
 OutFolder = Annotated[Path, typer.Option("--out", "-o", help="Folder for the model and the training logs.")]

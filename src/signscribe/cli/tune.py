@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,20 +11,17 @@ from signscribe.cli import options as option
 from signscribe.cli import terminal
 from signscribe.cli.base import command, wrote
 from signscribe.cli.terminal import console
+from signscribe.training.config import DataOptions
 
 
 @command()
+@option.offers(DataOptions)
 def tune(
     space: Annotated[Path, typer.Option(help="The search space: JSON or TOML, a parameter per train option.")],
     data: option.Data = None,
-    val: option.Val = None,
     config: option.Config = None,
     model: option.Family = None,
     epochs: option.PositiveInt = None,
-    seed: option.Seed = None,
-    videos: option.Videos = None,
-    subset: option.Subset = None,
-    glosses: option.Glosses = None,
     trials: Annotated[int, typer.Option(min=1, help="Trials in all (a resumed study counts those it holds).")] = 20,
     sampler: Annotated[str, typer.Option(help="tpe or random.")] = "tpe",
     pruner: Annotated[str, typer.Option(help="hyperband, median or none.")] = "hyperband",
@@ -34,6 +31,8 @@ def tune(
     study_name: Annotated[str, typer.Option(help="The study's name in --storage.")] = "signscribe",
     workers: option.Workers = 1,
     out: option.OutFolder = Path("tune"),
+    *,
+    data_options: dict[str, Any],
 ) -> None:
     """Search train's options over --space with Optuna: each trial trains into --out/trial_NNN and is
     pruned on its validation top-1; prints the best parameters and writes best_config.json (for
@@ -44,7 +43,7 @@ def tune(
 
     option.check_choice(sampler, SAMPLERS, "--sampler")
     option.check_choice(pruner, PRUNERS, "--pruner")
-    base = TrainConfig.from_options(config, **locals())
+    base = TrainConfig.from_options(config, **locals(), **data_options)
     if not base.data:
         raise ValueError("give --data KIND:PATH (or data in --config)")
     with terminal.progress() as bars:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,22 +11,19 @@ from signscribe.cli import options as option
 from signscribe.cli import terminal
 from signscribe.cli.base import command, wrote
 from signscribe.cli.terminal import console
+from signscribe.training.config import DataOptions
 
 
 @command(name="train-vlm")
+@option.offers(DataOptions)
 def train_vlm(
     base: Annotated[str | None, typer.Option(help="The model to fine-tune: a hub id or a local folder.")] = None,
     data: option.Data = None,
-    val: option.Val = None,
     config: option.Config = None,
     task: Annotated[
         str | None, typer.Option(help="auto (translation for how2sign:, else recognition), recognition or translation.")
     ] = None,
     prompt_config: option.PromptConfig = None,
-    videos: option.Videos = None,
-    val_videos: Annotated[Path | None, typer.Option(help="Video folder of --val, if not --videos.")] = None,
-    subset: option.Subset = None,
-    glosses: option.Glosses = None,
     frames: Annotated[int | None, typer.Option(min=1, help="Frames sampled per clip (default 8).")] = None,
     lora_r: Annotated[int | None, typer.Option(min=1, help="LoRA rank (default 16).")] = None,
     lora_alpha: Annotated[int | None, typer.Option(min=1, help="LoRA scale numerator (default 32).")] = None,
@@ -39,7 +36,6 @@ def train_vlm(
     batch: option.PositiveInt = None,
     grad_accum: Annotated[int | None, typer.Option(min=1, help="Batches per optimiser step (default 8).")] = None,
     lr: option.Lr = None,
-    seed: option.Seed = None,
     max_new_tokens: Annotated[int | None, typer.Option(min=1, help="Longest validation answer.")] = None,
     frame_cache: Annotated[
         Path | None, typer.Option(help="Keep the sampled clips here, read memory-mapped (large datasets).")
@@ -47,6 +43,8 @@ def train_vlm(
     out: option.OutFolder = Path("vlm-adapters"),
     resume: option.Resume = False,
     merge: Annotated[Path | None, typer.Option(help="Afterwards, also write the merged whole model here.")] = None,
+    *,
+    data_options: dict[str, Any],
 ) -> None:
     """Fine-tune a video language model (LLaVA-NeXT-Video, Video-LLaVA, InternVL3) with LoRA, or QLoRA
     with --load-in-4bit, on how2sign: sentences or wlasl: glosses.
@@ -57,7 +55,7 @@ def train_vlm(
     from signscribe.training.vlm import merge_adapters
     from signscribe.training.vlm import train_vlm as run
 
-    settings = VlmTrainingConfig.from_options(config, **locals())
+    settings = VlmTrainingConfig.from_options(config, **locals(), **data_options)
     if not settings.data:
         raise ValueError("give --data KIND:PATH (or data in --config)")
     with terminal.progress() as bars:

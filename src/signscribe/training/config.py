@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from signscribe.data.options import DatasetOptions, described
 from signscribe.errors import InputFileError
-from signscribe.models.families.pose_to_text import GenerationConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,21 +57,27 @@ class ConfigFile:
 
 
 @dataclass
-class DataOptions(ConfigFile):
-    """The data of a training run and its split into training and validation samples."""
+class DataOptions(DatasetOptions, ConfigFile):
+    """The data of a training run (``DatasetOptions`` with it) and its split into training and
+    validation samples; the ``described`` fields are options of every training command."""
 
     data: str = ""
-    val: str | None = None
-    videos: str | None = None
-    val_videos: str | None = None  # the --val dataset's videos, when they are not in --videos
-    subset: int | None = None
-    glosses: str | None = None  # only these glosses: a file (one a line), or wlasl100 / wlasl300
-    trimmed: bool | None = None  # WLASL clips already cut to the sign; None detects it
-    sequences_per_signer: int | None = None
-    seed: int = 0
-    split_by: str = "random"  # "random" or "signer", when the data has no train/val split of its own
-    holdout_signer: str | None = None  # with split_by=signer: the signer to validate on
-    val_fraction: float = 0.2
+    val: str | None = field(
+        default=None,
+        metadata=described("Validation data as KIND:PATH (default: a split of --data).", None, "KIND:PATH"),
+    )
+    val_videos: str | None = field(
+        default=None, metadata=described("The folder of --val's videos, if not --videos.", None, "DIR")
+    )
+    seed: int = field(default=0, metadata=described("Seed of the split, the weights and the batches."))
+    split_by: str = field(
+        default="random",
+        metadata=described("When --data has no validation split: random (stratified by label) or signer."),
+    )
+    holdout_signer: str | None = field(
+        default=None, metadata=described("With --split-by signer: validate on this signer.")
+    )
+    val_fraction: float = field(default=0.2, metadata=described("The share of --data split off for validation."))
 
     def __post_init__(self) -> None:
         if self.split_by not in ("random", "signer"):
@@ -164,6 +170,8 @@ class TranslationConfig(TrainingOptions):
             raise ValueError(f"train-translation runs on the CPU for now; device {self.device!r} is not supported")
         if self.max_length < 2:
             raise ValueError(f"a sentence needs max_length at least 2 tokens (end included), got {self.max_length}")
+        from signscribe.models.families.pose_to_text import GenerationConfig  # checks them; imports torch
+
         GenerationConfig(self.max_length, self.beam_size, self.length_penalty)
 
 

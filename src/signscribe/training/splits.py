@@ -7,8 +7,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from signscribe.data import dataset_options, open_dataset, parse_spec
 from signscribe.data.dataset import Dataset, Sample
+from signscribe.data.kinds import dataset_kind, open_dataset, parse_spec
 from signscribe.errors import SignscribeError
 from signscribe.training.config import DataOptions
 
@@ -85,19 +85,14 @@ def random_split(samples: list[Sample], fraction: float, seed: int) -> tuple[lis
 
 
 def open_part(spec: str, config: DataOptions, videos: str | None, only_accepted: bool = False) -> Dataset:
-    """A dataset of the run, with the dataset options of ``config`` (with ``only_accepted``, those its
-    kind takes, so options meant for ``--data`` do not trouble a ``--val`` of another kind); a
-    dataset without media is an error."""
-    given = {
-        "videos": videos,
-        "subset": config.subset,
-        "trimmed": config.trimmed,
-        "sequences_per_signer": config.sequences_per_signer,
-    }
+    """A dataset of the run, with the dataset options of ``config`` and ``videos`` (with
+    ``only_accepted``, those its kind takes, so that options meant for ``--data`` do not trouble a
+    ``--val`` of another kind); a dataset without media is an error."""
+    given = {**config.dataset_options(), "videos": videos}
     if only_accepted:
-        accepted = dataset_options(parse_spec(spec)[0])
-        given = {name: value for name, value in given.items() if name in accepted}
-    dataset = open_dataset(spec, **given, glosses=config.glosses)
+        taken = (*dataset_kind(parse_spec(spec)[0]).options, "glosses")
+        given = {name: value for name, value in given.items() if name in taken}
+    dataset = open_dataset(spec, **given)
     if not dataset.samples:
         raise SignscribeError(f"{spec}: the dataset has no samples with media ({len(dataset.missing)} missing)")
     return dataset
