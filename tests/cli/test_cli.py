@@ -13,6 +13,7 @@ from signscribe.pose import load_pose
 
 runner = CliRunner()
 CLIP_IDS = ("01586", "01065", "04897")
+MODELS = Path(__file__).resolve().parents[2] / "src" / "signscribe" / "models" / "bundled"
 
 
 def _run(*args: str):
@@ -53,6 +54,43 @@ def test_dataset_summary(wlasl_dir: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "100 labels" in result.output and "missing" in result.output
+
+
+def test_a_dataset_without_splits_says_so(tmp_path: Path, wlasl_dir: Path) -> None:
+    table = tmp_path / "mine.csv"
+    table.write_text(f"path,label\n{wlasl_dir / 'clips' / '01586.mp4'},hello\n")
+    result = _run("dataset", f"csv:{table}")
+    assert result.exit_code == 0 and "(none given)" in result.output and "None" not in result.output
+
+
+def test_help_at_80_columns_keeps_every_option_and_command_whole() -> None:
+    """Rich's tables cut long option names and showed <bool> for flags; the plain help does neither."""
+    train = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "80"}).output
+    assert "--sequences-per-signer" in train and "--freeze-encoder / --no-freeze-encoder" in train
+    assert "<bool>" not in train and "…" not in train
+    listing = " ".join(runner.invoke(app, ["--help"], env={"COLUMNS": "80"}).output.split())
+    assert "probe Show a video's fps, frame count, duration, resolution and codec" in listing
+    assert "…" not in listing and ",..." not in listing
+
+
+def test_model_names_are_case_blind_and_a_near_miss_is_suggested() -> None:
+    assert "signscribe wlasl100" in _run("models", "WLASL100").output
+    assert "signscribe wlasl100" in _run("models", "Default").output
+    result = _run("models", "wlasl10")
+    assert result.exit_code == 2
+    assert "no such model folder; did you mean 'wlasl100'? bundled models: default, wlasl100" in result.output
+
+
+def test_models_name_shows_its_glosses_and_the_figures_of_its_card() -> None:
+    labels = json.loads((MODELS / "traduttore16" / "labels.json").read_text())
+    result = runner.invoke(app, ["models", "traduttore16"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "pose_transformer" in result.output and "landmarks" in result.output and "thank-you" in result.output
+    assert "Leave-one-signer-out accuracy" in result.output and "99.5%" in result.output
+    assert "The whole card:" in result.output
+    listed = _run("models", "default", "--labels")
+    assert listed.stdout.splitlines() == json.loads((MODELS / "wlasl100" / "labels.json").read_text())
+    assert len(labels) == 16 and _run("models", "--labels").exit_code == 2
 
 
 @pytest.fixture

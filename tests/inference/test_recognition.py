@@ -274,3 +274,30 @@ def test_evaluate_counts_missing_samples_and_strict_makes_them_fatal(wlasl_dir: 
     assert "lost.mp4" in result.stderr
     strict = _run("evaluate", "--data", f"csv:{table}", "-m", "traduttore16", "--strict")
     assert strict.exit_code == 1 and "--strict" in strict.stderr
+
+
+def test_the_format_follows_the_out_extension_and_a_mismatch_is_refused(both_hands_pose, tmp_path: Path) -> None:
+    clip = save_pose(both_hands_pose, tmp_path / "clip.pose")
+    assert _run("recognize", clip, "-m", "traduttore16", "--out", tmp_path / "book.json").exit_code == 0
+    assert json.loads((tmp_path / "book.json").read_text())["results"][0]["video"] == "clip.pose"
+    assert _run("recognize", clip, "-m", "traduttore16", "--out", tmp_path / "book.csv").exit_code == 0
+    assert (tmp_path / "book.csv").read_text().startswith("video,rank,gloss,confidence\n")
+    refused = _run("recognize", clip, "-m", "traduttore16", "--out", tmp_path / "other.json", "--format", "csv")
+    assert refused.exit_code == 2 and "is named .json but --format is csv" in refused.output
+    assert not (tmp_path / "other.json").exists()
+
+
+def test_explain_on_a_model_without_attention_is_one_note_and_the_clips_are_recognised(
+    both_hands_pose, tmp_path: Path
+) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("a", "b"):
+        save_pose(both_hands_pose, folder / f"{name}.pose")
+    (folder / "fake.mp4").write_text("not a video")
+    result = _run("recognize", folder, "-m", "default", "--explain", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("this ensemble model has no attention to show; --explain is left out") == 1
+    answer = json.loads(result.stdout)
+    assert [entry["video"] for entry in answer["results"]] == ["a.pose", "b.pose"]
+    assert result.stderr.count("fake.mp4") == 1  # the failed clip is named once, not twice

@@ -92,10 +92,13 @@ def test_still_hands_and_no_hands_give_no_segments(both_hands_pose) -> None:
     transcriber = Transcriber.from_pretrained("traduttore16")
     still = both_hands_pose.replace(data=np.repeat(both_hands_pose.data[:1], 60, axis=0),
                                     confidence=np.repeat(both_hands_pose.confidence[:1], 60, axis=0))  # fmt: skip
-    assert transcriber.transcribe(still).segments == []
+    rested = transcriber.transcribe(still)
+    assert rested.segments == [] and "hands are not raised and moving in any of the" in rested.why_empty()
     confidence = both_hands_pose.confidence.copy()
     confidence[:, 33:] = 0  # both hands gone
     assert transcriber.transcribe(both_hands_pose.replace(confidence=confidence)).segments == []
+    nobody = transcriber.transcribe(both_hands_pose.replace(confidence=np.zeros_like(confidence)))
+    assert nobody.why_empty() == "no signer was found in any frame"
     # the same landmarks with the hands kept do produce a sign
     moving = transcriber.transcribe(both_hands_pose)
     _assert_timeline(moving, both_hands_pose.duration)
@@ -106,7 +109,13 @@ def test_min_confidence_filters_segments(both_hands_pose) -> None:
     segments = everything.transcribe(both_hands_pose).segments
     assert segments
     strict = Transcriber.from_pretrained("traduttore16", TranscriptionSettings(min_confidence=1.0))
-    assert strict.transcribe(both_hands_pose).segments == [s for s in segments if s.confidence >= 1.0]
+    dropped = strict.transcribe(both_hands_pose)
+    assert dropped.segments == [s for s in segments if s.confidence >= 1.0] == []
+    assert set(dropped.candidates) == set(segments)  # what was dropped, best first, is said
+    assert [c.confidence for c in dropped.candidates] == sorted((s.confidence for s in segments), reverse=True)
+    best = dropped.candidates[0]
+    assert f"the best were {best.gloss} {best.start:.1f}-{best.end:.1f} s" in dropped.why_empty()
+    assert everything.transcribe(both_hands_pose).why_empty() == ""
 
 
 def test_window_and_stride_options_and_their_validation(both_hands_pose) -> None:
@@ -197,3 +206,29 @@ def test_annotating_a_1x1_video_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["transcribe", str(video), "--annotate", str(tmp_path / "out.mp4")])
     assert result.exit_code == 2 and "1x1 is too small to annotate" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.mkv"]
+
+
+def test_transcribing_a_video_again_reads_its_landmarks_from_the_cache(
+    sentence_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-running transcribe to try other thresholds does not run MediaPipe again; an empty transcript
+    says why, with the best candidates."""
+    import signscribe.pose.source
+
+    monkeypatch.setenv("SIGNSCRIBE_CACHE_DIR", str(tmp_path / "cache"))
+    arguments = ["transcribe", str(sentence_clip), "-m", "traduttore16", "--format", "json", "--min-confidence"]
+    first = CliRunner().invoke(app, [*arguments, "0.99"])
+    assert first.exit_code == 0, first.output
+    assert "no segments: no segment reached the minimum confidence" in first.stderr
+    assert len(list((tmp_path / "cache").rglob("*.pose"))) == 1
+
+    def no_graph(*args: object, **kwargs: object) -> None:
+        raise AssertionError("MediaPipe ran again")
+
+    monkeypatch.setattr(signscribe.pose.source, "HolisticStream", no_graph)
+    again = CliRunner().invoke(app, [*arguments, "0.3"])
+    assert again.exit_code == 0, again.output
+    merged = json.loads(first.stdout)["segments"] + json.loads(first.stdout)["candidates"]
+    assert [s["gloss"] for s in json.loads(again.stdout)["segments"]] == [
+        c["gloss"] for c in sorted(merged, key=lambda c: c["start"]) if c["confidence"] >= 0.3
+    ]

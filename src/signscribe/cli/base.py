@@ -6,6 +6,7 @@ module of ``signscribe.cli`` adds its commands to it."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -17,7 +18,14 @@ from signscribe.errors import SignscribeError
 from signscribe.version import __version__
 
 Command = TypeVar("Command", bound=Callable[..., None])
-app = typer.Typer(name="signscribe", help="Sign-language video to text.", no_args_is_help=True, add_completion=False)
+# Plain help (click's): Rich's tables cut long option names at 80 columns and show <bool> for flags.
+app = typer.Typer(
+    name="signscribe",
+    help="Sign-language video to text.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 
 def command(name: str | None = None, group: typer.Typer | None = None) -> Callable[[Command], Command]:
@@ -37,10 +45,16 @@ def command(name: str | None = None, group: typer.Typer | None = None) -> Callab
                 errors.print(f"[red]error:[/red] {where}{error.strerror or error}", highlight=False)
                 raise typer.Exit(code=1) from None
 
-        (group or app).command(name)(run)
+        (group or app).command(name, short_help=_first_sentence(function.__doc__ or ""))(run)
         return function
 
     return register
+
+
+def _first_sentence(doc: str) -> str:
+    """A command's line in the list of commands: its docstring's first sentence, whole."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    return re.split(r"(?<=\.)\s", paragraph, maxsplit=1)[0].rstrip(".")
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from signscribe.cli import options as option
 from signscribe.cli import terminal
@@ -202,7 +203,9 @@ def recognize(
     clip: Annotated[Path, typer.Argument(help="A video, a .pose file, or a folder of them.")],
     model: option.Model = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Glosses to report per clip.")] = 5,
-    output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    output_format: Annotated[
+        str | None, typer.Option("--format", help="table, json or csv (default: --out's extension, else table).")
+    ] = None,
     out: option.OutFile = None,
     results: Annotated[
         Path | None, typer.Option(help="Folders: the top-10 file (default: inference_results.txt beside --out).")
@@ -243,7 +246,7 @@ def recognize(
     from signscribe.export.runtime import on_runtime
     from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_path, write_recognition
 
-    option.check_choice(output_format, RESULT_FORMATS)
+    output_format = option.result_format(output_format, out, RESULT_FORMATS)
     vlm = option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype)
     # a folder's clips are extracted side by side; one video is cut into parts extracted side by side
     parts = workers if clip.is_file() else 1
@@ -253,6 +256,12 @@ def recognize(
     recognizer = on_runtime(recognizer, runtime)
     recognizer.reject = not no_reject
     recognizer.limits = option.clip_limits(no_limits)
+    if explain and not recognizer.explains:
+        architecture = recognizer.loaded.config.get("architecture")
+        note = f"this {architecture} model has no attention to show; --explain is left out"
+        errors.print(f"[yellow]note:[/yellow] {note} (gloss_classifier and pose_transformer with pooling=attention "
+                     "have one)", highlight=False)  # fmt: skip
+        explain = False
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         progress = bar(bars, "recognising")
@@ -266,21 +275,40 @@ def recognize(
         from signscribe.evaluation.plots import plot_recognition_attention
 
         wrote(*plot_recognition_attention(recognition, heatmaps or (out.parent if out else Path("."))))
-    for result in recognition.failed:
-        errors.print(f"[red]failed[/red] {result.clip}: {result.error}", highlight=False)
+    for result in recognition.failed:  # the reason names the file when it is about the file
+        named = result.error if result.error.startswith(str(result.clip)) else f"{result.clip}: {result.error}"
+        errors.print(f"[red]failed[/red] {escape(named)}", highlight=False)
     if len(recognition.failed) == len(recognition.results):
         raise typer.Exit(code=1)
 
 
 @command(name="models")
-def list_model_families() -> None:
+def list_model_families(
+    name: Annotated[
+        str | None, typer.Argument(help="A model (bundled name, folder or hub id): its glosses and figures.")
+    ] = None,
+    labels: Annotated[bool, typer.Option("--labels", help="With NAME: only its glosses, one a line.")] = False,
+) -> None:
     """The bundled models (for `--model NAME` everywhere), then the model families (for `train --model`
-    and `train-translation --model`) with their task and input kind."""
+    and `train-translation --model`) with their task and input kind. With NAME, that model: its task,
+    family and input, its glosses, and the validation figures of its card."""
     from signscribe.models import list_models, model_family
     from signscribe.models.bundled import bundled_models, default_model_name
+    from signscribe.models.pretrained import describe_pretrained
 
-    console.print(terminal.bundled_table(bundled_models(), default_model_name()))
-    console.print(terminal.families_table([model_family(name) for name in list_models()]))
+    if name is None:
+        if labels:
+            raise ValueError("--labels lists the glosses of one model: give its NAME")
+        console.print(terminal.bundled_table(bundled_models(), default_model_name()))
+        console.print(terminal.families_table([model_family(family) for family in list_models()]))
+        return
+    summary = describe_pretrained(name)
+    if labels:
+        for gloss in summary.labels:
+            console.print(gloss, highlight=False, markup=False, soft_wrap=True)
+        return
+    for part in terminal.model_summary(summary):
+        console.print(part)
 
 
 @command()

@@ -19,13 +19,14 @@ def export(
         list[Path], typer.Option(help="A real clip to trace and verify with (repeat it; two or more are best).")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx (or .tflite) file to write.")],
-    output_format: Annotated[str, typer.Option("--format", help="onnx, or tflite (the \\[tflite] extra).")] = "onnx",
+    output_format: Annotated[str, typer.Option("--format", help="onnx, or tflite (the [tflite] extra).")] = "onnx",
     int8: Annotated[
         bool, typer.Option(help="Quantise the weights to int8 (dynamic: onnxruntime, or litert-torch's PT2E).")
     ] = False,
 ) -> None:
-    """Export a recognition model to ONNX (dynamic batch and time axes) or TFLite (one clip, padded),
-    run it with onnxruntime (or the LiteRT interpreter) on each --clip and compare with PyTorch: the
+    """Export a recognition model to ONNX (dynamic batch and time axes) or TFLite (one clip, padded).
+
+    Runs it with onnxruntime (or the LiteRT interpreter) on each --clip and compares with PyTorch: the
     largest difference of the outputs and how often the best gloss agrees. An ONNX file carries the
     model's config and labels: --model FILE.onnx runs it with onnxruntime in recognize, evaluate,
     transcribe and serve (a TFLite file has them in FILE.tflite.json)."""
@@ -44,8 +45,9 @@ def export(
 
 @command(name="web-assets")
 def web_assets() -> None:
-    """Fetch the browser's runtimes from the npm registry, each checked against its published
-    integrity, into the package: MediaPipe Holistic (@mediapipe/holistic) and onnxruntime-web, so
+    """Fetch the browser's runtimes from the npm registry into the package.
+
+    Each is checked against its published integrity: MediaPipe Holistic (@mediapipe/holistic) and onnxruntime-web, so
     that serve offers the web page's privacy modes (landmarks found in the browser; or the model run
     there too, nothing sent)."""
     from signscribe.serving.web_assets import PACKAGES

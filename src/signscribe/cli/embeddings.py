@@ -66,7 +66,7 @@ def embed(
 
 
 bank_app = typer.Typer(help="A sign bank: teach signs from a few examples, recognise them, reject the rest.")
-app.add_typer(bank_app, name="bank")
+app.add_typer(bank_app, name="bank", short_help="A sign bank: teach signs from a few examples, recognise them")
 Bank = Annotated[Path, typer.Option("--bank", help="The sign bank's folder.")]
 
 
@@ -120,7 +120,9 @@ def bank_remove(gloss: Annotated[str, typer.Argument(help="The sign to forget.")
 def bank_recognize(
     clip: Annotated[Path, typer.Argument(help="A video or .pose file.")],
     bank: Bank,
-    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    output_format: Annotated[
+        str | None, typer.Option("--format", help="table or json (default: --out's extension, else table).")
+    ] = None,
     out: option.OutFile = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Nearest signs to report.")] = 5,
     threshold: Annotated[float | None, typer.Option(help="Least cosine similarity (default: the bank's).")] = None,
@@ -131,7 +133,7 @@ def bank_recognize(
     from signscribe.files import write_text_atomic
     from signscribe.inference.bank import SignBank
 
-    option.check_choice(output_format, ("table", "json"))
+    output_format = option.result_format(output_format, out, ("table", "json"))
     if not clip.exists():
         raise ValueError(f"{clip}: file not found")
     match = SignBank.open(bank).recognize(clip, top_k, threshold)

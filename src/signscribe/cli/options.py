@@ -119,6 +119,19 @@ def check_choice(value: str, choices: tuple[str, ...], name: str = "--format") -
         raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
 
 
+def result_format(given: str | None, out: Path | None, choices: tuple[str, ...]) -> str:
+    """The format of a command's results: ``--format`` when given, else the extension of ``--out``
+    when it names one of ``choices`` (``book.json``), else ``table``. An ``--out`` named for another
+    of the choices than ``--format`` is refused: a ``book.json`` of tab-separated rows is a trap."""
+    named = out.suffix.lower().lstrip(".") if out is not None else ""
+    if given is None:
+        return named if named in choices else "table"
+    check_choice(given, choices)
+    if named in choices and named != given:
+        raise ValueError(f"--out {out} is named .{named} but --format is {given}: drop --format, or rename --out")
+    return given
+
+
 Device = Annotated[str | None, typer.Option(help="auto, cpu, cuda (cuda:N) or mps (default: auto).")]
 Runtime = Annotated[
     str,

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from signscribe.cli import options as option
 from signscribe.cli import terminal
 from signscribe.cli.base import command, wrote
-from signscribe.cli.terminal import bar, console
+from signscribe.cli.terminal import bar, console, errors
 from signscribe.files import write_text_atomic
 
 
@@ -20,7 +21,9 @@ from signscribe.files import write_text_atomic
 def transcribe(
     video: Annotated[Path, typer.Argument(help="A video (or a .pose file) of continuous signing.")],
     model: option.Model = None,
-    output_format: Annotated[str, typer.Option("--format", help="table, json, srt or vtt.")] = "table",
+    output_format: Annotated[
+        str | None, typer.Option("--format", help="table, json, srt or vtt (default: --out's extension, else table).")
+    ] = None,
     out: option.OutFile = None,
     annotate: Annotated[Path | None, typer.Option(help="Also write a copy with landmarks and captions (MP4).")] = None,
     window: Annotated[int | None, typer.Option(min=2, help="Frames per window (default: the model's clips).")] = None,
@@ -43,7 +46,7 @@ def transcribe(
     from signscribe.inference.annotate import transcribe_and_annotate
     from signscribe.inference.subtitles import TRANSCRIPT_FORMATS, format_transcript
 
-    option.check_choice(output_format, TRANSCRIPT_FORMATS)
+    output_format = option.result_format(output_format, out, TRANSCRIPT_FORMATS)
     settings = TranscriptionSettings(window, stride, min_confidence, min_hand_presence, min_motion)
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, extraction_workers=workers)
     recognizer = on_runtime(recognizer, runtime)
@@ -61,6 +64,8 @@ def transcribe(
         console.print(terminal.transcript_table(transcript, video.name))
     else:
         print(format_transcript(transcript, output_format), end="")
+    if why := transcript.why_empty():
+        errors.print(f"[yellow]no segments:[/yellow] {escape(why)}", highlight=False)
     wrote(out, annotate)
 
 

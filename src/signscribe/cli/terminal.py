@@ -3,10 +3,14 @@ tables of each kind of result. Rendering only; the work is done by the public AP
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.columns import Columns
+from rich.console import Console, RenderableType
+from rich.markdown import Markdown
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -18,11 +22,17 @@ if TYPE_CHECKING:
     from signscribe.inference.transcribe import Transcript
     from signscribe.io import VideoInfo
     from signscribe.models.bundled import BundledModel
+    from signscribe.models.pretrained import ModelSummary
     from signscribe.models.registry import ModelFamily
     from signscribe.progress import ProgressCallback
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 segment``, ``2 segments``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def progress() -> Progress:
@@ -68,7 +78,10 @@ def probe_table(info: VideoInfo) -> Table:
 def dataset_table(data: Dataset) -> Table:
     counts = sorted(data.split_counts().items(), key=lambda item: str(item[0]))
     return table(
-        f"{data.kind}: {data.source}", ("split", "samples"), [(str(s), str(n)) for s, n in counts], ("samples",)
+        f"{data.kind}: {data.source}",
+        ("split", "samples"),
+        [(s or "(none given)", str(n)) for s, n in counts],
+        ("samples",),
     )
 
 
@@ -103,7 +116,7 @@ def recognition_tables(recognition: Recognition, top_k: int) -> list[Table]:
 
 def transcript_table(transcript: Transcript, name: str) -> Table:
     rows = [(f"{s.start:.2f}", f"{s.end:.2f}", s.gloss, f"{s.confidence:.1%}") for s in transcript.segments]
-    title = f"{name}: {len(transcript.segments)} segments in {transcript.duration:.2f} s"
+    title = f"{name}: {plural(len(transcript.segments), 'segment')} in {transcript.duration:.2f} s"
     return table(title, ("start", "end", "gloss", "confidence"), rows, ("start", "end", "confidence"))
 
 
@@ -116,3 +129,28 @@ def bundled_table(models: list[BundledModel], default: str) -> Table:
 def families_table(families: list[ModelFamily]) -> Table:
     rows = [(family.name, family.task, family.input_kind) for family in families]
     return table("model families", ("family", "task", "input kind"), rows)
+
+
+def card_figures(card: str) -> str:
+    """The first section of a model card whose heading speaks of validation or accuracy, up to the end
+    of its first table: the figures a user asks for first."""
+    section = re.search(r"^## [^\n]*(?:validation|accuracy)[^\n]*\n.*?(?=^## |\Z)", card, re.M | re.S | re.I)
+    if section is None:
+        return ""
+    table_end = re.search(r"^\|[^\n]*\n(?!\|)", section.group(0), re.M)
+    return section.group(0)[: table_end.end()] if table_end else section.group(0)
+
+
+def model_summary(summary: ModelSummary) -> list[RenderableType]:
+    """What ``signscribe models NAME`` shows: the facts, the glosses, the card's title and figures."""
+    title = next((line[2:] for line in summary.card.splitlines() if line.startswith("# ")), summary.folder.name)
+    facts = [("folder", str(summary.folder)), ("task", summary.task), ("family", summary.architecture),
+             ("input", summary.input_kind), ("glosses", str(len(summary.labels)))]  # fmt: skip
+    parts: list[RenderableType] = [table(title, (), facts)]
+    if summary.labels:
+        parts.append(Columns([escape(gloss) for gloss in summary.labels], equal=True, title="glosses"))
+    if figures := card_figures(summary.card):
+        parts.append(Markdown(figures))
+    if summary.card:
+        parts.append(f"The whole card: {escape(str(summary.folder / 'model_card.md'))}")
+    return parts

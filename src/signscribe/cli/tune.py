@@ -34,7 +34,9 @@ def tune(
     *,
     data_options: dict[str, Any],
 ) -> None:
-    """Search train's options over --space with Optuna: each trial trains into --out/trial_NNN and is
+    """Search train's options over --space with Optuna.
+
+    Each trial trains into --out/trial_NNN and is
     pruned on its validation top-1; prints the best parameters and writes best_config.json (for
     train --config), trials.csv, optimization_history.png and param_importances.png."""
     from signscribe.training.config import TrainConfig

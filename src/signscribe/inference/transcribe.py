@@ -51,9 +51,32 @@ class Transcript:
     window: int  # frames per window
     stride: int  # frames between window starts
     segments: list[Segment] = field(default_factory=list)
+    # What happened on the way, to say why a transcript is empty:
+    frames_with_signer: int = 0  # frames with any landmark found
+    windows: int = 0
+    signing_windows: int = 0  # hands raised and moving: read by the model
+    candidates: list[Segment] = field(default_factory=list)  # segments dropped below min_confidence, best first
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    def why_empty(self) -> str:
+        """Why no segment came out (empty when some did): no frames, no signer, the signer at rest,
+        only the model's idle label, or nothing above the minimum confidence (with the best
+        candidates)."""
+        if self.segments:
+            return ""
+        if not self.frames:
+            return "no frames were read"
+        if not self.frames_with_signer:
+            return "no signer was found in any frame"
+        if not self.signing_windows:
+            return (f"the signer's hands are not raised and moving in any of the {self.windows} windows "
+                    "(lower --min-hand-presence or --min-motion to read them anyway)")  # fmt: skip
+        if not self.candidates:
+            return f"the model saw no sign in the {self.signing_windows} windows with moving hands"
+        best = ", ".join(f"{c.gloss} {c.start:.1f}-{c.end:.1f} s ({c.confidence:.0%})" for c in self.candidates[:3])
+        return f"no segment reached the minimum confidence (--min-confidence); the best were {best}"
 
 
 @dataclass(frozen=True)
@@ -107,8 +130,9 @@ class _Window:
 class _Merger:
     """Turns windows, in order, into segments; a segment is yielded as soon as it is closed."""
 
-    def __init__(self, min_confidence: float) -> None:
+    def __init__(self, min_confidence: float, dropped: list[Segment] | None = None) -> None:
         self.min_confidence = min_confidence
+        self.dropped = dropped  # where the segments below min_confidence go, if anywhere
         self.previous: _Window | None = None
         self.boundary = 0.0  # where the previous window's stretch begins
         self.open: tuple[float, str, list[float]] | None = None  # start, gloss, window confidences
@@ -137,8 +161,12 @@ class _Merger:
             start, gloss, confidences = self.open
             self.open = None
             confidence = float(np.mean(confidences))
-            if confidence >= self.min_confidence and end > start:
+            if end <= start:
+                return
+            if confidence >= self.min_confidence:
                 yield Segment(start, end, gloss, confidence)
+            elif self.dropped is not None:
+                self.dropped.append(Segment(start, end, gloss, confidence))
 
 
 class Transcriber:
@@ -184,7 +212,7 @@ class Transcriber:
         ``on_progress(done, expected)`` counts the frames. A video longer than the recognizer's
         ``limits`` is refused before it is decoded."""
         self.recognizer.check_limits(clip)
-        stream = stream_landmarks(clip, self.recognizer.extractor.settings)
+        stream = stream_landmarks(clip, self.recognizer.extractor.settings, self.recognizer.extractor.cache)
         fps = stream.fps
         window, stride = self.window_and_stride(fps)
         transcript = Transcript(stream.source, 0.0, 0, fps, window, stride)
@@ -192,6 +220,7 @@ class Transcriber:
         def counted(items: Iterable[LandmarkFrame]) -> Iterator[LandmarkFrame]:
             for item in items:
                 transcript.frames += 1
+                transcript.frames_with_signer += bool(item.confidence.any())
                 transcript.duration = item.time + 1 / fps
                 if on_landmarks is not None:
                     on_landmarks(item)
@@ -199,20 +228,27 @@ class Transcriber:
                     on_progress(transcript.frames, stream.expected_frames)
                 yield item
 
-        transcript.segments = list(self._segments(counted(stream.frames), fps, window, stride))
+        transcript.segments = list(self._segments(counted(stream.frames), fps, window, stride, transcript))
+        transcript.candidates.sort(key=lambda candidate: -candidate.confidence)
         return transcript
 
     def segments(self, clip: ClipSource) -> Iterator[Segment]:
         """Segments one by one as the clip is read."""
         self.recognizer.check_limits(clip)
-        stream = stream_landmarks(clip, self.recognizer.extractor.settings)
+        stream = stream_landmarks(clip, self.recognizer.extractor.settings, self.recognizer.extractor.cache)
         yield from self._segments(stream.frames, stream.fps, *self.window_and_stride(stream.fps))
 
-    def _segments(self, frames: Iterator[LandmarkFrame], fps: float, window: int, stride: int) -> Iterator[Segment]:
-        merger = _Merger(self.settings.min_confidence)
+    def _segments(
+        self, frames: Iterator[LandmarkFrame], fps: float, window: int, stride: int, tally: Transcript | None = None
+    ) -> Iterator[Segment]:
+        """The segments, with what happened on the way counted in ``tally``, if given."""
+        merger = _Merger(self.settings.min_confidence, tally.candidates if tally is not None else None)
         pending: list[_Window] = []
         last_end = 0.0
         for item in self._windows(frames, fps, window, stride):
+            if tally is not None:
+                tally.windows += 1
+                tally.signing_windows += item.signing
             pending.append(item)
             last_end = item.end
             if len(pending) >= self.settings.batch:

@@ -3,6 +3,7 @@ with the data they were trained on and its licence; ``"default"`` names one of t
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -44,6 +45,16 @@ def bundled_models() -> list[BundledModel]:
 
 
 def bundled_path(name: str) -> Path | None:
-    """The folder of a bundled model (``"default"`` is an alias), or ``None`` for another name."""
-    chosen = default_model_name() if name == DEFAULT_MODEL else name
-    return next((model.path for model in bundled_models() if model.name == chosen), None)
+    """The folder of a bundled model (``"default"`` is an alias), or ``None`` for another name; case
+    does not matter (``WLASL100``, ``Default``)."""
+    chosen = default_model_name() if name.lower() == DEFAULT_MODEL else name.lower()
+    return next((model.path for model in bundled_models() if model.name.lower() == chosen), None)
+
+
+def unknown_model_hint(name: str) -> str:
+    """What to say of a name that is no bundled model and no folder: the nearest bundled name, if one
+    is near, and the list."""
+    names = [DEFAULT_MODEL, *(model.name for model in bundled_models())]
+    near = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6)
+    guess = f"did you mean {near[0]!r}? " if near else ""
+    return f"{guess}bundled models: {', '.join(names)} (`signscribe models`)"

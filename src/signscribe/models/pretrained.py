@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signscribe.errors import InputFileError
-from signscribe.models.bundled import DEFAULT_MODEL, bundled_path
+from signscribe.models.bundled import DEFAULT_MODEL, bundled_path, unknown_model_hint
 from signscribe.models.inputs import InputPipeline, input_pipeline
 from signscribe.models.registry import TASKS, create_model, model_family
 from signscribe.pose.extract import ExtractionSettings
@@ -166,7 +166,29 @@ def resolve_model_path(path_or_name: str | Path | None) -> Path:
             return Path(snapshot_download(repo_id=text, allow_patterns=[WEIGHTS, CONFIG, LABELS, TOKENIZER, CARD]))
         except Exception as error:  # the hub client raises many types (offline, not found, auth)
             raise ModelFolderError(path, f"no such folder, and the hub could not provide it ({error})") from error
-    raise ModelFolderError(path, "no such model folder")
+    raise ModelFolderError(path, f"no such model folder; {unknown_model_hint(text)}")
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What a model folder says of itself, read without building the model."""
+
+    folder: Path
+    task: str
+    architecture: str
+    input_kind: str
+    labels: list[str]  # a recognition model's glosses; none for translation
+    card: str  # model_card.md, empty when the folder has none
+
+
+def describe_pretrained(path_or_name: str | Path | None = None) -> ModelSummary:
+    """The summary of a model folder, named as ``load_pretrained`` names it."""
+    folder = resolve_model_path(path_or_name)
+    config = _read_config(folder, None)
+    labels = _labels(folder, config)["labels"] if config["task"] == "recognition" else []
+    card = (folder / CARD).read_text(encoding="utf-8") if (folder / CARD).is_file() else ""
+    kind = config.get("input_kind") or model_family(config["architecture"]).input_kind
+    return ModelSummary(folder, config["task"], config["architecture"], kind, labels, card)
 
 
 def _read_json(path: Path) -> Any:

@@ -53,6 +53,10 @@ def expected_frames(info: VideoInfo, rate: float, selection: dict[str, Any]) -> 
     return max(0, round(seconds * min(rate, info.fps)))
 
 
+# The selection of ``HolisticExtractor.extract`` that reads a whole video (its cache entries' part).
+WHOLE_VIDEO: dict[str, Any] = {"start_time": None, "end_time": None, "start_frame": 1, "end_frame": -1, "bbox": None}
+
+
 class HolisticExtractor:
     """Run MediaPipe Holistic over video frames.
 
@@ -129,18 +133,36 @@ class HolisticExtractor:
     def _cached(self, video: Path, selection: dict[str, Any], compute: Callable[[], PoseSequence]) -> PoseSequence:
         if self.cache is None:
             return compute()
+        if (cached := self.cached(video, selection)) is not None:
+            return cached
+        sequence = compute()
+        self.keep(video, sequence, selection)
+        return sequence
+
+    def _keys(self, video: Path, selection: dict[str, Any]) -> list[str]:
+        """The cache key of the video's first pass over ``selection``, then the keys that also serve."""
+        assert self.cache is not None
         if not video.is_file():
             raise VideoReadError(video, "file not found")
         # the face branch changes nothing of the body and the hands: an entry with the face also serves
         options = [{**self.settings.cache_options(), **selection}]
         if not self.settings.include_face:
             options.append({**replace(self.settings, include_face=True).cache_options(), **selection})
-        key, *alternatives = self.cache.keys(video, *options)
-        if (cached := self.cache.get(key, str(video), *alternatives)) is not None:
-            return cached if self.settings.include_face else cached.without_face()
-        sequence = compute()
-        self.cache.put(key, sequence)
-        return sequence
+        return self.cache.keys(video, *options)
+
+    def cached(self, video: Path, selection: dict[str, Any] | None = None) -> PoseSequence | None:
+        """The cached landmarks of one pass over the video (whole, or ``selection`` of it) with these
+        settings, or ``None``; without a cache, ``None``."""
+        if self.cache is None:
+            return None
+        key, *alternatives = self._keys(video, selection or WHOLE_VIDEO)
+        cached = self.cache.get(key, str(video), *alternatives)
+        return cached if cached is None or self.settings.include_face else cached.without_face()
+
+    def keep(self, video: Path, sequence: PoseSequence, selection: dict[str, Any] | None = None) -> None:
+        """Store one pass over the video (whole, or ``selection`` of it) in the cache, if any."""
+        if self.cache is not None:
+            self.cache.put(self._keys(video, selection or WHOLE_VIDEO)[0], sequence)
 
     def _extract_range(
         self, video: Path, selection: dict[str, Any], parts: int, on_progress: ProgressCallback | None

@@ -10,8 +10,9 @@ Both tell the kinds of media apart in one place, ``media_kind``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from signscribe.errors import InputFileError
 from signscribe.io import BBox, probe, read_frames
 from signscribe.pose.asl_signs import PARQUET_SUFFIX, load_asl_signs_landmarks
+from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.holistic_graph import ExtractionSettings, HolisticStream
 from signscribe.pose.mp_data import load_mp_sequence
@@ -161,27 +163,52 @@ class LandmarkStream:
     expected_frames: int | None  # a video's declared frame count, or the exact count of landmarks
 
 
-def stream_landmarks(source: ClipSource, settings: ExtractionSettings | None = None) -> LandmarkStream:
+def stream_landmarks(
+    source: ClipSource, settings: ExtractionSettings | None = None, cache: PoseCache | None = None
+) -> LandmarkStream:
     """A clip's landmarks frame by frame, without the face: a video runs through one MediaPipe
-    graph as it is decoded (``settings``), landmark files are read and then handed out."""
+    graph as it is decoded (``settings``), landmark files are read and then handed out. With a
+    ``cache``, a whole video read before with these settings comes from it, and one read to the
+    end is kept in it (the entry ``HolisticExtractor.extract``'s first pass uses): transcribing a
+    video again, to try other thresholds, does not run MediaPipe again."""
     if isinstance(source, PoseSequence) or as_clip(source).media != "video":
         extractor = HolisticExtractor(replace(settings or ExtractionSettings(), include_face=False))
         sequence = load_landmarks(source, extractor).without_face()
         name = sequence.source or str(source)
         return LandmarkStream(_sequence_frames(sequence), sequence.fps, name, sequence.num_frames)
     clip = as_clip(source)
-    info = probe(clip.path)
     settings = replace(settings or ExtractionSettings(), include_face=False)
+    extractor = HolisticExtractor(settings, cache if clip.whole and clip.bbox is None else None)
+    if (cached := extractor.cached(clip.path)) is not None:
+        return LandmarkStream(_sequence_frames(cached), cached.fps, str(clip.path), cached.num_frames)
+    info = probe(clip.path)
     rate = settings.rate_for(info.fps)
-    return LandmarkStream(_video_frames(clip, settings, rate), rate, str(clip.path), info.frames_at(rate))
+    keep = partial(extractor.keep, clip.path) if extractor.cache is not None else None
+    return LandmarkStream(_video_frames(clip, settings, rate, keep), rate, str(clip.path), info.frames_at(rate))
 
 
-def _video_frames(clip: Clip, settings: ExtractionSettings, rate: float) -> Iterator[LandmarkFrame]:
+def _video_frames(
+    clip: Clip, settings: ExtractionSettings, rate: float, keep: Callable[[PoseSequence], None] | None = None
+) -> Iterator[LandmarkFrame]:
+    """The frames' landmarks as they are decoded; with ``keep``, it is handed the whole sequence (as
+    ``HolisticExtractor.extract_frames`` makes it) once the last frame is read."""
     frames = read_frames(clip.path, max_side=settings.max_side, rate=rate, **clip.selection())
+    data, confidence, size = [], [], (0, 0)
+    offset: float | None = None
     with HolisticStream(settings) as stream:
-        for frame in frames:
-            values, confidence = stream.process(frame.image)
-            yield LandmarkFrame(frame.index, frame.time, values, confidence)
+        for position, frame in enumerate(frames):
+            values, scores = stream.process(frame.image)
+            if keep is not None:
+                data.append(values)
+                confidence.append(scores)
+                size = frame.image.shape[:2]
+            # times on the sequence's constant rate, as a .pose file or the cache gives them (a range
+            # keeps its place in the video)
+            offset = (0.0 if clip.whole else frame.time) if offset is None else offset
+            yield LandmarkFrame(frame.index, offset + position / rate, values, scores)
+    if keep is not None and data:
+        keep(PoseSequence(np.stack(data), np.stack(confidence), rate, width=size[1], height=size[0],
+                          include_face=False, source=str(clip.path)))  # fmt: skip
 
 
 def _sequence_frames(sequence: PoseSequence) -> Iterator[LandmarkFrame]:
