@@ -183,7 +183,7 @@ def test_every_command_that_reads_a_dataset_offers_its_options_declared_once() -
     for name, parameters in commands.items():
         assert set(dataset_option_names()) <= parameters, name
         assert (split_options <= parameters) == (name in training), name
-    help_text = runner.invoke(app, ["dataset", "--help"], env={"COLUMNS": "300"}).output
+    help_text = " ".join(runner.invoke(app, ["dataset", "--help"], env={"COLUMNS": "300"}).output.split())
     assert "KIND:PATH (wlasl, how2sign, mp_data, asl_signs, csv, poses, embeddings" in help_text  # the registry's
     assert f"Kinds: {', '.join(kinds_taking('videos'))}." in help_text and "Kinds: mp_data." in help_text
 
@@ -196,6 +196,26 @@ def test_a_dataset_option_is_checked_against_the_kind_in_every_command(tmp_path:
         result = _run(*command, "--sequences-per-signer", "30")
         assert result.exit_code == 2, result.output
         assert "--sequences-per-signer applies to mp_data only, not csv" in result.output
+
+
+def test_extract_mirrors_the_inputs_folders_and_refuses_a_clash(wlasl_dir: Path, tmp_path: Path) -> None:
+    """``a/x.mp4 b/x.mp4`` once wrote one ``x.pose``, the second over the first."""
+    for folder, clip in (("ca", "01586"), ("cb", "01065")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(wlasl_dir / "clips" / f"{clip}.mp4", tmp_path / folder / "x.mp4")
+    (tmp_path / "ca" / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / "ca" / "gone.mp4").symlink_to(tmp_path / "nowhere.mp4")
+    out = tmp_path / "poses"
+    result = _run("extract", tmp_path / "ca" / "x.mp4", tmp_path / "cb" / "x.mp4", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.pose")) == ["ca/x.pose", "cb/x.pose"]
+    listed = _run("extract", tmp_path / "ca", "--out", tmp_path / "listed")
+    assert "passed over photo.jpg: a photo, and only videos are read here" in listed.output
+    assert "passed over gone.mp4: not a regular file: a symbolic link" in listed.output
+    shutil.copy(wlasl_dir / "clips" / "01065.mp4", tmp_path / "ca" / "x.mov")
+    clash = _run("extract", tmp_path / "ca" / "x.mp4", tmp_path / "ca" / "x.mov", "--out", tmp_path / "clash")
+    assert clash.exit_code == 2 and "would both be written to" in clash.output
+    assert not (tmp_path / "clash").exists()
 
 
 def test_extract_argument_errors(tmp_path: Path) -> None:

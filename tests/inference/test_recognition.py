@@ -301,3 +301,20 @@ def test_explain_on_a_model_without_attention_is_one_note_and_the_clips_are_reco
     answer = json.loads(result.stdout)
     assert [entry["video"] for entry in answer["results"]] == ["a.pose", "b.pose"]
     assert result.stderr.count("fake.mp4") == 1  # the failed clip is named once, not twice
+
+
+def test_recognize_takes_several_clips_folders_and_glob_patterns(both_hands_pose, tmp_path: Path) -> None:
+    words = tmp_path / "words"
+    (words / "more").mkdir(parents=True)
+    for name in ("a", "b", "more/c"):
+        save_pose(both_hands_pose, words / f"{name}.pose")
+    (words / "more" / "photo.png").write_bytes(b"\x89PNG")
+    result = _run("recognize", words / "a.pose", str(words / "b*.pose"), words / "more", "-m", "traduttore16",
+                  "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert [entry["video"] for entry in answer["results"]] == ["a.pose", "b.pose", "more/c.pose"]
+    assert [entry["video"] for entry in answer["failed"]] == ["more/photo.png"]
+    assert "a photo" in answer["failed"][0]["reason"]
+    nothing = _run("recognize", str(words / "z*.pose"), "-m", "traduttore16")
+    assert nothing.exit_code == 2 and "no file matches this pattern" in nothing.output

@@ -41,9 +41,12 @@ def test_a_bank_learns_signs_from_a_few_examples_and_rejects_the_rest(
         answer = runner.invoke(app, ["bank", "recognize", str(sequences[f"{gloss}/75"]), "--bank", str(bank),
                                      "--format", "json"])  # fmt: skip
         assert answer.exit_code == 0, answer.output
-        result = json.loads(answer.stdout)
+        (result,) = json.loads(answer.stdout)["results"]
         assert result["sign"] == gloss, result
         assert result["nearest"][0]["gloss"] == gloss and len(result["nearest"]) == 3
+    several = runner.invoke(app, ["bank", "recognize", str(sequences["hello/76"]), str(sequences["water/76"]),
+                                  "--bank", str(bank), "--format", "json"])  # fmt: skip
+    assert [answer["sign"] for answer in json.loads(several.stdout)["results"]] == ["hello", "water"]
     strict = runner.invoke(app, ["bank", "recognize", str(sequences["tea/75"]), "--bank", str(bank), "--threshold",
                                  "0.9999"])  # fmt: skip
     assert strict.exit_code == 0 and "not a sign I know" in strict.stdout

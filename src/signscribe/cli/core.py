@@ -200,7 +200,7 @@ def evaluate(
 
 @command()
 def recognize(
-    clip: Annotated[Path, typer.Argument(help="A video, a .pose file, or a folder of them.")],
+    clips: Annotated[list[Path], typer.Argument(help="Videos, .pose files, folders of them, or glob patterns.")],
     model: option.Model = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Glosses to report per clip.")] = 5,
     output_format: Annotated[
@@ -208,7 +208,7 @@ def recognize(
     ] = None,
     out: option.OutFile = None,
     results: Annotated[
-        Path | None, typer.Option(help="Folders: the top-10 file (default: inference_results.txt beside --out).")
+        Path | None, typer.Option(help="Several clips: the top-10 file (default: inference_results.txt beside --out).")
     ] = None,
     workers: option.Workers = 1,
     fps: option.FrameRate = None,
@@ -228,15 +228,15 @@ def recognize(
     ] = False,
     no_limits: option.NoLimits = False,
 ) -> None:
-    """Rank glosses with confidences for a clip, or for every clip of a folder.
+    """Rank glosses with confidences for each clip given, and every clip of the folders given.
 
     A clip in which the signer rests gets no gloss ("no sign"), and so does one whose best gloss is
     below the confidence the model calibrated on signs outside its vocabulary ("not one of the N
     signs this model knows"); --no-reject keeps the forced choice (for benchmarks). A video over
     10 minutes is refused from its header unless --no-limits is given.
 
-    --workers extracts the clips of a folder side by side, or one long video in that many parts at
-    once. For a folder, a consolidated top-10 text file is also written: to --results, or as
+    --workers extracts the clips side by side, or one long video in that many parts at once. For
+    several clips or a folder, a consolidated top-10 text file is also written: to --results, or as
     inference_results.txt beside --out (without either, none). --explain adds the model's attention
     over each clip (gloss_classifier, pose_transformer with pooling=attention).
 
@@ -244,12 +244,12 @@ def recognize(
     likelihood of each, without it answers in its own words."""
     from signscribe import Recognizer
     from signscribe.export.runtime import on_runtime
-    from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_path, write_recognition
+    from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_paths, write_recognition
 
     output_format = option.result_format(output_format, out, RESULT_FORMATS)
     vlm = option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype)
     # a folder's clips are extracted side by side; one video is cut into parts extracted side by side
-    parts = workers if clip.is_file() else 1
+    parts = workers if len(clips) == 1 and clips[0].is_file() else 1
     recognizer = Recognizer.from_pretrained(
         model, frame_rate=fps, device=device or "auto", vlm=vlm, extraction_workers=parts
     )
@@ -265,7 +265,7 @@ def recognize(
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         progress = bar(bars, "recognising")
-        recognition = recognize_path(recognizer, clip, top_k, workers, progress, extracting, explain)
+        recognition = recognize_paths(recognizer, clips, top_k, workers, progress, extracting, explain)
     if out is None and output_format == "table":
         console.print(*terminal.recognition_tables(recognition, top_k))
     elif out is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from signscribe.cli import options as option
 from signscribe.cli import terminal
@@ -36,8 +37,8 @@ def embed(
     """Encode clips with a video foundation model into <id>_<variant>_vjepa.npy files and index.csv
     (resumable: readable files are kept)."""
     from signscribe.inference.embed import EmbedItem, embed_items
+    from signscribe.io.inputs import VIDEO_SUFFIXES, gather_inputs
     from signscribe.models.encoders import embedding_cache, load_encoder, parse_variants
-    from signscribe.pose.batch import videos_in
     from signscribe.pose.source import Clip
 
     if bool(inputs) == bool(data):
@@ -45,14 +46,12 @@ def embed(
     chosen_variants = parse_variants(variants)
     samples = option.dataset_samples(data, data_options, split) if data else []
     items = [EmbedItem(sample.id, sample.label or "", sample.clip) for sample in samples]
-    for path in inputs or []:
-        if not path.exists():
-            raise ValueError(f"{path}: file not found")
-        pairs = [(video, video.relative_to(path).with_suffix("")) for video in videos_in(path)] if path.is_dir() else []
-        if path.is_dir() and not pairs:
-            raise ValueError(f"{path}: no videos in this folder")
-        pairs = pairs or [(path, Path(path.stem))]
-        items += [EmbedItem("_".join(name.parts), "", Clip(video)) for video, name in pairs]
+    if inputs:
+        videos = gather_inputs(inputs, VIDEO_SUFFIXES, "videos")
+        for path, reason in videos.skipped:
+            errors.print(f"passed over {path}: {reason}", highlight=False)
+        items += [EmbedItem("_".join(videos.name(video).with_suffix("").parts), "", Clip(video))
+                  for video in videos.files]  # fmt: skip
     encoder = load_encoder(backbone, tokens, device)
     with terminal.progress() as bars:
         summary = embed_items(
@@ -118,7 +117,7 @@ def bank_remove(gloss: Annotated[str, typer.Argument(help="The sign to forget.")
 
 @command("recognize", group=bank_app)
 def bank_recognize(
-    clip: Annotated[Path, typer.Argument(help="A video or .pose file.")],
+    clips: Annotated[list[Path], typer.Argument(help="Videos, .pose files, folders of them, or glob patterns.")],
     bank: Bank,
     output_format: Annotated[
         str | None, typer.Option("--format", help="table or json (default: --out's extension, else table).")
@@ -127,30 +126,47 @@ def bank_recognize(
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Nearest signs to report.")] = 5,
     threshold: Annotated[float | None, typer.Option(help="Least cosine similarity (default: the bank's).")] = None,
 ) -> None:
-    """The sign of a clip among the bank's, or "not a sign I know"."""
+    """The sign of each clip among the bank's, or "not a sign I know"."""
     import json
 
+    from signscribe.errors import InputFileError, SignscribeError
     from signscribe.files import write_text_atomic
     from signscribe.inference.bank import SignBank
+    from signscribe.inference.clips import CLIP_SUFFIXES
+    from signscribe.io.inputs import gather_inputs
 
     output_format = option.result_format(output_format, out, ("table", "json"))
-    if not clip.exists():
-        raise ValueError(f"{clip}: file not found")
-    match = SignBank.open(bank).recognize(clip, top_k, threshold)
-    answer = match.gloss if match.gloss is not None else "not a sign I know"
+    inputs = gather_inputs(clips, CLIP_SUFFIXES, "videos or .pose files")
+    signs = SignBank.open(bank)
+    answers = []
+    failed = [{"clip": str(path), "reason": str(InputFileError(path, reason))} for path, reason in inputs.skipped]
+    with terminal.progress() as bars:
+        counted = bar(bars, "recognising", visible=len(inputs.files) > 1)
+        for done, clip in enumerate(inputs.files, start=1):
+            try:
+                match = signs.recognize(clip, top_k, threshold)
+            except SignscribeError as error:
+                failed.append({"clip": str(clip), "reason": str(error)})
+            else:
+                nearest = [{"gloss": gloss, "similarity": similarity} for gloss, similarity in match.nearest]
+                answers.append({"clip": str(clip), "sign": match.gloss, "similarity": match.similarity,
+                                "nearest": nearest})  # fmt: skip
+            counted(done, len(inputs.files))
     if output_format == "json":
-        nearest = [{"gloss": gloss, "similarity": similarity} for gloss, similarity in match.nearest]
-        text = (
-            json.dumps(
-                {"clip": str(clip), "sign": match.gloss, "similarity": match.similarity, "nearest": nearest}, indent=2
-            )
-            + "\n"
-        )
+        text = json.dumps({"results": answers, "failed": failed}, indent=2) + "\n"
     else:
-        rows = "\n".join(f"  {gloss}\t{similarity:.3f}" for gloss, similarity in match.nearest)
-        text = f"{clip}: {answer} (similarity {match.similarity:.3f})\nnearest:\n{rows}\n"
+        blocks = []
+        for answer in answers:
+            rows = "".join(f"  {near['gloss']}\t{near['similarity']:.3f}\n" for near in answer["nearest"])
+            sign = answer["sign"] if answer["sign"] is not None else "not a sign I know"
+            blocks.append(f"{answer['clip']}: {sign} (similarity {answer['similarity']:.3f})\nnearest:\n{rows}")
+        text = "".join(blocks)
     if out is None:
         print(text, end="")
     else:
         write_text_atomic(out, text)
         errors.print(f"wrote {out}", highlight=False)
+    for failure in failed:
+        errors.print(f"[red]failed[/red] {escape(failure['reason'])}", highlight=False)
+    if not answers:
+        raise typer.Exit(code=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import write_text_atomic
 from signscribe.inference.recognizer import Attention, NoGloss, Prediction, Recognizer
-from signscribe.pose.batch import VIDEO_SUFFIXES
+from signscribe.io.inputs import VIDEO_SUFFIXES, Inputs, gather_inputs
 from signscribe.pose.posefile import POSE_SUFFIX
 from signscribe.pose.source import Clip
 from signscribe.progress import ProgressCallback
@@ -34,40 +35,15 @@ class ClipResult:
 
 @dataclass
 class Recognition:
-    """The results of ``recognize_path``: one per clip, named relative to ``base``."""
+    """The results of ``recognize_paths``: one per clip, named relative to ``base``."""
 
     results: list[ClipResult]
     base: Path
-    folder: bool  # whether a folder was recognised (and so a top-10 file is written)
+    batch: bool  # whether a folder or several clips were recognised (and so a top-10 file is written)
 
     @property
     def failed(self) -> list[ClipResult]:
         return [r for r in self.results if r.error]
-
-
-def clips_in(path: Path) -> list[Path]:
-    """The clip itself, or the videos and ``.pose`` files under a folder, sorted."""
-    if path.is_dir():
-        return [p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in CLIP_SUFFIXES]
-    return [path]
-
-
-def unreadable_in(path: Path) -> list[ClipResult]:
-    """The entries under a folder named like clips that are no regular file (a FIFO, a socket, a
-    device, a link that loops or leads nowhere), each failed with what it is: never opened (reading a
-    FIFO would wait for ever), never skipped unsaid."""
-    if not path.is_dir():
-        return []
-    failed = []
-    for entry in sorted(path.rglob("*")):
-        if entry.suffix.lower() not in CLIP_SUFFIXES or entry.is_file() or entry.is_dir():
-            continue
-        if entry.is_symlink():
-            reason = "a symbolic link that loops or leads to nothing"
-        else:
-            reason = "a FIFO" if entry.is_fifo() else "a socket or device"
-        failed.append(ClipResult(entry, [], str(InputFileError(entry, f"not a regular file: {reason}"))))
-    return failed
 
 
 def recognize_clips(
@@ -101,27 +77,23 @@ def recognize_clips(
     return results
 
 
-def recognize_path(
+def recognize_paths(
     recognizer: Recognizer,
-    path: Path,
+    paths: Sequence[Path],
     top_k: int,
     workers: int = 1,
     on_progress: ProgressCallback | None = None,
     on_extracted: ProgressCallback | None = None,
     explain: bool = False,
 ) -> Recognition:
-    """Recognise a clip, or every video and ``.pose`` file under a folder (at least the top 10 of
-    each, for the folder's top-10 file), with the model's attention when ``explain``."""
-    if not path.exists():
-        raise InputFileError(path, "file not found")
-    clips, unreadable = clips_in(path), unreadable_in(path)
-    if not clips and not unreadable:
-        raise InputFileError(path, "no videos or .pose files in this folder")
-    folder = path.is_dir()
-    depth = max(top_k, 10) if folder else top_k
-    results = recognize_clips(recognizer, clips, depth, workers, on_progress, on_extracted, explain)
-    results += unreadable
-    return Recognition(results, path if folder else path.parent, folder)
+    """Recognise clips: files, every video and ``.pose`` file under folders, or glob patterns (at least
+    the top 10 of each of a batch, for its top-10 file), with the model's attention when ``explain``.
+    What a folder holds that cannot be read (a FIFO, a dangling link, a photo) fails with why."""
+    inputs = gather_inputs(paths, CLIP_SUFFIXES, "videos or .pose files")
+    depth = max(top_k, 10) if inputs.batch else top_k
+    results = recognize_clips(recognizer, inputs.files, depth, workers, on_progress, on_extracted, explain)
+    results += [ClipResult(path, [], str(InputFileError(path, reason))) for path, reason in inputs.skipped]
+    return Recognition(results, inputs.base, inputs.batch)
 
 
 def write_recognition(
@@ -135,15 +107,15 @@ def write_recognition(
         write_text_atomic(out, format_results(recognition.results, top_k, output_format, recognition.base))
         written.append(out)
     summary = top10 or (out.parent / TOP10_FILE if out else None)
-    if recognition.folder and summary is not None:
+    if recognition.batch and summary is not None:
         write_text_atomic(summary, top10_text(recognition.results, recognition.base))
         written.append(summary)
     return written
 
 
 def clip_name(clip: Path, base: Path) -> str:
-    """The clip's path relative to the folder it was found in."""
-    return clip.relative_to(base).as_posix() if clip.is_relative_to(base) else str(clip)
+    """The clip's path relative to the folder of the inputs."""
+    return Inputs(base=base).name(clip).as_posix()
 
 
 def results_as_dict(results: list[ClipResult], top_k: int, base: Path) -> dict[str, Any]:

@@ -6,21 +6,21 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from signscribe.errors import InputFileError, SignscribeError
+from signscribe.errors import SignscribeError
 from signscribe.files import write_text_atomic
+from signscribe.io.inputs import VIDEO_SUFFIXES, gather_inputs
 from signscribe.pose.cache import PoseCache, default_cache_dir
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
 from signscribe.pose.posefile import POSE_SUFFIX, save_pose
 from signscribe.pose.source import Clip, load_landmarks
 from signscribe.progress import ProgressCallback
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 LABEL_SUFFIX = ".txt"  # beside a .pose file: its label or sentence
 SUMMARY = "extract_summary.json"
 COMPONENTS = ("pose", "left_hand", "right_hand")
@@ -63,6 +63,7 @@ class ExtractionSummary:
     done: int = 0
     skipped: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    passed_over: list[tuple[str, str]] = field(default_factory=list)  # entries of the folders not read, with why
     frames: int = 0
     detected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0))
 
@@ -92,27 +93,25 @@ class ExtractionSummary:
             f"{self.frames} frames: body {shares['pose']:.1%}, left hand {shares['left_hand']:.1%}, "
             f"right hand {shares['right_hand']:.1%}"
         )
-        return [totals, *(f"  failed {identifier}: {reason}" for identifier, reason in self.failures)]
+        failed = [f"  failed {identifier}: {reason}" for identifier, reason in self.failures]
+        return [totals, *failed, *(f"  passed over {name}: {reason}" for name, reason in self.passed_over)]
 
 
-def videos_in(folder: Path) -> Iterator[Path]:
-    """Video files under ``folder``, recursively, in sorted order."""
-    return (p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
-
-
-def jobs_for_paths(inputs: Iterable[Path], out: Path) -> list[ExtractJob]:
-    """One job per video file; a folder contributes its videos with their relative paths kept."""
-    jobs = []
-    for path in inputs:
-        if not path.exists():
-            raise InputFileError(path, "file not found")
-        if path.is_dir():
-            for video in videos_in(path):
-                relative = video.relative_to(path)
-                jobs.append(ExtractJob(str(relative), Clip(video), out / relative.with_suffix(POSE_SUFFIX)))
-        else:
-            jobs.append(ExtractJob(path.stem, Clip(path), out / f"{path.stem}{POSE_SUFFIX}"))
-    return jobs
+def jobs_for_paths(paths: Sequence[Path], out: Path) -> tuple[list[ExtractJob], list[tuple[str, str]]]:
+    """One job per video, its output mirroring where it lies under the inputs' common folder (a
+    folder's tree kept; ``a/x.mp4`` and ``b/x.mp4`` give ``a/x.pose`` and ``b/x.pose``), and what
+    the folders held that is passed over, with why. Two videos that would write one file are refused."""
+    if not paths:
+        return [], []
+    inputs = gather_inputs(paths, VIDEO_SUFFIXES, "videos")
+    jobs, claimed = [], {}
+    for video in inputs.files:
+        name = inputs.name(video)
+        output = out / name.with_suffix(POSE_SUFFIX)
+        if (other := claimed.setdefault(output, video)) != video:
+            raise SignscribeError(f"{other} and {video} would both be written to {output}; extract them apart")
+        jobs.append(ExtractJob(str(name), Clip(video), output))
+    return jobs, [(str(inputs.name(path)), reason) for path, reason in inputs.skipped]
 
 
 def jobs_for_samples(samples: Iterable[LabelledClip], out: Path) -> list[ExtractJob]:
@@ -200,7 +199,8 @@ def extract_poses(
     items = list(inputs)
     paths = [Path(item) for item in items if isinstance(item, str | Path)]
     samples = [item for item in items if not isinstance(item, str | Path)]
-    jobs = jobs_for_paths(paths, out) + jobs_for_samples(samples, out)
+    jobs, passed_over = jobs_for_paths(paths, out)
+    jobs += jobs_for_samples(samples, out)
     if not jobs:
         raise SignscribeError("no videos to extract")
     done = 0
@@ -213,6 +213,7 @@ def extract_poses(
 
     cache_dir = default_cache_dir() if cache else None
     summary = run_extraction(jobs, settings or ExtractionSettings(), workers, cache_dir, count)
+    summary.passed_over = passed_over
     write_text_atomic(out / SUMMARY, json.dumps(summary.to_dict(), indent=2))
     return summary
 
