@@ -221,6 +221,15 @@ def test_a_landmark_model_with_the_face_and_motion_exports_and_extracts_the_face
     assert torch.allclose(OnnxModel(report.out)(*batch), recognizer.loaded.model(*batch).detach(), atol=1e-4)
 
 
+def test_export_without_a_clip_is_verified_on_made_up_examples_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "t16.onnx"
+    result = runner.invoke(app, ["export", "traduttore16", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "on 2 made-up examples (give --clip to check real ones)" in result.output
+    assert "top-1 agreement 100%" in result.output
+    assert OnnxModel(out).metadata()[1] == Recognizer.from_pretrained("traduttore16").labels
+
+
 def test_what_cannot_be_exported_or_loaded_says_why(
     exported: dict[str, Path], clips: list[Path], tmp_path: Path
 ) -> None:

@@ -318,3 +318,12 @@ def test_recognize_takes_several_clips_folders_and_glob_patterns(both_hands_pose
     assert "a photo" in answer["failed"][0]["reason"]
     nothing = _run("recognize", str(words / "z*.pose"), "-m", "traduttore16")
     assert nothing.exit_code == 2 and "no file matches this pattern" in nothing.output
+
+
+def test_a_video_far_longer_than_a_sign_gets_a_hint_to_transcribe(tmp_path: Path) -> None:
+    video = tiny_long_video(tmp_path / "talk.mp4", 30)
+    result = _run("recognize", video, "-m", "traduttore16", "--format", "json")
+    assert "talk.mp4 lasts 30 s, and this model reads one sign of about 0.7 s" in " ".join(result.stderr.split())
+    assert "`signscribe transcribe` gives a gloss for each sign" in " ".join(result.stderr.split())
+    short = _run("recognize", tiny_long_video(tmp_path / "sign.mp4", 3), "-m", "traduttore16", "--format", "json")
+    assert "lasts" not in short.stderr

@@ -3,23 +3,26 @@ and the results as a table, JSON, CSV and the top-10 ``inference_results.txt``."
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import write_text_atomic
 from signscribe.inference.recognizer import Attention, NoGloss, Prediction, Recognizer
+from signscribe.io import probe
 from signscribe.io.inputs import VIDEO_SUFFIXES, Inputs, gather_inputs
 from signscribe.pose.posefile import POSE_SUFFIX
-from signscribe.pose.source import Clip
+from signscribe.pose.source import Clip, media_kind
 from signscribe.progress import ProgressCallback
 
 CLIP_SUFFIXES = (*VIDEO_SUFFIXES, POSE_SUFFIX)
+LONG_VIDEO = 5  # a video longer than this many of the model's training clips is likely several signs
 RESULT_FORMATS = ("table", "json", "csv")
 TOP10_FILE = "inference_results.txt"  # a section of top-10 glosses per video, as the WLASL2000 I3D batch CLI writes
 
@@ -40,6 +43,7 @@ class Recognition:
     results: list[ClipResult]
     base: Path
     batch: bool  # whether a folder or several clips were recognised (and so a top-10 file is written)
+    long: list[tuple[Path, float]] = field(default_factory=list)  # videos far longer than a sign, with seconds
 
     @property
     def failed(self) -> list[ClipResult]:
@@ -54,21 +58,23 @@ def recognize_clips(
     on_progress: ProgressCallback | None = None,
     on_extracted: ProgressCallback | None = None,
     explain: bool = False,
+    on_frames: ProgressCallback | None = None,
 ) -> list[ClipResult]:
     """Predictions for each clip (``on_progress`` counts them), with the model's attention when
     ``explain``; a clip that fails carries its reason and does not stop the run.
 
     With ``workers > 1`` the clips' inputs are first prepared in parallel (for landmark models: the
-    videos extracted into the pose cache, counted by ``on_extracted``), then the model runs on each."""
+    videos extracted into the pose cache, counted by ``on_extracted``), then the model runs on each;
+    ``on_frames`` follows the frames of the clip being read."""
     recognizer.loaded.features.prefetch([Clip(clip) for clip in clips], recognizer.extractor, workers, on_extracted)
     results = []
     for clip in clips:
         try:
             if explain:
-                predictions, attention = recognizer.explain(clip, top_k=top_k)
+                predictions, attention = recognizer.explain(clip, top_k=top_k, on_progress=on_frames)
                 results.append(ClipResult(clip, predictions, attention=attention))
             else:
-                predictions, no_gloss = recognizer.answer(clip, top_k=top_k)
+                predictions, no_gloss = recognizer.answer(clip, top_k=top_k, on_progress=on_frames)
                 results.append(ClipResult(clip, predictions, no_gloss=no_gloss))
         except SignscribeError as error:
             results.append(ClipResult(clip, [], str(error)))
@@ -85,15 +91,29 @@ def recognize_paths(
     on_progress: ProgressCallback | None = None,
     on_extracted: ProgressCallback | None = None,
     explain: bool = False,
+    on_frames: ProgressCallback | None = None,
 ) -> Recognition:
     """Recognise clips: files, every video and ``.pose`` file under folders, or glob patterns (at least
     the top 10 of each of a batch, for its top-10 file), with the model's attention when ``explain``.
     What a folder holds that cannot be read (a FIFO, a dangling link, a photo) fails with why."""
     inputs = gather_inputs(paths, CLIP_SUFFIXES, "videos or .pose files")
     depth = max(top_k, 10) if inputs.batch else top_k
-    results = recognize_clips(recognizer, inputs.files, depth, workers, on_progress, on_extracted, explain)
+    results = recognize_clips(recognizer, inputs.files, depth, workers, on_progress, on_extracted, explain, on_frames)
     results += [ClipResult(path, [], str(InputFileError(path, reason))) for path, reason in inputs.skipped]
-    return Recognition(results, inputs.base, inputs.batch)
+    return Recognition(results, inputs.base, inputs.batch, long_videos(inputs.files, recognizer.sign_seconds))
+
+
+def long_videos(clips: list[Path], sign_seconds: float) -> list[tuple[Path, float]]:
+    """The videos among ``clips`` longer than ``LONG_VIDEO`` signs (and 10 s), with their duration
+    from the header: a model of isolated signs gives them one gloss for the whole, where a
+    transcript (``signscribe transcribe``) gives one for each sign."""
+    long = []
+    for clip in clips:
+        if media_kind(clip) == "video":
+            with contextlib.suppress(SignscribeError):  # a clip that cannot be read has failed already
+                if (seconds := probe(clip).duration) > max(10.0, LONG_VIDEO * sign_seconds):
+                    long.append((clip, seconds))
+    return long
 
 
 def write_recognition(

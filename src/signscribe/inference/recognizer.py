@@ -77,6 +77,12 @@ class Recognizer(ModelRunner):
         return self.loaded.labels
 
     @property
+    def sign_seconds(self) -> float:
+        """How long the clips the model was trained on last (``config.json`` ``input``): one sign."""
+        trained = self.loaded.config.get("input", {})
+        return float(trained.get("frames", 32)) / float(trained.get("fps", 30))
+
+    @property
     def answers_freely(self) -> bool:
         """A video language model without labels: it writes its answer, one per clip."""
         return self.loaded.labels is None

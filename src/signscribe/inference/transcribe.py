@@ -196,9 +196,7 @@ class Transcriber:
 
     def window_and_stride(self, fps: float) -> tuple[int, int]:
         """Window and stride in frames of a video at ``fps``."""
-        trained = self.recognizer.loaded.config.get("input", {})
-        seconds = float(trained.get("frames", 32)) / float(trained.get("fps", 30))
-        window = self.settings.window or max(2, round(seconds * fps))
+        window = self.settings.window or max(2, round(self.recognizer.sign_seconds * fps))
         return window, self.settings.stride or max(1, window // 4)
 
     def transcribe(
