@@ -74,6 +74,7 @@ def test_evaluate_cli_writes_report_and_confusion(keypoints_archive: Path, tmp_p
                   30, "--signer", 0, "--report", tmp_path / "report", "--json", tmp_path / "r.json")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (tmp_path / "report" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<th>thank-you</th>" in (tmp_path / "report" / "confusion_matrix.html").read_text()
     assert json.loads((tmp_path / "r.json").read_text())["samples"] == 480
 
 

@@ -1,4 +1,4 @@
-"""Evaluate a model folder on a dataset: metrics, a JSON report and a confusion-matrix PNG."""
+"""Evaluate a model folder on a dataset: metrics, a JSON report and the confusion matrix (PNG and HTML)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch
 from signscribe.data import open_dataset
 from signscribe.data.dataset import Sample
 from signscribe.errors import SignscribeError
+from signscribe.evaluation.confusion import confusion_html, plot_confusion
 from signscribe.evaluation.metrics import ClassificationReport, classification_report
-from signscribe.evaluation.plots import plot_confusion
 from signscribe.files import write_text_atomic
 from signscribe.inference.recognizer import Recognizer
 from signscribe.models.inputs import ExampleSet, predict_logits, prepare_samples
@@ -63,7 +63,8 @@ def evaluate(
 
 
 def write_report(report: ClassificationReport, folder: Path | None, json_path: Path | None) -> list[Path]:
-    """``report.json`` and ``confusion_matrix.png`` in ``folder``, and/or the JSON at ``json_path``."""
+    """``report.json``, ``confusion_matrix.png`` and ``confusion_matrix.html`` in ``folder``, and/or the
+    JSON at ``json_path``."""
     written = []
     text = json.dumps(report.to_dict(), indent=2)
     if folder is not None:
@@ -71,6 +72,7 @@ def write_report(report: ClassificationReport, folder: Path | None, json_path: P
         written += [
             folder / "report.json",
             plot_confusion(report.confusion, report.labels, folder / "confusion_matrix.png"),
+            confusion_html(report.confusion, report.labels, folder / "confusion_matrix.html"),
         ]
     if json_path is not None:
         write_text_atomic(json_path, text)

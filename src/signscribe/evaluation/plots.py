@@ -1,4 +1,5 @@
-"""PNG plots: training curves, confusion matrices and attention heatmaps (matplotlib, no display needed)."""
+"""PNG plots of training curves and attention heatmaps (matplotlib, no display needed); the confusion
+matrix is ``confusion.py``'s."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from signscribe.files import atomic_write
 from signscribe.inference.clips import Recognition, clip_name
 
 
-def _save(figure: plt.Figure, path: Path) -> Path:
+def save_figure(figure: plt.Figure, path: Path) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
@@ -45,23 +46,7 @@ def plot_curves(history: list[dict[str, float]], path: Path, panels: tuple[Panel
             axis.set_ylim(*limits)
         axis.legend()
         axis.grid(alpha=0.3)
-    return _save(figure, path)
-
-
-def plot_confusion(confusion: list[list[int]], labels: list[str], path: Path) -> Path:
-    """Row-normalised confusion matrix (true label down, prediction across)."""
-    matrix = np.asarray(confusion, dtype=float)
-    rows = matrix.sum(axis=1, keepdims=True)
-    shares = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
-    size = max(4.0, 0.35 * len(labels) + 2)
-    figure, axis = plt.subplots(figsize=(size, size))
-    image = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    if len(labels) <= 60:
-        axis.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
-        axis.set_yticks(range(len(labels)), labels, fontsize=8)
-    axis.set(xlabel="predicted", ylabel="true", title="Confusion matrix (share of each true label)")
-    figure.colorbar(image, ax=axis, fraction=0.046)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_attention(weights: list[float], times: list[float] | None, title: str, path: str | Path) -> Path:
@@ -82,7 +67,7 @@ def plot_attention(weights: list[float], times: list[float] | None, title: str, 
     axis.set_yticks([])
     axis.set_title(title, fontsize=10)
     figure.colorbar(image, ax=axis, pad=0.01, label="weight")
-    return _save(figure, Path(path))
+    return save_figure(figure, Path(path))
 
 
 def plot_recognition_attention(recognition: Recognition, folder: str | Path) -> list[Path]:
