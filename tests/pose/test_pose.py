@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -311,3 +313,19 @@ def test_the_pose_cache_is_bounded_by_size_and_age(tmp_path: Path, both_hands_po
     bounded.put("ee55-1", both_hands_pose)
     assert sorted(p.stem for p in tmp_path.glob("??/*.pose")) == ["dd44-1", "ee55-1"]
     assert bounded.forget("ee55") == 1 and sorted(p.stem for p in tmp_path.glob("??/*.pose")) == ["dd44-1"]
+
+
+def test_workers_started_from_a_script_without_the_main_guard_fail_with_what_to_do(
+    wlasl_dir: Path, tmp_path: Path
+) -> None:
+    """Each spawned worker imports the script again; at its top level the call would start workers in
+    every worker. It fails once, saying where to put the call."""
+    clips = [str(wlasl_dir / "clips" / f"{clip}.mp4") for clip in ("01586", "01065")]
+    script = tmp_path / "extract.py"
+    script.write_text(f"import signscribe\nsignscribe.extract_poses({clips!r}, 'out', workers=2, cache=False)\n")
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("signscribe.errors.SignscribeError: a worker process ended abruptly")
+    assert 'under `if __name__ == "__main__":`' in last
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.pose"))

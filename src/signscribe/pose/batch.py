@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +18,7 @@ from signscribe.pose.cache import PoseCache, default_cache_dir
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
 from signscribe.pose.posefile import POSE_SUFFIX, save_pose
 from signscribe.pose.source import Clip, load_landmarks
+from signscribe.processes import spawn_pool, worker_failures
 from signscribe.progress import ProgressCallback
 
 LABEL_SUFFIX = ".txt"  # beside a .pose file: its label or sentence
@@ -173,10 +173,7 @@ def run_extraction(
         for job in pending:
             record(_run_job(job))
         return summary
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(settings, cache_dir)
-    ) as pool:
+    with worker_failures(), spawn_pool(workers, _init_worker, (settings, cache_dir)) as pool:
         for future in as_completed([pool.submit(_run_job, job) for job in pending]):
             record(future.result())
     return summary
@@ -245,8 +242,7 @@ def map_in_processes(
 ) -> None:
     """Call a module-level ``function`` on each argument in ``workers`` fresh (spawned) processes, for
     its side effect (a cache filled); ``on_progress`` counts the calls done."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with worker_failures(), spawn_pool(workers) as pool:
         for done, _ in enumerate(pool.map(function, arguments), start=1):
             if on_progress:
                 on_progress(done, len(arguments))

@@ -13,7 +13,6 @@ it closer, so parts start at their own first frame. The number of parts is part 
 from __future__ import annotations
 
 import math
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 from signscribe.errors import InputFileError, VideoReadError
 from signscribe.io import read_frames
 from signscribe.pose.holistic_graph import ExtractionSettings, HolisticStream
+from signscribe.processes import spawn_pool, worker_failures
 from signscribe.progress import ProgressCallback
 
 MIN_PART_FRAMES = 16  # a shorter part costs more in start-up than running it elsewhere saves
@@ -76,15 +76,13 @@ class GraphPool:
     ) -> list[PartLandmarks]:
         """The landmarks of each part, in order; ``on_progress(frames done, expected)`` as parts finish."""
         if self._pool is None:
-            context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_start_worker, initargs=(self.settings,)
-            )
+            self._pool = spawn_pool(self.workers, _start_worker, (self.settings,))
         futures = [self._pool.submit(_extract_part, part) for part in parts]
         results, done = [], 0
         try:
             for part, future in zip(parts, futures, strict=True):
-                result = future.result()
+                with worker_failures():
+                    result = future.result()
                 if result.error is not None:
                     raise VideoReadError(part.video, result.error)
                 done += len(result.data)
