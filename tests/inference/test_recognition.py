@@ -328,3 +328,16 @@ def test_a_video_far_longer_than_a_sign_gets_a_hint_to_transcribe(tmp_path: Path
     assert "`signscribe transcribe` gives a gloss for each sign" in " ".join(result.stderr.split())
     short = _run("recognize", tiny_long_video(tmp_path / "sign.mp4", 3), "-m", "traduttore16", "--format", "json")
     assert "lasts" not in short.stderr
+
+
+def test_a_sign_the_model_does_not_know_points_to_its_signs_the_other_models_and_the_bank() -> None:
+    from signscribe.cli.terminal import recognition_notes
+    from signscribe.inference.clips import ClipResult, Recognition
+    from signscribe.inference.recognizer import NoGloss
+
+    unknown = ClipResult(Path("a.mp4"), [], no_gloss=NoGloss("unknown_sign", "not one of the 100 signs"))
+    (note,) = recognition_notes(Recognition([unknown], Path("."), False), "wlasl100", 1.5)
+    assert "`signscribe models wlasl100 --labels` lists the signs it knows" in note
+    assert "`signscribe bank add` teaches a sign" in note
+    resting = ClipResult(Path("b.mp4"), [], no_gloss=NoGloss("resting", "no sign"))
+    assert recognition_notes(Recognition([resting], Path("."), False), "wlasl100", 1.5) == []

@@ -276,10 +276,8 @@ def recognize(
         from signscribe.evaluation.plots import plot_recognition_attention
 
         wrote(*plot_recognition_attention(recognition, heatmaps or (out.parent if out else Path("."))))
-    for clip, seconds in recognition.long:
-        note = f"{clip} lasts {seconds:.0f} s, and this model reads one sign of about {recognizer.sign_seconds:.1f} s"
-        errors.print(f"[yellow]note:[/yellow] {escape(note)}: it gives one gloss for the whole clip. `signscribe "
-                     "transcribe` gives a gloss for each sign, with its time.", highlight=False)  # fmt: skip
+    for note in terminal.recognition_notes(recognition, model or "default", recognizer.sign_seconds):
+        errors.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
     for result in recognition.failed:  # the reason names the file when it is about the file
         named = result.error if result.error.startswith(str(result.clip)) else f"{result.clip}: {result.error}"
         errors.print(f"[red]failed[/red] {escape(named)}", highlight=False)

@@ -114,6 +114,21 @@ def recognition_tables(recognition: Recognition, top_k: int) -> list[Table]:
     ]
 
 
+def recognition_notes(recognition: Recognition, model: str, sign_seconds: float) -> list[str]:
+    """What a user should know of the results: where to look when a sign is none the model knows, and
+    that a long video wants a transcript."""
+    notes = []
+    if any(result.no_gloss and result.no_gloss.code == "unknown_sign" for result in recognition.results):
+        notes.append(f"a sign this model does not know: `signscribe models {model} --labels` lists the signs it "
+                     "knows, `signscribe models` the other models, and `signscribe bank add` teaches a sign from "
+                     "a few examples")  # fmt: skip
+    for clip, seconds in recognition.long:
+        notes.append(f"{clip} lasts {seconds:.0f} s, and this model reads one sign of about {sign_seconds:.1f} s: it "
+                     "gives one gloss for the whole clip; `signscribe transcribe` gives a gloss for each sign, with "
+                     "its time")  # fmt: skip
+    return notes
+
+
 def transcript_table(transcript: Transcript, name: str) -> Table:
     rows = [(f"{s.start:.2f}", f"{s.end:.2f}", s.gloss, f"{s.confidence:.1%}") for s in transcript.segments]
     title = f"{name}: {plural(len(transcript.segments), 'segment')} in {transcript.duration:.2f} s"
