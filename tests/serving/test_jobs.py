@@ -63,6 +63,14 @@ def test_transcribe_job(make_client, sentence_bytes: bytes) -> None:
     assert result["source"] == "talk.mp4" and result["frames"] == 189 and result["segments"]
     assert all(segment["confidence"] >= 0.6 for segment in result["segments"])
     assert job["options"] == {"min_confidence": 0.6}
+    srt = client.get(f"/v1/jobs/{job['id']}?format=srt")
+    assert srt.status_code == 200 and srt.headers["content-type"].startswith("application/x-subrip")
+    assert srt.text.startswith("1\n00:00:") and result["segments"][0]["gloss"] in srt.text
+    vtt = client.get(f"/v1/jobs/{job['id']}?format=vtt")
+    assert vtt.text.startswith("WEBVTT\n") and vtt.text.count(" --> ") == len(result["segments"])
+    recognized = wait_for_job(client, upload(client, sentence_bytes, path="/v1/jobs").json()["id"])
+    refused = client.get(f"/v1/jobs/{recognized['id']}?format=srt")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_transcript"
 
 
 def test_a_jobs_database_from_before_job_kinds_is_upgraded(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,13 @@ class Transcript:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Transcript:
+        """The transcript of ``to_dict`` (a transcribe job's stored result, say)."""
+        segments = [Segment(**segment) for segment in values.get("segments", [])]
+        candidates = [Segment(**segment) for segment in values.get("candidates", [])]
+        return cls(**{**values, "segments": segments, "candidates": candidates})
 
     def why_empty(self) -> str:
         """Why no segment came out (empty when some did): no frames, no signer, the signer at rest,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from signscribe.inference.subtitles import format_transcript
+from signscribe.inference.transcribe import Transcript
 from signscribe.pose.cache import content_hash
 from signscribe.serving.gate import Admitted, admitted_caller
 from signscribe.serving.jobs import Job
@@ -31,6 +32,7 @@ ModelId = Annotated[str | None, Query(description="A model id from GET /v1/model
 MinConfidence = Annotated[
     float, Query(ge=0.0, le=1.0, description="Transcription: drop segments whose confidence is below this.")
 ]
+SubtitleFormat = Annotated[str, Query(pattern="^(json|srt|vtt)$", description="json, srt or vtt.")]
 
 status = APIRouter(tags=["status"])
 api = APIRouter(prefix="/v1", dependencies=[Depends(admitted_caller)])
@@ -96,7 +98,7 @@ async def recognize(request: Request, file: Video, top_k: TopK = None, model: Mo
 async def transcribe(
     request: Request,
     file: Video,
-    format: Annotated[str, Query(pattern="^(json|srt|vtt)$", description="json, srt or vtt.")] = "json",
+    format: SubtitleFormat = "json",
     min_confidence: MinConfidence = 0.5,
     model: ModelId = None,
 ) -> dict[str, Any] | PlainTextResponse:
@@ -107,10 +109,7 @@ async def transcribe(
     transcript = await run_on_upload(
         request, file, lambda path, name, guard: transcribe_upload(recognizer, path, name, options, guard)
     )
-    if format == "json":
-        return transcript.to_dict()
-    media_type = "application/x-subrip" if format == "srt" else "text/vtt"
-    return PlainTextResponse(format_transcript(transcript, format), media_type=media_type)
+    return transcript.to_dict() if format == "json" else _subtitles(transcript, format)
 
 
 @api.post("/jobs", status_code=202, tags=["jobs"])
@@ -164,10 +163,24 @@ def _find(request: Request, job_id: str, caller: Caller) -> Job:
     return job
 
 
-@api.get("/jobs/{job_id}", tags=["jobs"])
-async def get_job(request: Request, job_id: str, caller: Admitted) -> dict[str, Any]:
-    """Status (queued, running, done, failed), progress 0-1, result or error."""
-    return _find(request, job_id, caller).public()
+@api.get("/jobs/{job_id}", tags=["jobs"], response_model=None)
+async def get_job(
+    request: Request, job_id: str, caller: Admitted, format: SubtitleFormat = "json"
+) -> dict[str, Any] | PlainTextResponse:
+    """Status (queued, running, done, failed), progress 0-1, result or error; a done transcribe
+    job's transcript as SubRip or WebVTT with `format=srt` or `vtt`."""
+    job = _find(request, job_id, caller)
+    if format == "json":
+        return job.public()
+    if job.kind != "transcribe" or job.status != "done":
+        message = f"job {job_id} is a {job.status} {job.kind} job, not a done transcribe job"
+        raise ApiError(409, "no_transcript", message)
+    return _subtitles(Transcript.from_dict(job.result), format)
+
+
+def _subtitles(transcript: Transcript, format: str) -> PlainTextResponse:
+    media_type = "application/x-subrip" if format == "srt" else "text/vtt"
+    return PlainTextResponse(format_transcript(transcript, format), media_type=media_type)
 
 
 @api.delete("/jobs/{job_id}", tags=["jobs"])
