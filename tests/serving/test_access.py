@@ -31,6 +31,8 @@ def test_api_keys(make_client, clip_bytes: bytes, tmp_path: Path) -> None:
     assert closed.value.code == 4401
     with client.websocket_connect("/v1/stream?api_key=s3cret") as ws:
         assert ws.receive_json()["type"] == "ready"
+    assert client.get("/v1/bank", headers={"X-API-Key": "s3cret"}).json()["shared"] is False  # the key's own bank
+    assert make_client(data_dir=tmp_path / "open").get("/v1/bank").json()["shared"] is True  # one bank for everyone
 
 
 def test_api_keys_from_environment(monkeypatch, tmp_path: Path) -> None:

@@ -88,14 +88,23 @@ def test_live_webcam_predictions_appear(server: str, browser, tmp_path: Path) ->
     page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
     page.fill("#threshold", "0")
     page.dispatch_event("#threshold", "input")
-    page.click("#live-start")
+    page.evaluate("document.activeElement.blur()")  # keys typed in a field are the field's
+    page.keyboard.press("s")  # the page's key for start and stop
     page.wait_for_selector("#live-predictions .bar", timeout=60_000)
-    page.wait_for_function("document.querySelector('#live-status').textContent.includes('processed')")
+    page.wait_for_function("document.querySelector('#live-rate').textContent.includes('reach the model')")
     assert page.locator("#live-predictions .bar").count() == 5
-    status = page.inner_text("#live-status")
-    assert "dropped" in status
+    assert "dropped" in page.inner_text("#live-rate")
     # the first windows may be "not a sign I know" (bars, nothing to export); a gloss comes soon after
     page.wait_for_function("!document.querySelector('#live-export').disabled", timeout=60_000)
+    # the settled glosses accumulate in the transcript, announced once each, and export as SubRip
+    page.wait_for_selector("#live-transcript li", timeout=90_000)
+    settled = page.eval_on_selector_all("#live-transcript .gloss", "glosses => glosses.map(g => g.textContent)")
+    assert page.inner_text("#announcer") in settled
+    page.select_option("#transcript-format", "srt")
+    with page.expect_download() as download:
+        page.click("#transcript-export")
+    srt = Path(download.value.path()).read_text()
+    assert srt.startswith("1\n00:00:") and settled[0] in srt
     # landmarks were drawn on the overlay: some of its pixels are not transparent
     drawn = page.evaluate(
         "() => { const c = document.querySelector('#overlay');"
@@ -243,7 +252,7 @@ def test_offline_mode_runs_the_model_in_the_browser_and_sends_nothing(server: st
     page.on("request", lambda request: requests.append((request.method, request.url, request.post_data_buffer)))
     live_predictions_in_mode(page, server, "offline")
     assert page.locator("#live-predictions .bar").count() == 5
-    assert "0 dropped" in page.inner_text("#live-status")
+    assert "0 dropped" in page.inner_text("#live-rate")
     assert page.locator("#bank-add").is_disabled()  # the bank would upload a clip
     stop_live(page)
     assert not sockets
@@ -293,13 +302,18 @@ def test_a_sign_is_taught_to_the_bank_from_the_webcam_and_recognised(server: str
     assert page.locator("#bank-add").is_disabled()  # no webcam yet
     page.click("#live-start")
     page.wait_for_selector("#bank-add:not([disabled])", timeout=60_000)
+    assert page.is_visible("#bank-shared")  # no API keys: the page says the bank is shared
     page.fill("#bank-gloss", "hello")
     page.click("#bank-add")
+    page.wait_for_function("document.querySelector('#bank-status').textContent.includes('recording in')")
     page.wait_for_selector("#bank-signs li:has-text('hello (1 example)')", timeout=90_000)
     page.click("#bank-recognize")
     page.wait_for_function("document.querySelector('#bank-status').textContent.includes('similarity')", timeout=90_000)
     status = page.inner_text("#bank-status")
     assert status.startswith(("hello (similarity", "not a sign I know (similarity")), status
+    page.click("#bank-signs li:has-text('hello') button.remove")
+    page.wait_for_function("document.querySelector('#bank-status').textContent === 'deleted hello'")
+    assert page.locator("#bank-signs li").count() == 0
     stop_live(page)
 
 
@@ -327,9 +341,9 @@ def test_upload_through_the_page(server: str, browser, wlasl_dir: Path, tmp_path
     page.set_input_files("#file-input", str(clip))
     page.fill("#upload-top-k", "3")
     page.click("#upload-button")
-    page.wait_for_selector("#upload-results .bar", timeout=60_000)
-    assert page.locator("#upload-results .bar").count() == 3
-    assert "my clip.mp4" in page.inner_text("#upload-status")
+    page.wait_for_selector("#upload-list .bar", timeout=60_000)
+    assert page.locator("#upload-list .bar").count() == 3
+    assert "my clip.mp4" in page.inner_text("#upload-status") and "my clip.mp4" in page.inner_text("#upload-list h3")
     with page.expect_download() as download:
         page.click("#upload-export")
     saved = tmp_path / "export.csv"
@@ -347,3 +361,76 @@ def test_upload_of_a_non_video_shows_the_error(server: str, browser, tmp_path: P
     page.click("#upload-button")
     page.wait_for_selector("#upload-status.error")
     assert "not a video container" in page.inner_text("#upload-status")
+
+
+def test_a_transcribe_upload_shows_its_segments_under_the_clip_and_downloads_subtitles(
+    server: str, browser, how2sign_dir: Path, tmp_path: Path
+) -> None:
+    page = browser.new_page()
+    page.goto(server)
+    page.wait_for_selector("#model option[value='traduttore16']", state="attached")
+    page.select_option("#model", "traduttore16")
+    page.select_option("#upload-task", "transcribe")
+    assert page.is_disabled("#upload-top-k")
+    page.set_input_files("#file-input", str(how2sign_dir / "clips" / "-d5dN54tH2E_0-1-rgb_front.mp4"))
+    page.click("#upload-button")
+    page.wait_for_selector(".result.transcript", timeout=180_000)
+    segments = page.locator(".result.transcript .segments li").count()
+    assert segments > 0 and page.locator(".result.transcript .track .segment").count() == segments
+    assert page.eval_on_selector(".result.transcript video", "video => video.src.startsWith('blob:')")
+    page.click(".result.transcript .segments li:nth-child(2) .time")  # a time seeks the clip there
+    assert page.eval_on_selector(".result.transcript video", "video => video.currentTime") > 0
+    with page.expect_download() as download:
+        page.click(".result.transcript button:has-text('Download .srt')")
+    assert download.value.suggested_filename == "-d5dN54tH2E_0-1-rgb_front.srt"
+    assert Path(download.value.path()).read_text().count(" --> ") == segments
+
+
+def test_the_live_transcript_settles_a_gloss_held_three_times_and_merges_a_flicker(server: str, browser) -> None:
+    page = browser.new_page()
+    page.goto(server)
+    entries = page.evaluate(
+        """() => {
+        const t = new LiveTranscript();
+        const pushes = [[0, "a", 0.9], [0.2, "a", 0.7], [0.4, "a", 0.8], [0.6, "a", 0.9], [0.8, null],
+                        [1.0, "a", 0.9], [1.2, "a", 0.9], [1.4, "a", 0.9],  // back within a second: the same entry
+                        [1.6, "b", 0.9], [1.8, "b", 0.9], [2.0, null],        // twice only: not settled
+                        [4.0, "a", 0.5], [4.2, "a", 0.5], [4.4, "a", 0.5]];   // after a pause: a new entry
+        const settled = pushes.map(([time, gloss, confidence]) => t.push(time, gloss, confidence) !== null);
+        return {entries: t.entries, settled};
+        }"""
+    )
+    assert [(e["gloss"], e["start"], e["end"]) for e in entries["entries"]] == [("a", 0, 1.4), ("a", 4.0, 4.4)]
+    assert entries["entries"][0]["confidence"] == pytest.approx(0.8)
+    assert entries["settled"] == [False, False, True] + [False] * 10 + [True]
+
+
+def test_the_page_names_every_control_reflows_at_320_px_mirrors_the_camera_and_has_a_dark_theme(
+    server: str, browser
+) -> None:
+    page = browser.new_page(viewport={"width": 320, "height": 640})
+    page.goto(server)
+    page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, button, video, canvas, progress, textarea')]
+        .filter((el) => !(el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.closest('label')
+                          || el.textContent.trim() || el.title || el.getAttribute('aria-hidden') === 'true'))
+        .map((el) => el.id || el.outerHTML.slice(0, 60))"""
+    )
+    assert unnamed == []
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 320  # nothing overflows sideways
+    assert page.eval_on_selector("#camera", "v => getComputedStyle(v).transform").startswith("matrix(-1")
+    assert page.get_attribute("#live-status", "aria-live") == "off"  # the settled glosses are announced instead
+    light = page.eval_on_selector("body", "b => getComputedStyle(b).backgroundColor")
+    page.emulate_media(color_scheme="dark")
+    assert page.eval_on_selector("body", "b => getComputedStyle(b).backgroundColor") != light
+
+
+def test_an_api_key_error_points_to_the_key_field(tmp_path_factory, browser) -> None:
+    for url in _serve(ServerSettings(data_dir=tmp_path_factory.mktemp("keyed"), api_keys=frozenset({"secret"}))):
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("#model-info.error")
+        assert "enter it in the API key field at the top" in page.inner_text("#model-info")
+        page.fill("#api-key", "secret")  # applies as it is typed, without Enter or leaving the field
+        page.wait_for_selector("#model-info:has-text('wlasl100 (100 signs)')")

@@ -37,10 +37,17 @@ def _bank(request: Request, caller: Caller) -> SignBank:
     return bank.use(model_embedder(models.default, models.default_id))
 
 
+def _described(bank: SignBank, caller: Caller) -> dict[str, Any]:
+    """The bank's encoder, threshold and signs, and whether it is ``shared``: without an API key,
+    every caller uses the server's one bank."""
+    return {**bank.describe(), "shared": not caller.key}
+
+
 @bank_api.get("")
 async def describe(request: Request, caller: Admitted) -> dict[str, Any]:
-    """The caller's bank: its encoder, threshold and signs with their numbers of examples."""
-    return _bank(request, caller).describe()
+    """The caller's bank: its encoder, threshold and signs with their numbers of examples, and
+    `shared` (true without an API key: one bank for every such caller)."""
+    return _described(_bank(request, caller), caller)
 
 
 @bank_api.post("/signs")
@@ -53,7 +60,7 @@ async def add_sign(request: Request, caller: Admitted, gloss: Gloss, file: Examp
             bank = _bank(request, caller)
             bank.add_vectors(gloss, vector[None], [name])
             bank.save()
-            return bank.describe()
+            return _described(bank, caller)
 
     return await run_on_upload(request, file, add)
 
@@ -69,7 +76,7 @@ async def remove_sign(request: Request, caller: Admitted, gloss: str) -> dict[st
                 raise ApiError(404, "sign_not_found", f"the bank has no sign {gloss!r}")
             bank.remove(gloss)
             bank.save()
-            return bank.describe()
+            return _described(bank, caller)
 
     return await asyncio.to_thread(remove)  # the lock is never waited for on the event loop
 

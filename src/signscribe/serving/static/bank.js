@@ -1,12 +1,22 @@
-// The sign bank: examples recorded from the webcam.
+// The sign bank: examples recorded from the webcam after a countdown, its signs (each can be
+// deleted), and whether it is shared (without an API key, every visitor uses the same bank).
 "use strict";
 
 const BANK_SECONDS = 3;
+const COUNTDOWN = 3;
 
 function renderBank(bank) {
+  $("bank-shared").hidden = !bank.shared;
   $("bank-signs").replaceChildren(...Object.entries(bank.signs).map(([gloss, count]) => {
     const item = document.createElement("li");
-    item.textContent = `${gloss} (${count} example${count === 1 ? "" : "s"})`;
+    item.append(`${gloss} (${count} example${count === 1 ? "" : "s"}) `);
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "remove";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", `delete the sign ${gloss}`);
+    remove.addEventListener("click", () => deleteSign(gloss));
+    item.append(remove);
     return item;
   }));
 }
@@ -14,6 +24,14 @@ function renderBank(bank) {
 async function loadBank() {
   const response = await fetch("/v1/bank", { headers: authHeaders() });
   if (response.ok) renderBank(await response.json());
+}
+
+async function deleteSign(gloss) {
+  const response = await fetch(`/v1/bank/signs/${encodeURIComponent(gloss)}`, { method: "DELETE", headers: authHeaders() });
+  const body = await response.json();
+  if (!response.ok) { showStatus($("bank-status"), `bank: ${explainFailure(response.status, body)}`, "error"); return; }
+  renderBank(body);
+  showStatus($("bank-status"), `deleted ${gloss}`);
 }
 
 // A few seconds of the running webcam as a WebM clip.
@@ -30,38 +48,54 @@ function recordClip(seconds) {
   });
 }
 
+const sleep = (seconds) => new Promise((wait) => setTimeout(wait, seconds * 1000));
+
+// Count down, record, then send, saying how long the server has been at it.
 async function bankRequest(path, label) {
   $("bank-add").disabled = $("bank-recognize").disabled = true;
+  let ticker = null;
   try {
-    $("bank-status").textContent = `recording ${BANK_SECONDS} s…`;
+    for (let left = COUNTDOWN; left > 0; left -= 1) {
+      showStatus($("bank-status"), `get ready: recording in ${left}…`);
+      await sleep(1);
+    }
+    showStatus($("bank-status"), `recording ${BANK_SECONDS} s: sign now`);
     const clip = await recordClip(BANK_SECONDS);
-    $("bank-status").textContent = label;
+    const sent = performance.now();
+    const tick = () => showStatus($("bank-status"), `${label} (${Math.round((performance.now() - sent) / 1000)} s)`);
+    tick();
+    ticker = setInterval(tick, 1000);
     const form = new FormData();
     form.append("file", clip, "webcam.webm");
     const response = await fetch(path, { method: "POST", body: form, headers: authHeaders() });
     const body = await response.json();
-    if (!response.ok) throw new Error(body.error.message);
+    if (!response.ok) throw new Error(explainFailure(response.status, body));
     return body;
   } finally {
+    clearInterval(ticker);
     $("bank-add").disabled = $("bank-recognize").disabled = !live.stream;
   }
 }
 
 $("bank-add").addEventListener("click", async () => {
   const gloss = $("bank-gloss").value.trim();
-  if (!gloss) { $("bank-status").textContent = "name the sign first"; return; }
+  if (!gloss) { showStatus($("bank-status"), "name the sign first, in the sign field", "error"); $("bank-gloss").focus(); return; }
   try {
-    const bank = await bankRequest(`/v1/bank/signs?gloss=${encodeURIComponent(gloss)}`, "teaching…");
+    const bank = await bankRequest(`/v1/bank/signs?gloss=${encodeURIComponent(gloss)}`, "teaching the bank");
     renderBank(bank);
-    $("bank-status").textContent = `added an example of ${gloss}`;
-  } catch (error) { $("bank-status").textContent = `bank: ${error.message}`; }
+    showStatus($("bank-status"), `added an example of ${gloss}`);
+  } catch (error) { showStatus($("bank-status"), `bank: ${error.message}`, "error"); }
 });
 
 $("bank-recognize").addEventListener("click", async () => {
   try {
-    const answer = await bankRequest("/v1/bank/recognize", "comparing…");
-    $("bank-status").textContent = `${answer.sign ?? "not a sign I know"} (similarity ${answer.similarity.toFixed(2)})`;
-  } catch (error) { $("bank-status").textContent = `bank: ${error.message}`; }
+    const answer = await bankRequest("/v1/bank/recognize", "comparing with the bank");
+    showStatus($("bank-status"), `${answer.sign ?? "not a sign I know"} (similarity ${answer.similarity.toFixed(2)})`);
+  } catch (error) { showStatus($("bank-status"), `bank: ${error.message}`, "error"); }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "r" || event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey) return;
+  if (!$("bank-add").disabled) $("bank-add").click();
 });
 document.addEventListener("DOMContentLoaded", loadBank);
-keyInput.addEventListener("change", loadBank);
+document.addEventListener("key", loadBank);

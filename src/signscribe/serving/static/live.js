@@ -2,6 +2,8 @@
 "use strict";
 
 const live = { socket: null, stream: null, timer: null, stopSender: null, offline: null, log: [], history: [], started: 0 };
+const transcript = new LiveTranscript();
+const SLOW_FPS = 8; // fewer frames a second than this reaching the model is too few to recognise signs
 const runtimes = Promise.all([vendorAvailable(HOLISTIC_BASE + "holistic.js"), vendorAvailable(ORT_BASE + "ort.wasm.min.js")]);
 const modeLabels = {};
 
@@ -98,16 +100,38 @@ function drawAttention(weights) {
   });
 }
 
+// The frames a second that reach the model, and a warning when they are too few to recognise signs.
+function showRate(message) {
+  const seconds = (performance.now() - live.started) / 1000;
+  const rate = message.frames.processed / Math.max(seconds, 1e-3);
+  const slow = seconds > 5 && rate < SLOW_FPS;
+  $("live-rate").className = slow ? "hint warning" : "hint";
+  $("live-rate").textContent = `${rate.toFixed(1)} frames a second reach the model (${message.frames.dropped} dropped)`
+    + (slow ? `: too few to recognise signs well (${SLOW_FPS} or more are needed); close other tabs or programs,`
+      + " or send video frames to the server" : "");
+}
+
+// The transcript takes a gloss when it is the confident top guess of a signing window.
+function addToTranscript(message) {
+  const best = message.signing && !message.no_gloss ? message.top_k[0] : null;
+  const settled = transcript.push(message.t, best && best.confidence >= threshold() ? best.gloss : null,
+    best ? best.confidence : 0);
+  renderSegments($("live-transcript"), transcript.entries);
+  if (settled) $("announcer").textContent = settled.gloss; // announced once, when it settles
+  for (const id of ["transcript-copy", "transcript-export", "transcript-clear"]) $(id).disabled = !transcript.entries.length;
+}
+
 function showMessage(message) {
+  if (message.type === "prediction") { showRate(message); addToTranscript(message); }
   if (message.type === "prediction" && message.attention) drawAttention(message.attention);
   if (message.type === "landmarks") drawOverlay(message);
   else if (message.type === "prediction" && !message.signing) {
     renderBars($("live-predictions"), []);
-    $("live-status").textContent = `resting: no sign · frames ${message.frames.processed} processed, ${message.frames.dropped} dropped`;
+    $("live-status").textContent = "resting: no sign";
     recordConfidence(message.t, 0);
   } else if (message.type === "prediction" && message.no_gloss) {
     renderBars($("live-predictions"), message.top_k, threshold()); // the guesses stay in view, the status says why
-    $("live-status").textContent = `${message.no_gloss.message} · frames ${message.frames.processed} processed, ${message.frames.dropped} dropped`;
+    $("live-status").textContent = message.no_gloss.message;
     recordConfidence(message.t, message.top_k[0].confidence);
   } else if (message.type === "prediction") {
     const best = message.top_k[0];
@@ -115,13 +139,11 @@ function showMessage(message) {
     $("live-export").disabled = false;
     const shown = best.confidence >= threshold() ? message.top_k : [];
     renderBars($("live-predictions"), shown, threshold());
-    const frames = message.frames;
     $("live-status").textContent = best.confidence >= threshold()
-      ? `${best.gloss} (${(best.confidence * 100).toFixed(0)}%) · frames ${frames.processed} processed, ${frames.dropped} dropped`
-      : `below threshold · frames ${frames.processed} processed, ${frames.dropped} dropped`;
+      ? `${best.gloss} (${(best.confidence * 100).toFixed(0)}%)` : "below the threshold";
     recordConfidence(message.t, best.confidence);
   } else if (message.type === "error") {
-    $("live-status").textContent = `server: ${message.message}`;
+    showStatus($("live-status"), `server: ${message.message}`, "error");
   }
 }
 
@@ -130,10 +152,13 @@ async function startLive() {
   try {
     live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
   } catch (error) {
-    $("live-status").textContent = `no camera: ${error.message}`;
+    showStatus($("live-status"), `no camera: ${error.message}. Allow this page to use the camera (the icon in the`
+      + " address bar), check that no other program holds it, or upload a video instead.", "error");
     $("live-start").disabled = false;
     return;
   }
+  showStatus($("live-status"), "starting…");
+  live.started = performance.now();
   const video = $("camera");
   video.srcObject = live.stream;
   await video.play();
@@ -143,7 +168,10 @@ async function startLive() {
   live.socket = new WebSocket(`${scheme}://${location.host}/v1/stream?${modelQuery()}${key}`);
   live.socket.binaryType = "arraybuffer";
   live.socket.onmessage = (event) => showMessage(JSON.parse(event.data));
-  live.socket.onclose = (event) => { if (live.socket) $("live-status").textContent = `closed ${event.reason || ""}`; stopLive(); };
+  live.socket.onclose = (event) => {
+    if (live.socket) showStatus($("live-status"), `the stream closed${event.reason ? `: ${event.reason}` : ""}`, "error");
+    stopLive();
+  };
   live.socket.onopen = async () => {
     $("live-status").textContent = "streaming…";
     $("live-stop").disabled = false;
@@ -214,6 +242,37 @@ function stopLive() {
 }
 
 $("live-start").addEventListener("click", startLive);
-$("live-stop").addEventListener("click", () => { stopLive(); $("live-status").textContent = "stopped"; });
+$("live-stop").addEventListener("click", () => { stopLive(); showStatus($("live-status"), "stopped"); });
 $("live-export").addEventListener("click", () =>
   downloadCsv("signscribe-live.csv", ["t", "rank", "gloss", "confidence"], live.log));
+
+function transcriptText(format) {
+  const entries = transcript.entries;
+  if (format === "srt" || format === "vtt") return subtitles(entries, format);
+  if (format === "csv") {
+    return ["start,end,gloss,confidence", ...entries.map((e) => `${e.start.toFixed(2)},${e.end.toFixed(2)},`
+      + `"${e.gloss.replaceAll('"', '""')}",${e.confidence.toFixed(4)}`)].join("\n") + "\n";
+  }
+  return entries.map((e) => `${formatTime(e.start)} ${e.gloss}`).join("\n") + "\n";
+}
+const TRANSCRIPT_TYPES = { txt: "text/plain", csv: "text/csv", srt: "application/x-subrip", vtt: "text/vtt" };
+$("transcript-copy").addEventListener("click", async () => {
+  await navigator.clipboard.writeText(transcriptText("txt"));
+  $("announcer").textContent = "transcript copied";
+});
+$("transcript-export").addEventListener("click", () => {
+  const format = $("transcript-format").value;
+  downloadText(`signscribe-transcript.${format}`, transcriptText(format), TRANSCRIPT_TYPES[format]);
+});
+$("transcript-clear").addEventListener("click", () => {
+  transcript.clear();
+  renderSegments($("live-transcript"), []);
+  for (const id of ["transcript-copy", "transcript-export", "transcript-clear"]) $(id).disabled = true;
+});
+
+// Keys: s starts and stops the webcam, c copies the transcript (r, the bank's, is in bank.js).
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === "s") (live.stream ? $("live-stop") : $("live-start")).click();
+  if (event.key === "c" && !$("transcript-copy").disabled) $("transcript-copy").click();
+});

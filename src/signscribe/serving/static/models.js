@@ -29,15 +29,21 @@ async function loadModels() {
   try {
     const response = await fetch("/v1/models", { headers: authHeaders() });
     const body = await response.json();
-    if (!response.ok) { $("model-info").textContent = body.error.message; return; }
+    if (!response.ok) {
+      models = [];
+      $("model").replaceChildren(new Option("(no model yet)", ""));
+      showStatus($("model-info"), explainFailure(response.status, body), "error");
+      return;
+    }
+    showStatus($("model-info"), "");
     models = body.models;
     $("model").replaceChildren(...models.map((m) => new Option(`${m.id} (${m.num_labels} signs)`, m.id, m.default, m.default)));
     showModel();
   } catch (error) {
-    $("model-info").textContent = `server unreachable: ${error}`;
+    showStatus($("model-info"), `the server cannot be reached (${error.message})`, "error");
   }
 }
 document.addEventListener("DOMContentLoaded", loadModels); // once every part of the page is loaded
-keyInput.addEventListener("change", loadModels);
+document.addEventListener("key", loadModels);
 $("model").addEventListener("change", showModel);
 $("sign-search").addEventListener("input", renderSigns);
