@@ -244,8 +244,9 @@ def test_a_pose_transformer_with_attention_pooling_shows_where_it_looked(both_ha
     assert attention["times"][-1] == pytest.approx((both_hands_pose.num_frames - 1) / both_hands_pose.fps, abs=1e-3)
     heatmap = tmp_path / "maps" / "clip_attention.png"
     assert heatmap.read_bytes().startswith(b"\x89PNG")
-    refused = runner.invoke(app, ["recognize", str(pose), "--explain"])  # the default model pools by a mean
-    assert refused.exit_code == 1 and "has no attention to show" in refused.output
+    unexplained = runner.invoke(app, ["recognize", str(pose), "--explain", "--format", "json"])  # a mean pools
+    assert unexplained.exit_code == 0 and "has no attention to show; --explain is left out" in unexplained.stderr
+    assert "attention" not in json.loads(unexplained.stdout)["results"][0]
 
 
 def test_a_measured_section_goes_into_a_card_once_and_is_replaced(tmp_path: Path) -> None:

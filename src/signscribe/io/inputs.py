@@ -45,9 +45,9 @@ def gather_inputs(paths: Sequence[str | Path], suffixes: Sequence[str], what: st
     seen: set[Path] = set()
     for given in map(Path, paths):
         for path in _expanded(given):
-            roots.append(path if path.is_dir() and not _is_landmark_sequence(path) else path.parent)
-            inputs.batch |= path.is_dir() and not _is_landmark_sequence(path)
             folder = path.is_dir() and not _is_landmark_sequence(path)
+            roots.append(path if folder else path.parent)
+            inputs.batch |= folder
             found = _in_folder(path, suffixes, what, inputs.skipped) if folder else [path]
             if folder and not found and not inputs.skipped:
                 raise InputFileError(path, f"no {what} in this folder")
