@@ -248,10 +248,13 @@ def test_offline_mode_runs_the_model_in_the_browser_and_sends_nothing(server: st
     page = browser.new_page()
     sockets: list[str] = []
     requests: list[tuple[str, str, bytes | None]] = []
+    workers: list[str] = []
     page.on("websocket", lambda socket: sockets.append(socket.url))
     page.on("request", lambda request: requests.append((request.method, request.url, request.post_data_buffer)))
+    page.on("worker", lambda worker: workers.append(worker.url))
     live_predictions_in_mode(page, server, "offline")
     assert page.locator("#live-predictions .bar").count() == 5
+    assert any(url.endswith("/static/vendor/onnxruntime/ort.wasm.min.js") for url in workers)  # off the page's thread
     assert "0 dropped" in page.inner_text("#live-rate")
     assert page.locator("#bank-add").is_disabled()  # the bank would upload a clip
     stop_live(page)

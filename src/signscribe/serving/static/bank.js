@@ -62,7 +62,9 @@ async function bankRequest(path, label) {
     showStatus($("bank-status"), `recording ${BANK_SECONDS} s: sign now`);
     const clip = await recordClip(BANK_SECONDS);
     const sent = performance.now();
-    const tick = () => showStatus($("bank-status"), `${label} (${Math.round((performance.now() - sent) / 1000)} s)`);
+    live.paused = true; // the stream waits while the server works on the clip
+    const tick = () => showStatus($("bank-status"), `${label} (${Math.round((performance.now() - sent) / 1000)} s; `
+      + "the live stream waits meanwhile)");
     tick();
     ticker = setInterval(tick, 1000);
     const form = new FormData();
@@ -72,6 +74,7 @@ async function bankRequest(path, label) {
     if (!response.ok) throw new Error(explainFailure(response.status, body));
     return body;
   } finally {
+    live.paused = false;
     clearInterval(ticker);
     $("bank-add").disabled = $("bank-recognize").disabled = !live.stream;
   }

@@ -1,7 +1,10 @@
 // The live webcam: frames or landmarks over the WebSocket, or the model run in the page (offline).
 "use strict";
 
-const live = { socket: null, stream: null, timer: null, stopSender: null, offline: null, log: [], history: [], started: 0 };
+// paused: the stream sends nothing while the server teaches the bank (both would share its CPU, and
+// the stream would drop most of its frames)
+const live = { socket: null, stream: null, timer: null, stopSender: null, offline: null, log: [], history: [], started: 0,
+  paused: false };
 const transcript = new LiveTranscript();
 const SLOW_FPS = 8; // fewer frames a second than this reaching the model is too few to recognise signs
 const runtimes = Promise.all([vendorAvailable(HOLISTIC_BASE + "holistic.js"), vendorAvailable(ORT_BASE + "ort.wasm.min.js")]);
@@ -181,14 +184,14 @@ async function startLive() {
       $("live-status").textContent = "finding landmarks in this browser…";
       try {
         live.stopSender = await startHolisticLoop(video, live.started, FPS, (message) => {
-          if (live.socket && live.socket.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify(message));
+          if (live.socket && live.socket.readyState === WebSocket.OPEN && !live.paused) live.socket.send(JSON.stringify(message));
         });
-      } catch (error) { $("live-status").textContent = `privacy mode: ${error.message}`; }
+      } catch (error) { showStatus($("live-status"), `privacy mode: ${error.message}`, "error"); }
       return;
     }
     const capture = document.createElement("canvas");
     live.timer = setInterval(() => {
-      if (!live.socket || live.socket.readyState !== WebSocket.OPEN || !video.videoWidth) return;
+      if (!live.socket || live.socket.readyState !== WebSocket.OPEN || !video.videoWidth || live.paused) return;
       if (live.socket.bufferedAmount > 1 << 20) return; // the network is behind: skip this frame
       capture.width = video.videoWidth;
       capture.height = video.videoHeight;
@@ -221,7 +224,7 @@ async function startOffline(video) {
     });
     if (live.offline === recognizer) live.stopSender = stop; else stop(); // stopped while Holistic loaded
   } catch (error) {
-    $("live-status").textContent = `offline mode: ${error.message}`;
+    showStatus($("live-status"), `offline mode: ${error.message}`, "error");
   }
 }
 

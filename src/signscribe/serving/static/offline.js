@@ -14,6 +14,7 @@ class OfflineRecognizer {
     await loadScript(ORT_BASE + "ort.wasm.min.js", "ort", "onnxruntime-web");
     ort.env.wasm.wasmPaths = ORT_BASE;
     ort.env.wasm.numThreads = 1; // threads need a cross-origin isolated page
+    ort.env.wasm.proxy = true; // the model runs in a worker, off the page's thread (MediaPipe's Holistic cannot)
     const response = await fetch(`/v1/browser-model?model=${encodeURIComponent(model.id)}`, { headers });
     if (!response.ok) {
       const body = await response.json().catch(() => null);
