@@ -130,6 +130,10 @@ $("upload-form").addEventListener("submit", async (event) => {
     }
   } catch (error) {
     showStatus($("upload-status"), `${file.name}: ${error.message}`, "error");
+    const failed = document.createElement("p"); // the newest entry is the failure: the results below are older
+    failed.className = "error";
+    failed.textContent = error.message;
+    uploadCard(file.name).append(failed);
   } finally {
     $("upload-button").disabled = false;
     progress.hidden = true;
