@@ -65,7 +65,7 @@ def refused(page: Page, url: str, folder: Path) -> bytes:
     notes.write_text("not a video\n" * 10)
     page.set_input_files("#file-input", str(notes))
     page.click("#upload-button")
-    page.wait_for_selector("#upload-status.error")
+    page.wait_for_selector("#upload-list .result .error")
     return page.locator("#upload").screenshot()
 
 

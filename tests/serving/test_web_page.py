@@ -362,10 +362,11 @@ def test_upload_of_a_non_video_shows_the_error(server: str, browser, tmp_path: P
     notes.write_text("not a video\n" * 10)
     page.set_input_files("#file-input", str(notes))
     page.click("#upload-button")
-    page.wait_for_selector("#upload-status.error")
-    assert "not a video container" in page.inner_text("#upload-status")
+    page.wait_for_selector("#upload-list .result .error")
     newest = page.locator("#upload-list .result").first  # the failure heads the list, above older results
-    assert newest.locator("h3").inner_text() == "notes.mp4" and newest.locator(".error").count() == 1
+    assert newest.locator("h3").inner_text() == "notes.mp4"
+    assert "not a video container" in newest.locator(".error").inner_text()
+    assert newest.locator(".error").get_attribute("role") == "alert"
 
 
 def test_a_transcribe_upload_shows_its_segments_under_the_clip_and_downloads_subtitles(

@@ -129,10 +129,9 @@ $("upload-form").addEventListener("submit", async (event) => {
       showStatus($("upload-status"), `recognised ${file.name}`);
     }
   } catch (error) {
-    showStatus($("upload-status"), `${file.name}: ${error.message}`, "error");
+    showStatus($("upload-status"), "");
     const failed = document.createElement("p"); // the newest entry is the failure: the results below are older
-    failed.className = "error";
-    failed.textContent = error.message;
+    showStatus(failed, error.message, "error"); // announced at once
     uploadCard(file.name).append(failed);
   } finally {
     $("upload-button").disabled = false;
