@@ -7,24 +7,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import math
 import struct
-import warnings
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from signscribe.io.photos import ImageReadError, read_image
 from signscribe.pose.layout import Layout, from_normalized
 from signscribe.pose.sequence import PoseSequence
 
 LAYOUT = Layout()
 HEADER = struct.Struct("<d")
-IMAGE_FORMATS = ("JPEG", "PNG", "WEBP")
 # Normalised landmarks lie in 0-1 across the frame, a little outside it for a point out of view; a
 # value this far out is not a landmark (and 1e36 times the frame's width overflows).
 MAX_LANDMARK_VALUE = 10.0
@@ -83,23 +80,9 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     """An RGB array of a JPEG, PNG or WebP frame; its size is read from the header and checked
     against ``max_pixels`` before a pixel is decoded."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in IMAGE_FORMATS:
-                    raise StreamMessageError("bad_frame", f"frames must be JPEG, PNG or WebP, got {image.format}")
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise StreamMessageError(
-                        "frame_too_large", f"the frame is {width}x{height}; at most {max_pixels} pixels are accepted"
-                    )
-                return np.asarray(image.convert("RGB"))
-    except StreamMessageError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise StreamMessageError("frame_too_large", f"the frame is too large to decode ({error})") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise StreamMessageError("bad_frame", f"the frame is not a readable image ({error})") from None
+        return read_image(data, max_pixels, name="frame")
+    except ImageReadError as error:
+        raise StreamMessageError("frame_too_large" if error.too_large else "bad_frame", error.reason) from None
 
 
 def _landmark_rows(message: LandmarksMessage) -> tuple[np.ndarray, np.ndarray, int, int]:
