@@ -131,38 +131,30 @@ class HolisticExtractor:
         return part_count(expected_frames(info, self.settings.rate_for(info.fps), selection), self.workers)
 
     def _cached(self, video: Path, selection: dict[str, Any], compute: Callable[[], PoseSequence]) -> PoseSequence:
-        if self.cache is None:
-            return compute()
-        if (cached := self.cached(video, selection)) is not None:
+        cached, key = self.lookup(video, selection)
+        if cached is not None:
             return cached
         sequence = compute()
-        self.keep(video, sequence, selection)
+        if self.cache is not None and key is not None:
+            self.cache.put(key, sequence)
         return sequence
 
-    def _keys(self, video: Path, selection: dict[str, Any]) -> list[str]:
-        """The cache key of the video's first pass over ``selection``, then the keys that also serve."""
-        assert self.cache is not None
+    def lookup(self, video: Path, selection: dict[str, Any] | None = None) -> tuple[PoseSequence | None, str | None]:
+        """The cached landmarks of one pass over the video (whole, or ``selection`` of it) with these
+        settings, or ``None``, and the key to keep that pass under (the video is hashed once for
+        both); ``(None, None)`` without a cache."""
+        if self.cache is None:
+            return None, None
         if not video.is_file():
             raise VideoReadError(video, "file not found")
+        selection = selection or WHOLE_VIDEO
         # the face branch changes nothing of the body and the hands: an entry with the face also serves
         options = [{**self.settings.cache_options(), **selection}]
         if not self.settings.include_face:
             options.append({**replace(self.settings, include_face=True).cache_options(), **selection})
-        return self.cache.keys(video, *options)
-
-    def cached(self, video: Path, selection: dict[str, Any] | None = None) -> PoseSequence | None:
-        """The cached landmarks of one pass over the video (whole, or ``selection`` of it) with these
-        settings, or ``None``; without a cache, ``None``."""
-        if self.cache is None:
-            return None
-        key, *alternatives = self._keys(video, selection or WHOLE_VIDEO)
+        key, *alternatives = self.cache.keys(video, *options)
         cached = self.cache.get(key, str(video), *alternatives)
-        return cached if cached is None or self.settings.include_face else cached.without_face()
-
-    def keep(self, video: Path, sequence: PoseSequence, selection: dict[str, Any] | None = None) -> None:
-        """Store one pass over the video (whole, or ``selection`` of it) in the cache, if any."""
-        if self.cache is not None:
-            self.cache.put(self._keys(video, selection or WHOLE_VIDEO)[0], sequence)
+        return (cached if cached is None or self.settings.include_face else cached.without_face()), key
 
     def _extract_range(
         self, video: Path, selection: dict[str, Any], parts: int, on_progress: ProgressCallback | None

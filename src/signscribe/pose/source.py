@@ -179,11 +179,12 @@ def stream_landmarks(
     clip = as_clip(source)
     settings = replace(settings or ExtractionSettings(), include_face=False)
     extractor = HolisticExtractor(settings, cache if clip.whole and clip.bbox is None else None)
-    if (cached := extractor.cached(clip.path)) is not None:
+    cached, key = extractor.lookup(clip.path)
+    if cached is not None:
         return LandmarkStream(_sequence_frames(cached), cached.fps, str(clip.path), cached.num_frames)
     info = probe(clip.path)
     rate = settings.rate_for(info.fps)
-    keep = partial(extractor.keep, clip.path) if extractor.cache is not None else None
+    keep = partial(extractor.cache.put, key) if extractor.cache is not None and key is not None else None
     return LandmarkStream(_video_frames(clip, settings, rate, keep), rate, str(clip.path), info.frames_at(rate))
 
 
