@@ -48,8 +48,9 @@ def gather_inputs(paths: Sequence[str | Path], suffixes: Sequence[str], what: st
             folder = path.is_dir() and not _is_landmark_sequence(path)
             roots.append(path if folder else path.parent)
             inputs.batch |= folder
+            passed_over = len(inputs.skipped)
             found = _in_folder(path, suffixes, what, inputs.skipped) if folder else [path]
-            if folder and not found and not inputs.skipped:
+            if folder and not found and len(inputs.skipped) == passed_over:  # this folder held nothing at all
                 raise InputFileError(path, f"no {what} in this folder")
             for file in found:
                 if (key := file.resolve()) not in seen:
