@@ -278,9 +278,8 @@ def recognize(
         wrote(*plot_recognition_attention(recognition, heatmaps or (out.parent if out else Path("."))))
     for note in terminal.recognition_notes(recognition, model or "default", recognizer.sign_seconds):
         errors.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
-    for result in recognition.failed:  # the reason names the file when it is about the file
-        named = result.error if result.error.startswith(str(result.clip)) else f"{result.clip}: {result.error}"
-        errors.print(f"[red]failed[/red] {escape(named)}", highlight=False)
+    for result in recognition.failed:
+        errors.print(f"[red]failed[/red] {escape(terminal.failure(result.clip, result.error))}", highlight=False)
     if len(recognition.failed) == len(recognition.results):
         raise typer.Exit(code=1)
 

@@ -166,7 +166,8 @@ def bank_recognize(
     else:
         write_text_atomic(out, text)
         errors.print(f"wrote {out}", highlight=False)
-    for failure in failed:
-        errors.print(f"[red]failed[/red] {escape(failure['reason'])}", highlight=False)
+    for failed_clip in failed:
+        line = terminal.failure(failed_clip["clip"], failed_clip["reason"])
+        errors.print(f"[red]failed[/red] {escape(line)}", highlight=False)
     if not answers:
         raise typer.Exit(code=1)

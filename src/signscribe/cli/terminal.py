@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.columns import Columns
@@ -28,6 +29,12 @@ if TYPE_CHECKING:
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
+
+
+def failure(clip: Path | str, reason: str) -> str:
+    """A failed clip's line: its reason, which names the file once (a reason about the file starts
+    with its path already)."""
+    return reason if reason.startswith(str(clip)) else f"{clip}: {reason}"
 
 
 def plural(count: int, noun: str) -> str:
