@@ -117,8 +117,11 @@ function showRate(message) {
 // The transcript takes a gloss when it is the confident top guess of a signing window.
 function addToTranscript(message) {
   const best = message.signing && !message.no_gloss ? message.top_k[0] : null;
+  const last = () => transcript.entries[transcript.entries.length - 1];
+  const before = `${transcript.entries.length} ${last()?.end}`;
   const settled = transcript.push(message.t, best && best.confidence >= threshold() ? best.gloss : null,
     best ? best.confidence : 0);
+  if (`${transcript.entries.length} ${last()?.end}` === before) return; // nothing settled or grew: nothing to draw
   renderSegments($("live-transcript"), transcript.entries);
   if (settled) $("announcer").textContent = settled.gloss; // announced once, when it settles
   for (const id of ["transcript-copy", "transcript-export", "transcript-clear"]) $(id).disabled = !transcript.entries.length;
