@@ -1,9 +1,10 @@
 """How often MediaPipe finds a hand in the shared fingerspelling photos (issue 27's first question).
 
 For each photo (EXIF orientation applied), in static-image mode: MediaPipe Hands, MediaPipe Holistic,
-and Hands again on the photos it missed, padded with a border of their edge colour (a tight crop of a
-hand leaves the palm detector no context; padding gives it some). Prints, a set at a time, the share
-of photos with a hand found by each. Run:
+Hands again on the photos it missed, padded with a border of their edge colour (a tight crop of a
+hand leaves the palm detector no context; padding gives it some), and what signscribe does
+(``signscribe.pose.photo.PhotoHands``: Hands, then its ``RETRY_BORDERS`` in turn). Prints, a set at
+a time, the share of photos with a hand found by each. Run:
 ``.venv/bin/python benchmarks/photo_hands.py [--limit N] [--pad 0.5]``.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from signscribe.pose.native_log import filter_native_stderr
+from signscribe.pose.photo import RETRY_BORDERS, PhotoHands
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fingerspelling"
 SETS = {
@@ -50,16 +52,18 @@ def main() -> None:
     from mediapipe.python.solutions.holistic import Holistic
 
     filter_native_stderr()
+    borders = ", ".join(f"{border:g}" for border in RETRY_BORDERS)
     with Hands(static_image_mode=True, max_num_hands=2, model_complexity=1) as hands, \
-            Holistic(static_image_mode=True, model_complexity=1) as holistic:  # fmt: skip
-        print("| set | photos | Hands | Holistic | Hands, then padded | ms a photo (Hands) |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+            Holistic(static_image_mode=True, model_complexity=1) as holistic, PhotoHands() as ours:  # fmt: skip
+        print(f"| set | photos | Hands | Holistic | Hands, then padded | signscribe (borders {borders}) "
+              "| ms a photo (Hands) |")  # fmt: skip
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, (folder, pattern) in SETS.items():
             paths = photos(DATA / folder, pattern, args.limit)
             if not paths:
-                print(f"| {name} | 0 (not in {DATA / folder}) | | | | |")
+                print(f"| {name} | 0 (not in {DATA / folder}) | | | | | |")
                 continue
-            by_hands = by_holistic = with_padding = 0
+            by_hands = by_holistic = with_padding = by_signscribe = 0
             spent = 0.0
             for path in paths:
                 image = load(path)
@@ -70,9 +74,11 @@ def main() -> None:
                 by_holistic += result.left_hand_landmarks is not None or result.right_hand_landmarks is not None
                 by_hands += found
                 with_padding += found or hands.process(padded(image, args.pad)).multi_hand_landmarks is not None
-            count = len(paths)
-            print(f"| {name} | {count} | {by_hands / count:.1%} | {by_holistic / count:.1%} | "
-                  f"{with_padding / count:.1%} | {1000 * spent / count:.0f} |")  # fmt: skip
+                sequence = ours.landmarks(image)
+                by_signscribe += bool(sequence.detected("left_hand").any() or sequence.detected("right_hand").any())
+            counts = (by_hands, by_holistic, with_padding, by_signscribe)
+            shares = " | ".join(f"{found / len(paths):.1%}" for found in counts)
+            print(f"| {name} | {len(paths)} | {shares} | {1000 * spent / len(paths):.0f} |")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ WLASL = DATA / "wlasl"
 HOW2SIGN = DATA / "how2sign"
 KEYPOINTS = DATA / "keypoints" / "traduttore_asl16_seq0-89.tar.gz"
 WLASL100_CSV = DATA / "wlasl100" / "wlasl100.csv"
+LETTER_PHOTOS = DATA / "fingerspelling" / "roboflow_asl_letters"
+DIGIT_PHOTOS = DATA / "fingerspelling" / "asl_digits"
+LETTER_SEQUENCES = DATA / "keypoints" / "traduttore_letters.tar.gz"
 # A WLASL clip (gloss "agreement", 288x192 at 29.97 fps) in which both hands sign.
 BOTH_HANDS_CLIP = WLASL / "clips" / "01586.mp4"
 
@@ -60,6 +63,24 @@ def wlasl100_csv() -> Path:
 @pytest.fixture(scope="session")
 def keypoints_archive() -> Path:
     return _require(KEYPOINTS)
+
+
+@pytest.fixture(scope="session")
+def letter_photos() -> Path:
+    """The roboflow letter photos: ``<split>/images/<Letter><n>.jpg``."""
+    return _require(LETTER_PHOTOS)
+
+
+@pytest.fixture(scope="session")
+def digit_photos() -> Path:
+    """The ASL digit photos: ``<digit>/<name>.JPG`` and ``digits.csv``."""
+    return _require(DIGIT_PHOTOS)
+
+
+@pytest.fixture(scope="session")
+def letter_sequences() -> Path:
+    """The traduttore letters archive (webcam landmark sequences of a-z by three signers)."""
+    return _require(LETTER_SEQUENCES)
 
 
 @pytest.fixture(scope="session")

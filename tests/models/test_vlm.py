@@ -320,5 +320,18 @@ def test_landmarks_are_refused_with_the_file_named(tiny_vlms: dict[str, Path], b
 
     pose = save_pose(both_hands_pose, tmp_path / "clip.pose")
     recognizer = Recognizer.from_pretrained(f"vlm:{tiny_vlms['internvl']}")
-    with pytest.raises(InputFileError, match=r"clip\.pose.*reads video"):
+    with pytest.raises(InputFileError, match=r"clip\.pose.*reads video or photos, not landmarks"):
         recognizer.predict(pose)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_a_photo_is_ranked_as_a_still_clip(
+    architecture: str, tiny_vlms: dict[str, Path], glosses_file: Path, letter_photos: Path
+) -> None:
+    recognizer = Recognizer.from_pretrained(f"vlm:{tiny_vlms[architecture]}", vlm={"labels": str(glosses_file)})
+    photo = letter_photos / "test" / "images" / "V10.jpg"
+    (frames,) = recognizer.prepare([photo])
+    assert len(frames) == recognizer.loaded.features.frames and (frames == frames[:1]).all()
+    predictions = recognizer.predict(photo, top_k=4)
+    assert sorted(p.gloss for p in predictions) == sorted(GLOSSES)
+    assert sum(p.confidence for p in predictions) == pytest.approx(1.0, abs=1e-5)

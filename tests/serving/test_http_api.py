@@ -355,3 +355,51 @@ def test_small_findings(make_client, clip_bytes: bytes, tmp_path: Path) -> None:
     gif = b"GIF89a" + bytes(600)
     assert client.post("/v1/recognize", files=upload_files(gif)).json()["error"]["code"] == "not_a_video"
     assert client.post("/v1/recognize", files=upload_files(b"G" + bytes(600))).status_code == 415
+
+
+def _photo(data: bytes, name: str = "hand.jpg") -> dict:
+    return {"file": (name, data, "image/jpeg")}
+
+
+def test_a_photo_is_answered_with_ranked_letters(make_client, letter_photos: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    client = make_client()
+    photo = (letter_photos / "test" / "images" / "V10.jpg").read_bytes()
+    answer = client.post("/v1/recognize?labels=letters&top_k=3", files=_photo(photo, "v.jpg"))
+    assert answer.status_code == 200, answer.text
+    predictions = answer.json()["results"][0]["predictions"]
+    assert predictions[0]["gloss"] == "V" and [p["gloss"].isalpha() for p in predictions] == [True] * 3
+    digits = client.post("/v1/recognize?labels=2,6,0", files=_photo(photo)).json()["results"][0]["predictions"]
+    assert {p["gloss"] for p in digits} == {"2", "6", "0"}
+    Image.fromarray(np.full((90, 120, 3), 210, np.uint8)).save(tmp_path / "wall.png")
+    wall = client.post("/v1/recognize", files=_photo((tmp_path / "wall.png").read_bytes(), "wall.png"))
+    assert wall.status_code == 422 and wall.json()["error"] == {
+        "code": "no_hand",
+        "message": "wall.png: no hand found in this photo",
+    }
+    unknown = client.post("/v1/recognize?labels=vowels", files=_photo(photo))
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_labels"
+    video_model = client.post("/v1/recognize?model=traduttore16", files=_photo(photo, "v.jpg"))
+    assert video_model.status_code == 422 and "--model fingerspelling" in video_model.json()["error"]["message"]
+
+
+def test_a_huge_photo_is_refused_from_its_header(make_client, tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("1", (10_000, 6_000)).save(tmp_path / "huge.png")  # 60 megapixels in a few kilobytes
+    client = make_client()
+    refused = client.post("/v1/recognize", files=_photo((tmp_path / "huge.png").read_bytes(), "huge.png"))
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "image_too_large"
+    assert "10000x6000" in refused.json()["error"]["message"]
+    assert not list((tmp_path / "data" / "uploads").glob("*"))  # nothing left behind
+
+
+def test_a_photo_job_gives_its_letters(make_client, letter_photos: Path) -> None:
+    client = make_client()
+    photo = (letter_photos / "test" / "images" / "V10.jpg").read_bytes()
+    created = client.post("/v1/jobs?labels=letters", files=_photo(photo, "v.jpg"))
+    assert created.status_code == 202, created.text
+    job = wait_for_job(client, created.json()["id"])
+    assert job["status"] == "done", job
+    assert job["result"]["results"][0]["predictions"][0]["gloss"] == "V"

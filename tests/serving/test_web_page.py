@@ -355,6 +355,18 @@ def test_upload_through_the_page(server: str, browser, wlasl_dir: Path, tmp_path
     assert lines[0] == "video,rank,gloss,confidence" and len(lines) == 4
 
 
+def test_a_photo_uploaded_through_the_page_gets_its_letter(server: str, browser, letter_photos: Path) -> None:
+    """The page's model is the default (a model of signs in video): the photo goes to the hand-shape model."""
+    page = browser.new_page()
+    page.goto(server)
+    page.set_input_files("#file-input", str(letter_photos / "test" / "images" / "V10.jpg"))
+    page.fill("#upload-top-k", "3")
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-list .bar", timeout=60_000)
+    assert "V10.jpg" in page.inner_text("#upload-list h3")
+    assert page.locator("#upload-list .bar .gloss").first.inner_text() == "V"
+
+
 def test_upload_of_a_non_video_shows_the_error(server: str, browser, tmp_path: Path) -> None:
     page = browser.new_page()
     page.goto(server)
@@ -365,7 +377,7 @@ def test_upload_of_a_non_video_shows_the_error(server: str, browser, tmp_path: P
     page.wait_for_selector("#upload-list .result .error")
     newest = page.locator("#upload-list .result").first  # the failure heads the list, above older results
     assert newest.locator("h3").inner_text() == "notes.mp4"
-    assert "not a video container" in newest.locator(".error").inner_text()
+    assert "neither a video" in newest.locator(".error").inner_text()
     assert newest.locator(".error").get_attribute("role") == "alert"
 
 

@@ -175,10 +175,12 @@ def evaluate(
     from signscribe.evaluation import write_report
     from signscribe.export.runtime import on_runtime
 
-    answers = labels or (data_options.get("glosses") if (model or "").startswith("vlm:") else None)
+    answers = (labels or data_options.get("glosses")) if option.is_vlm(model) else None
     vlm = option.vlm_options(prompt_config, answers, load_in_4bit, load_in_8bit, dtype)
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm)
     recognizer = on_runtime(recognizer, runtime)
+    if not option.is_vlm(model):
+        recognizer.only(labels)
     with terminal.progress() as bars:
         loading = bar(bars, "loading landmarks")
         result, failed = run(recognizer, data, split, signer, on_progress=loading, workers=workers, **data_options)
@@ -200,7 +202,9 @@ def evaluate(
 
 @command()
 def recognize(
-    clips: Annotated[list[Path], typer.Argument(help="Videos, .pose files, folders of them, or glob patterns.")],
+    clips: Annotated[
+        list[Path], typer.Argument(help="Videos, photos, .pose files, folders of them, or glob patterns.")
+    ],
     model: option.Model = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Glosses to report per clip.")] = 5,
     output_format: Annotated[
@@ -240,20 +244,33 @@ def recognize(
     inference_results.txt beside --out (without either, none). --explain adds the model's attention
     over each clip (gloss_classifier, pose_transformer with pooling=attention).
 
+    A photo (JPEG, PNG, WebP) shows a hand shape: a model of the hand input kind reads it, and when
+    only photos are given --model defaults to fingerspelling. --labels letters (or digits) ranks one
+    set only: V and 2, W and 6, O and 0 are the same hands.
+
     --model vlm:<hub id or folder> is a video language model: with --labels it ranks them by its
     likelihood of each, without it answers in its own words."""
     from signscribe import Recognizer
     from signscribe.export.runtime import on_runtime
-    from signscribe.inference.clips import RESULT_FORMATS, format_results, recognize_paths, write_recognition
+    from signscribe.inference.clips import (
+        RESULT_FORMATS,
+        default_model,
+        format_results,
+        recognize_paths,
+        write_recognition,
+    )
 
     output_format = option.result_format(output_format, out, RESULT_FORMATS)
-    vlm = option.vlm_options(prompt_config, labels, load_in_4bit, load_in_8bit, dtype)
+    model = model or default_model(clips)
+    vlm = option.vlm_options(prompt_config, labels if option.is_vlm(model) else None, load_in_4bit, load_in_8bit, dtype)
     # a folder's clips are extracted side by side; one video is cut into parts extracted side by side
     parts = workers if len(clips) == 1 and clips[0].is_file() else 1
     recognizer = Recognizer.from_pretrained(
         model, frame_rate=fps, device=device or "auto", vlm=vlm, extraction_workers=parts
     )
     recognizer = on_runtime(recognizer, runtime)
+    if not option.is_vlm(model):
+        recognizer.only(labels)
     recognizer.reject = not no_reject
     recognizer.limits = option.clip_limits(no_limits)
     if explain and not recognizer.explains:

@@ -147,11 +147,19 @@ PromptConfig = Annotated[
 ]
 Labels = Annotated[
     str | None,
-    typer.Option(help="vlm: models: the answers to rank, a file (one a line) or wlasl100 / wlasl300."),
+    typer.Option(
+        help="The answers to rank: a set the model names (fingerspelling: letters, digits) or a file of its "
+        "labels, one a line; for vlm: models, any answers (a file, or wlasl100 / wlasl300)."
+    ),
 ]
 LoadIn4bit = Annotated[bool | None, typer.Option("--load-in-4bit/--no-load-in-4bit", help="vlm: 4-bit NF4 weights.")]
 LoadIn8bit = Annotated[bool | None, typer.Option("--load-in-8bit/--no-load-in-8bit", help="vlm: 8-bit weights.")]
 Dtype = Annotated[str | None, typer.Option(help="vlm: auto, fp32, bf16 or fp16 (default: bf16 on a GPU).")]
+
+
+def is_vlm(model: str | None) -> bool:
+    """Whether ``--model`` names a video language model (``vlm:<id or folder>``)."""
+    return (model or "").startswith("vlm:")
 
 
 def vlm_options(

@@ -37,31 +37,51 @@ def transcribe(
     runtime: option.Runtime = "auto",
     workers: option.Workers = 1,
     no_limits: option.NoLimits = False,
+    fingerspell: Annotated[
+        bool, typer.Option(help="Read fingerspelling: letters with times and the words they spell.")
+    ] = False,
+    min_hold: Annotated[float, typer.Option(min=0.01, help="--fingerspell: seconds a letter is held.")] = 0.2,
+    word_gap: Annotated[
+        float, typer.Option(min=0.01, help="--fingerspell: seconds without a letter between words.")
+    ] = 0.6,
 ) -> None:
     """A timed gloss transcript of continuous signing: sliding-window recognition, sign/no-sign
     segmentation, and segments with start, end, gloss and confidence. --workers extracts the video's
-    landmarks in that many parts at once; a video over 10 minutes needs --no-limits."""
+    landmarks in that many parts at once; a video over 10 minutes needs --no-limits.
+
+    --fingerspell reads spelled words instead (model: fingerspelling): each letter held --min-hold
+    seconds, a repeated letter once unless the hand slides between (a double letter), words apart
+    at --word-gap seconds without a letter; the segments are the letters, and the words are printed."""
     from signscribe import Recognizer, Transcriber, TranscriptionSettings
     from signscribe.export.runtime import on_runtime
     from signscribe.inference.annotate import transcribe_and_annotate
+    from signscribe.inference.fingerspell import FINGERSPELLING_MODEL, Fingerspeller, SpellingSettings
     from signscribe.inference.subtitles import TRANSCRIPT_FORMATS, format_transcript
 
     output_format = option.result_format(output_format, out, TRANSCRIPT_FORMATS)
+    if fingerspell and annotate is not None:
+        raise ValueError("--annotate draws sign transcripts; it does not take --fingerspell")
     settings = TranscriptionSettings(window, stride, min_confidence, min_hand_presence, min_motion)
+    model = model or (FINGERSPELLING_MODEL if fingerspell else None)
     recognizer = Recognizer.from_pretrained(model, frame_rate=fps, extraction_workers=workers)
     recognizer = on_runtime(recognizer, runtime)
     recognizer.limits = option.clip_limits(no_limits)
-    transcriber = Transcriber(recognizer, settings)
     with terminal.progress() as bars:
         transcribing = bar(bars, "transcribing")
-        if annotate is not None:
+        if fingerspell:
+            spelling = SpellingSettings(min_confidence=min_confidence, min_hold=min_hold, word_gap=word_gap)
+            transcript = Fingerspeller(recognizer, spelling).transcribe(video, on_progress=transcribing)
+        elif annotate is not None:
+            transcriber = Transcriber(recognizer, settings)
             transcript = transcribe_and_annotate(transcriber, video, annotate, transcribing, bar(bars, "drawing"))
         else:
-            transcript = transcriber.transcribe(video, on_progress=transcribing)
+            transcript = Transcriber(recognizer, settings).transcribe(video, on_progress=transcribing)
     if out is not None:
         write_text_atomic(out, format_transcript(transcript, "json" if output_format == "table" else output_format))
     elif output_format == "table":
         console.print(terminal.transcript_table(transcript, video.name))
+        if fingerspell:
+            console.print(f"spelled: [bold]{escape(transcript.text)}[/bold]")
     else:
         print(format_transcript(transcript, output_format), end="")
     if why := transcript.why_empty():

@@ -57,7 +57,7 @@ def evaluate(
         raise SignscribeError(f"{spec}: no sample could be loaded; first failure: {prepared.failed[0][1]}")
     targets = [index[s.label] for s in prepared.samples]
     logits = predict_logits(recognizer.loaded.model, ExampleSet(pipeline, prepared.items, targets), batch)
-    probabilities = torch.from_numpy(recognizer.resting_as_idle(logits.softmax(dim=-1).numpy(), prepared.items))
+    probabilities = torch.from_numpy(recognizer.probabilities(logits.numpy(), prepared.items))
     scores = probabilities.clamp_min(1e-12).log()
     return classification_report(scores, torch.tensor(targets), recognizer.labels), missing + prepared.failed
 

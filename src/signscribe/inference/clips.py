@@ -16,12 +16,14 @@ from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import write_text_atomic
 from signscribe.inference.recognizer import Attention, NoGloss, Prediction, Recognizer
 from signscribe.io import probe
-from signscribe.io.inputs import VIDEO_SUFFIXES, Inputs, gather_inputs
+from signscribe.io.inputs import PHOTO_SUFFIXES, VIDEO_SUFFIXES, Inputs, gather_inputs
 from signscribe.pose.posefile import POSE_SUFFIX
 from signscribe.pose.source import Clip, media_kind
 from signscribe.progress import ProgressCallback
 
-CLIP_SUFFIXES = (*VIDEO_SUFFIXES, POSE_SUFFIX)
+CLIP_SUFFIXES = (*VIDEO_SUFFIXES, POSE_SUFFIX, *PHOTO_SUFFIXES)
+CLIPS = "videos, photos or .pose files"
+PHOTO_MODEL = "fingerspelling"  # the bundled model of what a photo shows: a fingerspelled letter or a digit
 LONG_VIDEO = 5  # a video longer than this many of the model's training clips is likely several signs
 RESULT_FORMATS = ("table", "json", "csv")
 TOP10_FILE = "inference_results.txt"  # a section of top-10 glosses per video, as the WLASL2000 I3D batch CLI writes
@@ -95,12 +97,22 @@ def recognize_paths(
 ) -> Recognition:
     """Recognise clips: files, every video and ``.pose`` file under folders, or glob patterns (at least
     the top 10 of each of a batch, for its top-10 file), with the model's attention when ``explain``.
-    What a folder holds that cannot be read (a FIFO, a dangling link, a photo) fails with why."""
-    inputs = gather_inputs(paths, CLIP_SUFFIXES, "videos or .pose files")
+    What a folder holds that cannot be read (a FIFO, a dangling link) fails with why."""
+    inputs = gather_inputs(paths, CLIP_SUFFIXES, CLIPS)
     depth = max(top_k, 10) if inputs.batch else top_k
     results = recognize_clips(recognizer, inputs.files, depth, workers, on_progress, on_extracted, explain, on_frames)
     results += [ClipResult(path, [], str(InputFileError(path, reason))) for path, reason in inputs.skipped]
     return Recognition(results, inputs.base, inputs.batch, long_videos(inputs.files, recognizer.sign_seconds))
+
+
+def default_model(paths: Sequence[Path]) -> str | None:
+    """The bundled model for ``paths`` when no model is named: ``PHOTO_MODEL`` when they are all
+    photos, else ``None`` (the default model)."""
+    try:
+        files = gather_inputs(paths, CLIP_SUFFIXES, CLIPS).files
+    except (InputFileError, ValueError):
+        return None  # recognize_paths says what is wrong
+    return PHOTO_MODEL if files and all(media_kind(file) == "photo" for file in files) else None
 
 
 def long_videos(clips: list[Path], sign_seconds: float) -> list[tuple[Path, float]]:

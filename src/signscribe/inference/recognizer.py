@@ -3,12 +3,14 @@ glosses out. Probabilities are numpy arrays: with an exported model, recognition
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from signscribe.errors import SignscribeError
+from signscribe.errors import InputFileError, SignscribeError
 from signscribe.inference.runner import ModelRunner
 from signscribe.models.pretrained import LoadedModel
 from signscribe.pose.activity import SigningDetector
@@ -67,6 +69,38 @@ class Recognizer(ModelRunner):
         self.detector = SigningDetector.from_config(loaded.config.get("detector")) if landmarks else None
         self.reject = True
         self.min_confidence: float | None = loaded.config.get("rejection", {}).get("min_confidence")
+        self.allowed: np.ndarray | None = None  # the labels ranked, when ``only`` narrowed them
+
+    @property
+    def label_sets(self) -> dict[str, list[str]]:
+        """The sets of its labels a model names (``config.json`` ``label_sets``), e.g. ``letters``."""
+        return dict(self.loaded.config.get("label_sets", {}))
+
+    def only(self, labels: str | Sequence[str] | None) -> None:
+        """Rank only some of the model's labels from now on (``None``: all again); see ``label_mask``."""
+        self.allowed = self.label_mask(labels)
+
+    def label_mask(self, labels: str | Sequence[str] | None) -> np.ndarray | None:
+        """Which labels are ranked when only ``labels`` are (``None``: all): a set the model names
+        (``label_sets``), a file of labels one a line, or a list. A photo of V or of 2 is the same
+        hand: the caller who knows a digit is coming says so, rather than the model guessing. The idle
+        label stays, so rest is still told."""
+        if labels is None:
+            return None
+        if isinstance(labels, str):
+            if labels in self.label_sets:
+                labels = self.label_sets[labels]
+            elif Path(labels).is_file():
+                lines = Path(labels).read_text(encoding="utf-8").splitlines()
+                labels = [line.strip() for line in lines if line.strip()]
+            else:
+                sets = ", ".join(self.label_sets) or "none"
+                raise InputFileError(labels, f"neither a file of labels nor a set this model names (its sets: {sets})")
+        unknown = [label for label in labels if label not in self.labels]
+        if unknown or not labels:
+            known = len(self.labels)
+            raise SignscribeError(f"{self.loaded.path}: the model has no label(s) {unknown[:5]}; it has {known}")
+        return np.isin(self.labels, [*labels, IDLE_LABEL])
 
     @property
     def labels(self) -> list[str]:
@@ -96,7 +130,18 @@ class Recognizer(ModelRunner):
     def scores(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> np.ndarray:
         """Class probabilities ``(clips, labels)``."""
         prepared = self.prepare(clips, on_progress)
-        return self.resting_as_idle(softmax(self.logits(prepared)), prepared)
+        return self.probabilities(self.logits(prepared), prepared)
+
+    def probabilities(self, logits: np.ndarray, prepared: list[Any], allowed: np.ndarray | None = None) -> np.ndarray:
+        """The class probabilities of the model's ``logits`` for ``prepared`` clips: resting clips
+        given the idle label (``resting_as_idle``), and only the labels ``allowed`` (default: those
+        ``only`` kept) ranked."""
+        probabilities = self.resting_as_idle(softmax(logits), prepared)
+        allowed = self.allowed if allowed is None else allowed
+        if allowed is None:
+            return probabilities
+        kept = probabilities * allowed
+        return kept / kept.sum(axis=-1, keepdims=True).clip(min=1e-12)
 
     def resting_as_idle(self, probabilities: np.ndarray, prepared: list[Any]) -> np.ndarray:
         """``probabilities`` with each row of a resting clip set to the idle label, for a landmark model
@@ -120,13 +165,19 @@ class Recognizer(ModelRunner):
         return self.ranked(self.scores([clip], on_progress)[0], top_k)
 
     def answer(
-        self, clip: ClipSource, top_k: int = 5, on_progress: ProgressCallback | None = None
+        self,
+        clip: ClipSource,
+        top_k: int = 5,
+        on_progress: ProgressCallback | None = None,
+        labels: str | Sequence[str] | None = None,
     ) -> tuple[list[Prediction], NoGloss | None]:
-        """The ``top_k`` glosses, or none and the reason (see the class): what a user is shown."""
+        """The ``top_k`` glosses, or none and the reason (see the class): what a user is shown; with
+        ``labels``, only those are ranked for this clip (``label_mask``)."""
         if self.answers_freely:
             return self.predict(clip, top_k, on_progress), None
+        allowed = self.label_mask(labels) if labels is not None else self.allowed
         prepared = self.prepare([clip], on_progress)
-        ranked = self.ranked(self.resting_as_idle(softmax(self.logits(prepared)), prepared)[0], top_k)
+        ranked = self.ranked(self.probabilities(self.logits(prepared), prepared, allowed)[0], top_k, allowed)
         no_gloss = self.no_gloss(ranked[0], prepared[0])
         return ([] if no_gloss else ranked), no_gloss
 
@@ -177,9 +228,14 @@ class Recognizer(ModelRunner):
         )
         return self.ranked(softmax(logits[0].float().cpu().numpy()), top_k), attention
 
-    def ranked(self, probabilities: np.ndarray, top_k: int) -> list[Prediction]:
-        """The ``top_k`` glosses of one row of class probabilities, best first."""
-        best = np.argsort(-probabilities, kind="stable")[: min(top_k, len(self.labels))]
+    def ranked(self, probabilities: np.ndarray, top_k: int, allowed: np.ndarray | None = None) -> list[Prediction]:
+        """The ``top_k`` glosses of one row of class probabilities, best first, among ``allowed``
+        (default: those ``only`` kept)."""
+        allowed = self.allowed if allowed is None else allowed
+        best = np.argsort(-probabilities, kind="stable")
+        if allowed is not None:
+            best = best[allowed[best]]
+        best = best[:top_k]
         return [Prediction(self.labels[i], float(probabilities[i])) for i in best]
 
 

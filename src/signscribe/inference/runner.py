@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from signscribe.errors import InputFileError
 from signscribe.io.limits import ClipLimits
 from signscribe.models.onnx_model import OnnxModel
 from signscribe.models.pretrained import VLM_PREFIX, LoadedModel, load_pretrained, wrong_task
@@ -79,11 +80,23 @@ class ModelRunner:
         if self.limits is not None and not isinstance(clip, PoseSequence) and as_clip(clip).media == "video":
             self.limits.check_file(as_clip(clip).path)
 
+    def check_media(self, clip: ClipSource) -> None:
+        """Refuse a photo for a model that reads signs in motion, saying which model reads photos."""
+        if isinstance(clip, PoseSequence) or self.loaded.features.reads_photos or as_clip(clip).media != "photo":
+            return
+        raise InputFileError(
+            as_clip(clip).path,
+            f"a photo holds one hand shape, and the model {self.loaded.path.name} reads signs that move, in video; "
+            "for a photo of a letter or a digit use --model fingerspelling",
+        )
+
     def prepare(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> list[Any]:
         """Each clip loaded and prepared by the model's input pipeline; ``on_progress`` follows the
-        loading of each (for a video: its frames). Every clip is checked against ``limits`` first."""
+        loading of each (for a video: its frames). Every clip is checked against ``limits`` and its
+        kind of media against the model's (``check_media``) first."""
         for clip in clips:
             self.check_limits(clip)
+            self.check_media(clip)
         pipeline = self.loaded.features
         return [pipeline.prepare(pipeline.load(clip, self.extractor, on_progress)) for clip in clips]
 

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from signscribe.errors import InputFileError
 from signscribe.inference.recognizer import IDLE_LABEL, Recognizer
 from signscribe.pose.activity import SigningDetector
 from signscribe.pose.layout import LEFT_SHOULDER, RIGHT_SHOULDER, Layout
 from signscribe.pose.sequence import PoseSequence
-from signscribe.pose.source import ClipSource, LandmarkFrame, stream_landmarks
+from signscribe.pose.source import ClipSource, LandmarkFrame, as_clip, stream_landmarks
 from signscribe.progress import ProgressCallback
 
 _HANDS = np.r_[Layout().slice("left_hand"), Layout().slice("right_hand")]
@@ -57,6 +58,8 @@ class Transcript:
     windows: int = 0
     signing_windows: int = 0  # hands raised and moving: read by the model
     candidates: list[Segment] = field(default_factory=list)  # segments dropped below min_confidence, best first
+    spelling: bool = False  # a fingerspelling transcript: its segments are letters, ``text`` the words
+    text: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -76,6 +79,8 @@ class Transcript:
             return ""
         if not self.frames:
             return "no frames were read"
+        if self.spelling:
+            return self._why_no_letter()
         if not self.frames_with_signer:
             return "no signer was found in any frame"
         if not self.signing_windows:
@@ -85,6 +90,14 @@ class Transcript:
             return f"the model saw no sign in the {self.signing_windows} windows with moving hands"
         best = ", ".join(f"{c.gloss} {c.start:.1f}-{c.end:.1f} s ({c.confidence:.0%})" for c in self.candidates[:3])
         return f"no segment reached the minimum confidence (--min-confidence); the best were {best}"
+
+    def _why_no_letter(self) -> str:
+        if not self.frames_with_signer:
+            return "no hand was found in any frame"
+        if not self.candidates:
+            return f"no letter reached --min-confidence in the {self.windows} frames with a hand"
+        best = ", ".join(f"{c.gloss} {c.start:.1f}-{c.end:.1f} s" for c in self.candidates[:3])
+        return f"no letter was held long enough (--min-hold); the longest tries were {best}"
 
 
 @dataclass(frozen=True)
@@ -216,8 +229,8 @@ class Transcriber:
         """The whole transcript of a clip (a video, a ``.pose`` file, an MP_Data sequence or a
         ``PoseSequence``). ``on_landmarks`` sees each frame's landmarks as they are read, and
         ``on_progress(done, expected)`` counts the frames. A video longer than the recognizer's
-        ``limits`` is refused before it is decoded."""
-        self.recognizer.check_limits(clip)
+        ``limits`` is refused before it is decoded, and so is a photo (one frame, nothing in time)."""
+        self._check(clip)
         stream = stream_landmarks(clip, self.recognizer.extractor.settings, self.recognizer.extractor.cache)
         fps = stream.fps
         window, stride = self.window_and_stride(fps)
@@ -238,9 +251,14 @@ class Transcriber:
         transcript.candidates.sort(key=lambda candidate: -candidate.confidence)
         return transcript
 
+    def _check(self, clip: ClipSource) -> None:
+        self.recognizer.check_limits(clip)
+        if not isinstance(clip, PoseSequence) and as_clip(clip).media == "photo":
+            raise InputFileError(as_clip(clip).path, "a photo is one moment, nothing to transcribe: recognise it")
+
     def segments(self, clip: ClipSource) -> Iterator[Segment]:
         """Segments one by one as the clip is read."""
-        self.recognizer.check_limits(clip)
+        self._check(clip)
         stream = stream_landmarks(clip, self.recognizer.extractor.settings, self.recognizer.extractor.cache)
         yield from self._segments(stream.frames, stream.fps, *self.window_and_stride(stream.fps))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -25,9 +26,37 @@ class ImageReadError(InputFileError):
         self.too_large = too_large
 
 
+# Leading bytes of JPEG, PNG and WebP (RIFF, then the size, then WEBP): a photo without its suffix
+_SIGNATURES = ((0, b"\xff\xd8\xff"), (0, b"\x89PNG\r\n\x1a\n"), (8, b"WEBP"))
+
+
+def looks_like_image(head: bytes) -> bool:
+    """Whether the first bytes of a file are those of a JPEG, PNG or WebP image."""
+    return any(head[offset : offset + len(magic)] == magic for offset, magic in _SIGNATURES)
+
+
+def is_image_file(path: str | Path) -> bool:
+    """Whether the file starts like a JPEG, PNG or WebP image (an upload keeps no suffix)."""
+    try:
+        with open(path, "rb") as file:
+            return looks_like_image(file.read(12))
+    except OSError:
+        return False
+
+
 def read_image(source: str | Path | bytes, max_pixels: int = MAX_PHOTO_PIXELS, name: str = "image") -> np.ndarray:
     """The RGB array ``(height, width, 3)`` of an image file, or of its bytes (``name`` then stands for
     the file in errors), turned upright by its EXIF orientation."""
+    return _opened(source, max_pixels, name, decode=True)
+
+
+def check_image(path: str | Path, max_pixels: int = MAX_PHOTO_PIXELS) -> tuple[int, int]:
+    """The ``(width, height)`` of an image file from its header, after the checks ``read_image`` makes
+    before decoding (format, size): an upload is refused before any work is queued for it."""
+    return _opened(path, max_pixels, str(path), decode=False)
+
+
+def _opened(source: str | Path | bytes, max_pixels: int, name: str, decode: bool) -> Any:
     path = Path(name) if isinstance(source, bytes) else Path(source)
     try:
         with warnings.catch_warnings():
@@ -39,6 +68,8 @@ def read_image(source: str | Path | bytes, max_pixels: int = MAX_PHOTO_PIXELS, n
                 if width * height > max_pixels:
                     message = f"the image is {width}x{height}; at most {max_pixels} pixels are accepted"
                     raise ImageReadError(path, message, too_large=True)
+                if not decode:
+                    return width, height
                 return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
     except ImageReadError:
         raise

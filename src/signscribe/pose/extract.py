@@ -21,6 +21,7 @@ from signscribe.pose.holistic_graph import (
 from signscribe.pose.layout import Layout
 from signscribe.pose.native_log import filter_native_stderr
 from signscribe.pose.parts import GraphPool, Part, part_bounds, part_count
+from signscribe.pose.photo import PHOTO_VERSION, PhotoHands, photo_landmarks, require_hand
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.signer_search import (
     SEARCH_BELOW,
@@ -75,11 +76,14 @@ class HolisticExtractor:
         self.cache = cache
         self.workers = workers
         self._graphs = GraphPool(self.settings, workers) if workers > 1 else None
+        self._photo_hands = PhotoHands()
 
     def close(self) -> None:
-        """End the worker processes of the pool of graphs, if any (started again when next needed)."""
+        """End the worker processes of the pool of graphs, if any (started again when next needed), and
+        the graph that reads photos."""
         if self._graphs is not None:
             self._graphs.close()
+        self._photo_hands.close()
 
     def __enter__(self) -> HolisticExtractor:
         return self
@@ -122,6 +126,13 @@ class HolisticExtractor:
         # a separate entry: what the first pass gives stays cached as it is
         searched = {**keyed, "signer_search": SIGNER_SEARCH_VERSION}
         return self._cached(video, searched, lambda: self._around_signer(video, selection, first, on_progress))
+
+    def photo(self, path: str | Path) -> PoseSequence:
+        """The hand landmarks of a photo (``signscribe.pose.photo``), from the cache when it has them;
+        a photo without a hand is a ``NoHandError``."""
+        path = Path(path)
+        found = self._cached(path, {"photo": PHOTO_VERSION}, lambda: photo_landmarks(path, self._photo_hands))
+        return require_hand(found)
 
     def _parts(self, video: Path, selection: dict[str, Any]) -> int:
         """Into how many parts the first pass over the clip is cut (1 without a pool of graphs)."""

@@ -1,10 +1,11 @@
 """One way from any clip to landmarks.
 
-A clip is a video, a ``.pose`` file, an MP_Data sequence folder (one ``.npy`` vector a frame), a
-Kaggle asl-signs ``.parquet`` file or a ``PoseSequence`` already in memory, optionally narrowed to
-a time range (seconds, How2Sign) or a frame range (1-based inclusive, WLASL), given as a ``Clip``
-or as arguments of ``load_landmarks``. ``load_landmarks`` returns the whole ``PoseSequence`` of a
-clip; ``stream_landmarks`` yields it frame by frame, so a long video is never held in memory.
+A clip is a video, a photo (its hands: ``signscribe.pose.photo``), a ``.pose`` file, an MP_Data
+sequence folder (one ``.npy`` vector a frame), a Kaggle asl-signs ``.parquet`` file or a
+``PoseSequence`` already in memory, optionally narrowed to a time range (seconds, How2Sign) or a
+frame range (1-based inclusive, WLASL), given as a ``Clip`` or as arguments of ``load_landmarks``.
+``load_landmarks`` returns the whole ``PoseSequence`` of a clip; ``stream_landmarks`` yields it frame
+by frame, so a long video is never held in memory.
 Both tell the kinds of media apart in one place, ``media_kind``.
 """
 
@@ -19,6 +20,8 @@ import numpy as np
 
 from signscribe.errors import InputFileError
 from signscribe.io import BBox, probe, read_frames
+from signscribe.io.inputs import PHOTO_SUFFIXES, VIDEO_SUFFIXES
+from signscribe.io.photos import is_image_file
 from signscribe.pose.asl_signs import PARQUET_SUFFIX, load_asl_signs_landmarks
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
@@ -37,7 +40,8 @@ _LANDMARK_READERS = {"pose": load_pose, "mp_data": load_mp_sequence, "asl_signs"
 def media_kind(path: str | Path) -> str:
     """``pose`` (a ``.pose`` file), ``asl_signs`` (a Kaggle asl-signs ``.parquet`` file), ``mp_data`` (a
     folder of ``.npy`` frames), ``embeddings`` (an ``.npy`` file of foundation-model embeddings, which
-    hold no landmarks) or ``video``."""
+    hold no landmarks), ``photo`` (by its suffix, or by its first bytes when the suffix is not a
+    video's: an upload keeps no suffix) or ``video``."""
     path = Path(path)
     if path.suffix == POSE_SUFFIX:
         return "pose"
@@ -47,6 +51,9 @@ def media_kind(path: str | Path) -> str:
         return "asl_signs"
     if path.is_dir():
         return "mp_data"
+    suffix = path.suffix.lower()
+    if suffix in PHOTO_SUFFIXES or (suffix not in VIDEO_SUFFIXES and is_image_file(path)):
+        return "photo"
     return "video"
 
 
@@ -125,7 +132,8 @@ def load_landmarks(
     ``HolisticExtractor`` without a cache by default), read from a ``.pose`` file or an MP_Data
     sequence in the extractor's layout (with the face only if its settings keep it), or a
     ``PoseSequence`` as given. A time or frame range narrows any of them (a ``Clip`` may carry its
-    own instead). ``on_progress(done, expected)`` is called after each extracted video frame."""
+    own instead); a photo gives one frame of its hands. ``on_progress(done, expected)`` is called
+    after each extracted video frame."""
     part = {"start_time": start_time, "end_time": end_time, "start_frame": start_frame, "end_frame": end_frame}
     if isinstance(source, PoseSequence):
         return select_range(source, Clip(Path(source.source), **part))
@@ -137,6 +145,10 @@ def load_landmarks(
     extractor = extractor or HolisticExtractor()
     if clip.media == "embeddings":
         raise InputFileError(clip.path, "holds foundation-model embeddings, not landmarks or video")
+    if clip.media == "photo":
+        if not clip.whole or clip.bbox is not None:
+            raise InputFileError(clip.path, "a photo is one frame: a time range, frame range or box does not apply")
+        return extractor.photo(clip.path)
     if clip.media != "video":
         sequence = _LANDMARK_READERS[clip.media](clip.path, include_face=extractor.settings.include_face)
         return select_range(sequence, clip)

@@ -255,7 +255,7 @@ class JobWorker(threading.Thread):
         guard = WorkGuard(self.time_limit, then=on_progress)
         try:
             options = dict(job.options or {})
-            recognizer = self.models.get(options.pop("model", None))
+            recognizer = self.models.for_upload(options.pop("model", None), Path(job.upload))
             result = run_job_kind(job.kind, recognizer, Path(job.upload), job.filename, job.top_k, options, guard)
             outcome: dict[str, Any] = {"status": "done", "progress": 1.0, "result": result}
         except WorkStopped as error:

@@ -8,17 +8,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from signscribe.errors import SignscribeError
 from signscribe.export.browser import browser_onnx, runs_in_browser
 from signscribe.export.runtime import on_runtime
+from signscribe.inference.clips import PHOTO_MODEL
 from signscribe.inference.recognizer import Recognizer
 from signscribe.models.bundled import DEFAULT_MODEL, bundled_models, default_model_name
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.holistic_graph import DEFAULT_MAX_FRAME_RATE
+from signscribe.pose.source import media_kind
 from signscribe.serving.security import ApiError
+from signscribe.serving.work import label_list
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,29 @@ class ModelPool:
 
     def get(self, model_id: str | None) -> Recognizer:
         return self.recognizers[self.resolve(model_id)]
+
+    def for_upload(self, model_id: str | None, upload: Path) -> Recognizer:
+        """The model asked for; when none is and the upload is a photo, the photo model, if offered."""
+        if model_id is None and PHOTO_MODEL in self.recognizers and media_kind(upload) == "photo":
+            return self.recognizers[PHOTO_MODEL]
+        return self.get(model_id)
+
+    def check_labels(self, model_id: str | None, labels: str | None) -> None:
+        """404 for a model the server does not offer, 422 for ``labels`` it does not have (``label_list``);
+        with no model named, the photo model's labels pass too (a photo goes to it)."""
+        candidates = [self.get(model_id)]
+        if labels is None:
+            return
+        if model_id is None and PHOTO_MODEL in self.recognizers:
+            candidates.append(self.recognizers[PHOTO_MODEL])
+        reasons = []
+        for recognizer in candidates:
+            try:
+                recognizer.label_mask(label_list(recognizer, labels))
+                return
+            except SignscribeError as error:
+                reasons.append(str(error))
+        raise ApiError(422, "unknown_labels", f"labels={labels!r}: {reasons[0]}")
 
     async def browser_model(self, model_id: str | None) -> bytes:
         """The model as ONNX for the page to run itself, exported once (seconds, in a thread) and then

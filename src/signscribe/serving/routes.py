@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from signscribe.inference.fingerspell import FINGERSPELLING_MODEL
 from signscribe.inference.subtitles import format_transcript
 from signscribe.inference.transcribe import Transcript
 from signscribe.pose.cache import content_hash
@@ -27,12 +28,25 @@ MAX_TOP_K = 50
 
 
 TopK = Annotated[int | None, Query(ge=1, le=MAX_TOP_K, description="How many glosses to return (default 5).")]
-Video = Annotated[UploadFile, File(description="A video file (MP4, MOV, WebM, MKV, AVI).")]
+Video = Annotated[
+    UploadFile, File(description="A video (MP4, MOV, WebM, MKV, AVI) or, for recognition, a photo (JPEG, PNG, WebP).")
+]
+Labels = Annotated[
+    str | None,
+    Query(
+        description="Recognition: rank only these of the model's labels, a set it names (fingerspelling: "
+        "letters, digits) or a comma-separated list."
+    ),
+]
 ModelId = Annotated[str | None, Query(description="A model id from GET /v1/models (default: the server's).")]
 MinConfidence = Annotated[
     float, Query(ge=0.0, le=1.0, description="Transcription: drop segments whose confidence is below this.")
 ]
 SubtitleFormat = Annotated[str, Query(pattern="^(json|srt|vtt)$", description="json, srt or vtt.")]
+Fingerspell = Annotated[
+    bool,
+    Query(description="Transcription: read fingerspelled letters and words (default model: fingerspelling)."),
+]
 
 status = APIRouter(tags=["status"])
 api = APIRouter(prefix="/v1", dependencies=[Depends(admitted_caller)])
@@ -86,11 +100,18 @@ async def browser_model(request: Request, model: ModelId = None) -> Response:
 
 
 @api.post("/recognize", tags=["recognition"])
-async def recognize(request: Request, file: Video, top_k: TopK = None, model: ModelId = None) -> dict[str, Any]:
-    """Top-k glosses for an uploaded clip, in the shape of `signscribe recognize --format json`."""
-    recognizer, top_k = request.app.state.models.get(model), top_k or request.app.state.settings.top_k
+async def recognize(
+    request: Request, file: Video, top_k: TopK = None, model: ModelId = None, labels: Labels = None
+) -> dict[str, Any]:
+    """Top-k glosses for an uploaded clip, in the shape of `signscribe recognize --format json`. A photo
+    is read by the `fingerspelling` model unless `model` names another; one without a hand is a 422
+    `no_hand`."""
+    models, top_k = request.app.state.models, top_k or request.app.state.settings.top_k
+    models.check_labels(model, labels)
     return await run_on_upload(
-        request, file, lambda path, name, guard: recognize_upload(recognizer, path, name, top_k, guard)
+        request,
+        file,
+        lambda path, name, guard: recognize_upload(models.for_upload(model, path), path, name, top_k, guard, labels),
     )
 
 
@@ -101,11 +122,13 @@ async def transcribe(
     format: SubtitleFormat = "json",
     min_confidence: MinConfidence = 0.5,
     model: ModelId = None,
+    fingerspell: Fingerspell = False,
 ) -> dict[str, Any] | PlainTextResponse:
     """A timed gloss transcript of continuous signing, as `signscribe transcribe` gives it: JSON
-    (`segments` with `start`, `end`, `gloss`, `confidence`), SubRip or WebVTT. Long videos are
-    better sent as a `transcribe` job."""
-    recognizer, options = request.app.state.models.get(model), {"min_confidence": min_confidence}
+    (`segments` with `start`, `end`, `gloss`, `confidence`), SubRip or WebVTT; with `fingerspell`, the
+    segments are letters and `text` the spelled words. Long videos are better sent as a `transcribe` job."""
+    options: dict[str, Any] = {"min_confidence": min_confidence, **({"fingerspell": True} if fingerspell else {})}
+    recognizer = request.app.state.models.get(model or (FINGERSPELLING_MODEL if fingerspell else None))
     transcript = await run_on_upload(
         request, file, lambda path, name, guard: transcribe_upload(recognizer, path, name, options, guard)
     )
@@ -121,13 +144,17 @@ async def create_job(
     kind: Annotated[str, Query(pattern=f"^({'|'.join(JOB_KINDS)})$", description="What the job does.")] = "recognize",
     min_confidence: MinConfidence = 0.5,
     model: ModelId = None,
+    labels: Labels = None,
+    fingerspell: Fingerspell = False,
 ) -> dict[str, Any]:
     """Queue a long video to recognise as one sign or to transcribe; poll `GET /v1/jobs/{id}` for
     status, progress and result (a transcribe job's result is the JSON of `POST /v1/transcribe`).
     The job belongs to the API key that made it. 503 while the job worker is not running."""
     state = request.app.state
     settings = state.settings
-    state.models.get(model)  # an unknown model is refused now, not when the job runs
+    if fingerspell and kind == "transcribe":
+        model = model or FINGERSPELLING_MODEL
+    state.models.check_labels(model, labels)  # an unknown model or label is refused now, not when the job runs
     if not (state.worker and state.worker.is_alive()):
         raise ApiError(503, "worker_unavailable", "the job worker is not running; try again later",
                        {"Retry-After": "10"})  # fmt: skip
@@ -136,7 +163,11 @@ async def create_job(
         message = f"{len(pending)} of your jobs are queued or running, the most one key may have; wait for one"
         raise ApiError(429, "too_many_jobs", message, {"Retry-After": "30"})
     path = await save_upload(file, settings)
-    options = {"min_confidence": min_confidence} if kind == "transcribe" else {}
+    options: dict[str, Any] = {"min_confidence": min_confidence} if kind == "transcribe" else {}
+    if fingerspell and kind == "transcribe":
+        options["fingerspell"] = True
+    if labels is not None and kind == "recognize":
+        options["labels"] = labels
     if model is not None:
         options["model"] = model
     try:

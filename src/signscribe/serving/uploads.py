@@ -18,6 +18,7 @@ from fastapi import UploadFile
 from signscribe.errors import VideoReadError
 from signscribe.io import VideoInfo, probe
 from signscribe.io.limits import ClipTooLongError
+from signscribe.io.photos import ImageReadError, check_image, looks_like_image
 from signscribe.serving.security import ApiError
 from signscribe.serving.settings import ServerSettings
 
@@ -80,8 +81,8 @@ def check_storage(settings: ServerSettings) -> None:
 async def save_upload(upload: UploadFile, settings: ServerSettings) -> Path:
     """Stream an upload to a server-chosen name under the uploads folder, stopping at the upload limit
     and on a full disk (507); then check (in a thread: FFmpeg reads its header) that it is a real
-    video within the clip limits. The client's file name is never used as a path; a refused upload
-    leaves nothing behind."""
+    video within the clip limits, or a photo (JPEG, PNG, WebP) within the pixel limit. The client's
+    file name is never used as a path; a refused upload leaves nothing behind."""
     folder, max_bytes = settings.uploads_dir, settings.max_upload_bytes
     folder.mkdir(parents=True, exist_ok=True)
     check_storage(settings)
@@ -97,8 +98,9 @@ async def save_upload(upload: UploadFile, settings: ServerSettings) -> Path:
         if size == 0:
             raise ApiError(400, "empty_upload", "the uploaded file is empty")
         check_storage(settings)  # with this upload
-        info = await asyncio.to_thread(sniff_video, path)
-        settings.clip_limits.check(info)
+        info = await asyncio.to_thread(sniff_media, path)
+        if info is not None:
+            settings.clip_limits.check(info)
     except ClipTooLongError as error:
         path.unlink(missing_ok=True)
         raise ApiError(422, "clip_too_long", f"the upload {error.reason}") from None
@@ -113,13 +115,28 @@ async def save_upload(upload: UploadFile, settings: ServerSettings) -> Path:
     return path
 
 
-def sniff_video(path: Path) -> VideoInfo:
-    """415 unless the file starts like a video container and FFmpeg finds a decodable video stream in it."""
+def sniff_media(path: Path) -> VideoInfo | None:
+    """The video's header, or ``None`` for a photo whose header passes ``check_image`` (422 when it is
+    too large, 415 when it is no image after all); 415 for anything else (``sniff_video``)."""
     with path.open("rb") as file:
         head = file.read(3 * _TS_PACKET)
+    if not looks_like_image(head):
+        return sniff_video(path, head)
+    try:
+        check_image(path)
+    except ImageReadError as error:
+        code = (422, "image_too_large") if error.too_large else (415, "not_a_video")
+        raise ApiError(*code, f"the upload is not a usable photo: {error.reason}") from error
+    return None
+
+
+def sniff_video(path: Path, head: bytes) -> VideoInfo:
+    """415 unless the file starts (``head``) like a video container and FFmpeg finds a decodable video
+    stream in it."""
     transport_stream = len(head) == 3 * _TS_PACKET and head[0::_TS_PACKET] == b"GGG"
     if not transport_stream and not any(head[offset : offset + len(magic)] == magic for offset, magic in _SIGNATURES):
-        raise ApiError(415, "not_a_video", "the upload is not a video container (MP4, MOV, WebM, MKV, AVI or MPEG)")
+        kinds = "a video (MP4, MOV, WebM, MKV, AVI, MPEG) nor a photo (JPEG, PNG, WebP)"
+        raise ApiError(415, "not_a_video", f"the upload is neither {kinds}")
     try:
         return probe(path)
     except VideoReadError as error:

@@ -21,9 +21,11 @@ from starlette.requests import Request
 
 from signscribe.errors import NoSignerError, SignscribeError
 from signscribe.inference.clips import ClipResult, results_as_dict
+from signscribe.inference.fingerspell import Fingerspeller, SpellingSettings
 from signscribe.inference.recognizer import Recognizer
 from signscribe.inference.transcribe import Transcriber, Transcript, TranscriptionSettings
 from signscribe.io.limits import ClipTooLongError
+from signscribe.pose.photo import NoHandError
 from signscribe.progress import ProgressCallback
 from signscribe.serving.security import ApiError
 from signscribe.serving.uploads import display_name, save_upload
@@ -83,20 +85,35 @@ async def while_connected(request: Request, guard: WorkGuard, work: Callable[[],
 
 class UnprocessableUpload(SignscribeError):
     """An upload that could not be recognised or transcribed; the message names the client's file and
-    ``code`` says why: ``no_signer`` (no person in it), ``clip_too_long`` or ``unprocessable_video``."""
+    ``code`` says why: ``no_hand`` (a photo without a hand), ``no_signer`` (no person in it),
+    ``clip_too_long`` or ``unprocessable_video``."""
 
     def __init__(self, error: SignscribeError, upload: Path, name: str) -> None:
         super().__init__(str(error).replace(str(upload), name))
-        codes = {NoSignerError: "no_signer", ClipTooLongError: "clip_too_long"}
+        codes = {NoHandError: "no_hand", NoSignerError: "no_signer", ClipTooLongError: "clip_too_long"}
         self.code = next((code for kind, code in codes.items() if isinstance(error, kind)), "unprocessable_video")
 
 
 def recognize_upload(
-    recognizer: Recognizer, upload: Path, name: str, top_k: int, on_progress: ProgressCallback | None = None
+    recognizer: Recognizer,
+    upload: Path,
+    name: str,
+    top_k: int,
+    on_progress: ProgressCallback | None = None,
+    labels: str | None = None,
 ) -> dict[str, Any]:
-    """The top-k glosses of an uploaded clip, or none and why, in the shape of ``recognize --format json``."""
-    predictions, no_gloss = recognizer.answer(upload, top_k, on_progress)
+    """The top-k glosses of an uploaded clip, or none and why, in the shape of ``recognize --format json``;
+    ``labels`` keeps a set the model names or a comma-separated list of its labels (``label_list``)."""
+    predictions, no_gloss = recognizer.answer(upload, top_k, on_progress, label_list(recognizer, labels))
     return results_as_dict([ClipResult(Path(name), predictions, no_gloss=no_gloss)], top_k, Path())
+
+
+def label_list(recognizer: Recognizer, labels: str | None) -> str | list[str] | None:
+    """A client's ``labels``: a set the model names, or else a comma-separated list (never a file:
+    the server's files are not the client's to name)."""
+    if labels is None or labels in recognizer.label_sets:
+        return labels
+    return [label.strip() for label in labels.split(",") if label.strip()]
 
 
 def transcribe_upload(
@@ -107,9 +124,15 @@ def transcribe_upload(
     on_progress: ProgressCallback | None = None,
 ) -> Transcript:
     """The timed gloss transcript of an uploaded video, its source named by the client's file name;
-    ``options`` are ``TranscriptionSettings`` fields."""
-    transcriber = Transcriber(recognizer, TranscriptionSettings(**(options or {})))
-    transcript = transcriber.transcribe(upload, on_progress=on_progress)
+    ``options`` are ``TranscriptionSettings`` fields, or with ``fingerspell`` the spelled letters and
+    words (``Fingerspeller``; its ``min_confidence`` is the option's)."""
+    options = dict(options or {})
+    if options.pop("fingerspell", False):
+        settings = SpellingSettings(**{k: v for k, v in options.items() if k == "min_confidence"})
+        transcript = Fingerspeller(recognizer, settings).transcribe(upload, on_progress=on_progress)
+    else:
+        transcriber = Transcriber(recognizer, TranscriptionSettings(**options))
+        transcript = transcriber.transcribe(upload, on_progress=on_progress)
     transcript.source = name
     return transcript
 
@@ -127,7 +150,7 @@ def run_job_kind(
     with named_by_client(upload, name):
         if kind == "transcribe":
             return transcribe_upload(recognizer, upload, name, options, on_progress).to_dict()
-        return recognize_upload(recognizer, upload, name, top_k, on_progress)
+        return recognize_upload(recognizer, upload, name, top_k, on_progress, (options or {}).get("labels"))
 
 
 @contextmanager

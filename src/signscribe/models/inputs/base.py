@@ -53,6 +53,8 @@ class InputPipeline(ABC):
     # length), for export (no names: the kind cannot be exported); every tensor's axis 0 is the batch.
     tensor_names: ClassVar[tuple[str, ...]] = ()
     time_axes: ClassVar[tuple[int | None, ...]] = ()
+    # Whether a photo is an input of this kind (a hand shape is; a sign, which moves, is not).
+    reads_photos: ClassVar[bool] = False
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> InputPipeline:
@@ -147,6 +149,7 @@ _PIPELINES: dict[str, type[InputPipeline]] = {}
 # the kinds signscribe ships and their modules, imported when first asked for
 BUILTIN_KINDS = {
     "landmarks": "landmarks",
+    "hand": "hand",
     "frames": "frames",
     "embeddings": "embeddings",
     "video+prompt": "video_prompt",

@@ -4,7 +4,8 @@ as ``(frames, 3, H, W)``; the prompt is the model's own (``models/vlm``).
 
 A clip is split into ``frames`` equal stretches of time and the frame on screen at the middle of
 each is kept, resized and cropped as it is decoded, so a long How2Sign sentence is never held in
-memory. A clip with fewer frames than that repeats its frames. With ``frame_cache`` (``train-vlm
+memory. A clip with fewer frames than that repeats its frames, and a photo is a still clip: its one
+frame, ``frames`` times, ranked like any clip. With ``frame_cache`` (``train-vlm
 --frame-cache DIR``) the sampled frames are kept on disk and read back memory-mapped, so a run over
 tens of thousands of clips does not hold them all in memory.
 """
@@ -12,13 +13,14 @@ tens of thousands of clips does not hold them all in memory.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from signscribe.errors import InputFileError
 from signscribe.io import probe, read_frames
+from signscribe.io.photos import read_image
 from signscribe.models.array_cache import ArrayCache
 from signscribe.models.encoders.video_transform import VideoTransform
 from signscribe.models.inputs.base import InputPipeline, register_input_kind
@@ -72,6 +74,8 @@ def sample_frames(clip: Clip, count: int, transform: VideoTransform) -> np.ndarr
 class VideoPromptConfig(InputPipeline):
     """Frames for a video language model; the transform comes from the checkpoint."""
 
+    reads_photos: ClassVar[bool] = True
+
     frames: int = 8
     transform: dict[str, Any] = field(default_factory=lambda: asdict(VideoTransform()))
     frame_cache: str | None = None  # a folder of sampled clips, read memory-mapped; this run's, not saved
@@ -99,8 +103,10 @@ class VideoPromptConfig(InputPipeline):
         self, clip: ClipSource, extractor: HolisticExtractor, on_progress: ProgressCallback | None = None
     ) -> np.ndarray:
         chosen = as_clip(clip)
+        if chosen.media == "photo":
+            return np.repeat(self.video_transform.frame(read_image(chosen.path))[None], self.frames, axis=0)
         if chosen.media != "video":
-            raise InputFileError(chosen.path, "a video language model reads video; give a video, not landmarks")
+            raise InputFileError(chosen.path, "a video language model reads video or photos, not landmarks")
         if self.frame_cache is None:
             return sample_frames(chosen, self.frames, self.video_transform)
         cache = ArrayCache(self.frame_cache)

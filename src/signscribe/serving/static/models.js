@@ -4,6 +4,9 @@
 let models = [];
 const chosenModel = () => models.find((m) => m.id === $("model").value) || models[0];
 const modelQuery = () => (chosenModel() ? `model=${encodeURIComponent(chosenModel().id)}` : "");
+// A photo is read by a model of hand shapes (or a video language model), spelled words by one of hand
+// shapes: the chosen model if it reads them, else the server's choice (its fingerspelling model).
+const modelQueryFor = (...inputs) => (chosenModel() && inputs.includes(chosenModel().input_kind) ? modelQuery() : "");
 
 function showModel() {
   const model = chosenModel();

@@ -1,6 +1,7 @@
-// Upload a clip: recognise it as one sign (its top-k glosses), or transcribe continuous signing as a
-// job (segments on a timeline under the clip, SubRip and WebVTT to download). Every upload stays in
-// the list, newest first, and Export CSV holds all of their glosses.
+// Upload a clip: recognise it as one sign (its top-k glosses; a photo: its hand shape), or transcribe
+// continuous signing or fingerspelling as a job (segments on a timeline under the clip, SubRip and
+// WebVTT to download). Every upload stays in the list, newest first, and Export CSV holds all of their
+// glosses.
 "use strict";
 
 const uploads = { rows: [] };
@@ -37,7 +38,9 @@ function showRecognition(result) {
 
 function showTranscript(job, file) {
   const transcript = job.result;
-  const card = uploadCard(`${transcript.source}: ${transcript.segments.length} segment${transcript.segments.length === 1 ? "" : "s"}`);
+  const count = transcript.segments.length;
+  const what = transcript.spelling ? `letter${count === 1 ? "" : "s"}` : `segment${count === 1 ? "" : "s"}`;
+  const card = uploadCard(`${transcript.source}: ${count} ${what}`);
   card.classList.add("transcript");
   const video = document.createElement("video");
   video.src = URL.createObjectURL(file);
@@ -53,10 +56,17 @@ function showTranscript(job, file) {
   renderTimeline(track, transcript.segments, Math.max(transcript.duration, 0.1), seek);
   renderSegments(list, transcript.segments, seek);
   card.append(video, track, list);
+  if (transcript.spelling && transcript.text) {
+    const spelled = document.createElement("p");
+    spelled.className = "spelled";
+    spelled.textContent = `spelled: ${transcript.text}`;
+    card.append(spelled);
+  }
   if (!transcript.segments.length) {
     const note = document.createElement("p");
     note.className = "note";
-    note.textContent = "No sign was found above the confidence threshold.";
+    note.textContent = transcript.spelling ? "No letter was held long enough above the confidence threshold."
+      : "No sign was found above the confidence threshold.";
     card.append(note);
   }
   const stem = transcript.source.replace(/\.[^.]*$/, "");
@@ -107,9 +117,12 @@ $("upload-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const file = $("file-input").files[0];
   if (!file) return;
-  const transcribe = $("upload-task").value === "transcribe";
-  const path = transcribe ? `/v1/jobs?kind=transcribe&${modelQuery()}`
-    : `/v1/recognize?top_k=${encodeURIComponent($("upload-top-k").value)}&${modelQuery()}`;
+  const task = $("upload-task").value;
+  const transcribe = task !== "recognize";
+  const path = task === "spell" ? `/v1/jobs?kind=transcribe&fingerspell=true&${modelQueryFor("hand")}`
+    : transcribe ? `/v1/jobs?kind=transcribe&${modelQuery()}`
+      : `/v1/recognize?top_k=${encodeURIComponent($("upload-top-k").value)}&${
+        file.type.startsWith("image/") ? modelQueryFor("hand", "video+prompt") : modelQuery()}`;
   const progress = $("upload-progress");
   progress.hidden = false;
   progress.value = 0;
@@ -138,6 +151,6 @@ $("upload-form").addEventListener("submit", async (event) => {
     progress.hidden = true;
   }
 });
-$("upload-task").addEventListener("change", () => { $("upload-top-k").disabled = $("upload-task").value === "transcribe"; });
+$("upload-task").addEventListener("change", () => { $("upload-top-k").disabled = $("upload-task").value !== "recognize"; });
 $("upload-export").addEventListener("click", () =>
   downloadCsv("signscribe-uploads.csv", ["video", "rank", "gloss", "confidence"], uploads.rows));

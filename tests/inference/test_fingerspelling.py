@@ -1,0 +1,157 @@
+"""Fingerspelling on real data: photos of letters and digits through the bundled ``fingerspelling``
+model, the label sets that keep V and 2 apart, the command line, and a letter model that recognises a
+signer it never saw."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from signscribe.cli import app
+from signscribe.inference import Recognizer
+from signscribe.pose import PoseSequence
+
+# one photo of each of six letters of the shared test folder, of distinct hand shapes
+TEST_PHOTOS = ("B14.jpg", "C17.jpg", "I17.jpg", "V10.jpg", "W16.jpg", "Y25.jpg")
+
+
+@pytest.fixture(scope="module")
+def fingerspelling() -> Recognizer:
+    return Recognizer.from_pretrained("fingerspelling")
+
+
+def _run(*args: object):
+    return CliRunner().invoke(app, [str(arg) for arg in args])
+
+
+def test_a_photo_of_each_of_a_few_letters_gets_its_letter(fingerspelling: Recognizer, letter_photos: Path) -> None:
+    said = {name: fingerspelling.predict(letter_photos / "test" / "images" / name, top_k=3)[0].gloss
+            for name in TEST_PHOTOS}  # fmt: skip
+    assert said == {name: name[0] for name in TEST_PHOTOS}
+
+
+def test_a_set_of_labels_keeps_digits_and_letters_apart(fingerspelling: Recognizer, digit_photos: Path) -> None:
+    assert set(fingerspelling.label_sets) == {"letters", "digits"}
+    photo = digit_photos / "2" / sorted(p.name for p in (digit_photos / "2").iterdir())[0]
+    digits, _ = fingerspelling.answer(photo, top_k=10, labels="digits")
+    letters, _ = fingerspelling.answer(photo, top_k=3, labels="letters")
+    assert [p.gloss for p in digits] and all(p.gloss.isdigit() for p in digits) and len(digits) == 10
+    assert all(p.gloss.isalpha() for p in letters)
+    assert sum(p.confidence for p in digits) == pytest.approx(1.0, abs=1e-4)
+    assert fingerspelling.allowed is None  # a call's labels do not stay
+
+
+def test_recognize_reads_photos_with_the_fingerspelling_model_by_default(letter_photos: Path, tmp_path: Path) -> None:
+    wall = tmp_path / "wall.png"
+    Image.fromarray(np.full((120, 160, 3), 200, np.uint8)).save(wall)
+    photo = tmp_path / "V10.jpg"
+    photo.write_bytes((letter_photos / "test" / "images" / "V10.jpg").read_bytes())
+    result = _run("recognize", photo, wall, "--format", "json", "--labels", "letters")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["results"][0]["predictions"][0]["gloss"] == "V"
+    assert all(p["gloss"].isalpha() for p in answer["results"][0]["predictions"])
+    [failed] = answer["failed"]
+    assert failed["video"] == "wall.png" and failed["reason"].endswith("wall.png: no hand found in this photo")
+
+
+def test_a_model_of_signs_in_motion_refuses_a_photo_and_names_the_one_that_reads_it(letter_photos: Path) -> None:
+    result = _run("recognize", letter_photos / "test" / "images" / "V10.jpg", "-m", "traduttore16")
+    assert result.exit_code == 1
+    assert "a photo holds one hand shape" in result.output and "--model fingerspelling" in result.output
+
+
+def test_unknown_labels_are_refused_with_the_sets_the_model_names(letter_photos: Path) -> None:
+    result = _run("recognize", letter_photos / "test" / "images" / "V10.jpg", "--labels", "vowels")
+    assert result.exit_code == 2 and "its sets: letters, digits" in result.output
+
+
+def test_a_letter_model_recognises_sequences_of_a_signer_it_never_saw(letter_sequences: Path, tmp_path: Path) -> None:
+    """Trained for seconds on two signers' webcam sequences of five letters, measured on the third's."""
+    from signscribe.data.mp_data import find_root, unpack_archive
+    from signscribe.evaluation import evaluate
+    from signscribe.training import TrainConfig, train
+
+    folder = unpack_archive(letter_sequences)
+    with (folder / "signers.csv").open(newline="") as file:
+        authors = {(row["letter"], row["seq"]): row["author"] for row in csv.DictReader(file)}
+    root, letters = find_root(folder), ("a", "i", "m", "o", "r")
+    rows = [(root / letter / seq, letter, "val" if author == "Alex" else "train", author)
+            for (letter, seq), author in authors.items() if letter in letters]  # fmt: skip
+    data = tmp_path / "letters.csv"
+    with data.open("w", newline="") as file:
+        csv.writer(file).writerows([("path", "label", "split", "signer"), *rows])
+    options = {"model": "hand_shape", "model_config": {"dim": 64}, "features": {"max_frames": 12}}
+    train(TrainConfig(data=f"csv:{data}", epochs=8, batch=32, patience=0, select_best=False, **options), tmp_path / "m")
+    report, _ = evaluate(Recognizer.from_pretrained(tmp_path / "m"), f"csv:{data}", split="val")
+    assert report.samples == sum(row[2] == "val" for row in rows) and report.top_k[1] >= 0.8, report.top_k
+
+
+def _spelled(letter_sequences: Path, word: str, slide_doubles: bool) -> PoseSequence:
+    """TheCamNelson's real webcam sequences of the letters of ``word`` one after the other (read as
+    the 16:9 frames they were recorded in), each moved to where the first is, as a signer spells in
+    one place; a repeated letter slid a palm's length aside when ``slide_doubles``."""
+    from signscribe.data.mp_data import find_root, unpack_archive
+    from signscribe.models.inputs.hand import palm_lengths
+    from signscribe.pose import load_mp_sequence
+
+    folder = unpack_archive(letter_sequences)
+    with (folder / "signers.csv").open(newline="") as file:
+        mine = [(row["letter"], row["seq"]) for row in csv.DictReader(file) if row["author"] == "TheCamNelson"]
+    root, parts, anchor, used = find_root(folder), [], None, set()
+    for position, letter in enumerate(word.lower()):
+        seq = next(number for name, number in mine if name == letter and (name, number) not in used)
+        used.add((letter, seq))
+        part = load_mp_sequence(root / letter / seq, frame_size=(853, 480))
+        hand = part.layout.slice("right_hand")
+        wrist = part.data[part.confidence[:, hand.start] > 0, hand.start, :2].mean(axis=0)
+        anchor = wrist if anchor is None else anchor
+        shift = anchor - wrist
+        if slide_doubles and position and word[position - 1] == word[position]:
+            shift = shift + np.array([np.nanmedian(palm_lengths(part, "right_hand")), 0.0])  # a palm aside
+        data = part.data.copy()
+        data[..., :2] += np.where(part.confidence[..., None] > 0, shift, 0).astype(np.float32)
+        parts.append(part.replace(data=data))
+    return PoseSequence(np.concatenate([p.data for p in parts]), np.concatenate([p.confidence for p in parts]),
+                        30.0, 853, 480)  # fmt: skip
+
+
+def _rest(frames: int) -> PoseSequence:
+    from signscribe.pose.layout import Layout
+
+    points = Layout().num_points
+    return PoseSequence(
+        np.zeros((frames, points, 3), np.float32), np.zeros((frames, points), np.float32), 30.0, 853, 480
+    )
+
+
+def _joined(*parts: PoseSequence) -> PoseSequence:
+    return PoseSequence(np.concatenate([p.data for p in parts]), np.concatenate([p.confidence for p in parts]),
+                        30.0, 853, 480)  # fmt: skip
+
+
+def test_words_spelled_from_real_letter_sequences_are_read_back(letter_sequences: Path, tmp_path: Path) -> None:
+    from signscribe.inference.fingerspell import Fingerspeller
+    from signscribe.pose import save_pose
+    from signscribe.serving.work import transcribe_upload
+
+    speller = Fingerspeller.from_pretrained()
+    spelled = _joined(_spelled(letter_sequences, "CAB", True), _rest(30), _spelled(letter_sequences, "BOOK", True))
+    transcript = speller.transcribe(spelled)
+    assert transcript.text == "CAB BOOK", transcript.segments
+    assert [s.gloss for s in transcript.segments] == list("CABBOOK")
+    assert all(0 <= a.end <= b.start for a, b in zip(transcript.segments[:-1], transcript.segments[1:], strict=True))
+    held_in_place = speller.transcribe(_spelled(letter_sequences, "BOOK", False))
+    assert held_in_place.text == "BOK"  # one O held twice as long is one O
+    save_pose(spelled, tmp_path / "spelled.pose")
+    result = _run("transcribe", tmp_path / "spelled.pose", "--fingerspell", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["text"] == "CAB BOOK"
+    served = transcribe_upload(speller.recognizer, tmp_path / "spelled.pose", "cab.mp4", {"fingerspell": True})
+    assert served.text == "CAB BOOK" and served.source == "cab.mp4"  # what POST /v1/transcribe?fingerspell=true gives
