@@ -142,7 +142,7 @@ def test_recognize_errors(tmp_path: Path, both_hands_clip: Path) -> None:
     missing = _run("recognize", tmp_path / "none.mp4")
     assert missing.exit_code == 2 and "none.mp4: file not found" in missing.output
     empty = _run("recognize", tmp_path)
-    assert empty.exit_code == 2 and "no videos or .pose files" in empty.output
+    assert empty.exit_code == 2 and "no videos, photos or .pose files" in empty.output
     (tmp_path / "model").mkdir()
     bad_model = _run("recognize", both_hands_clip, "--model", tmp_path / "model")
     assert bad_model.exit_code == 2 and "model folder lacks model.safetensors" in bad_model.output

@@ -40,7 +40,7 @@ def _inputs(batch: int, frames: int, seed: int = 0) -> tuple[torch.Tensor, torch
 def test_registry_lists_and_builds_both_families() -> None:
     assert {"pose_transformer", "stgcn"} <= set(list_models("recognition"))
     assert "pose_to_text" in list_models("translation") and "pose_to_text" not in list_models("recognition")
-    with pytest.raises(ValueError, match="unknown model 'c3d'; available: ensemble, gloss_classifier, i3d, "):
+    with pytest.raises(ValueError, match="unknown model 'c3d'; available: ensemble, gloss_classifier, hand_shape, "):
         create_model("c3d", 10)
     with pytest.raises(ValueError, match="bad configuration for model 'stgcn'"):
         create_model("stgcn", 10, colour="red")

@@ -16,20 +16,17 @@ found in the most frames (the signing hand):
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from signscribe.errors import InputFileError
-from signscribe.models.inputs.base import InputPipeline, register_input_kind
-from signscribe.models.inputs.landmarks import collate, padded
+from signscribe.models.inputs.base import register_input_kind
+from signscribe.models.inputs.landmarks import PointPipeline
 from signscribe.pose.augment import Augmenter, resample, scale
-from signscribe.pose.extract import HolisticExtractor
 from signscribe.pose.photo import NoHandError
 from signscribe.pose.sequence import PoseSequence
-from signscribe.pose.source import ClipSource, load_landmarks
-from signscribe.progress import ProgressCallback
 
 HANDS = ("left_hand", "right_hand")
 NUM_POINTS = 22  # the hand's 21 and the wrist's path
@@ -38,24 +35,17 @@ MIDDLE_KNUCKLE = 9  # MIDDLE_FINGER_MCP
 
 @register_input_kind("hand")
 @dataclass(frozen=True)
-class HandConfig(InputPipeline):
+class HandConfig(PointPipeline):
     """How a clip becomes the signing hand's shape and path; saved in a model's ``config.json``."""
 
-    tensor_names: ClassVar[tuple[str, ...]] = ("points", "present", "frames")
-    time_axes: ClassVar[tuple[int, ...]] = (1, 1, 1)
     reads_photos: ClassVar[bool] = True
 
     channels: int = 3  # x, y (2) or x, y, z (3)
     max_frames: int = 24  # longer clips are resampled down to this many frames
 
-    def __post_init__(self) -> None:
-        if self.channels not in (2, 3):
-            raise ValueError(f"channels must be 2 (x, y) or 3 (x, y, z), got {self.channels}")
-        if self.max_frames < 1:
-            raise ValueError(f"max_frames must be positive, got {self.max_frames}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @property
+    def num_points(self) -> int:
+        return NUM_POINTS
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -82,11 +72,6 @@ class HandConfig(InputPipeline):
             "frames": statistics.median(s.num_frames for s in moving),
         }
 
-    def load(
-        self, clip: ClipSource, extractor: HolisticExtractor, on_progress: ProgressCallback | None = None
-    ) -> PoseSequence:
-        return load_landmarks(clip, extractor, on_progress)
-
     def prepare(self, raw: PoseSequence) -> PoseSequence:
         """The landmarks without the face; landmarks with no hand in any frame are refused."""
         name = raw.source or "<landmarks>"
@@ -98,30 +83,11 @@ class HandConfig(InputPipeline):
             raise NoHandError(name, f"no hand found in any of {raw.num_frames} frames")
         return raw.without_face()
 
-    def longest_example(self) -> int:
-        return self.max_frames
-
-    def example_length(self, prepared: PoseSequence) -> int:
-        return min(prepared.num_frames, self.max_frames)
-
     def example(self, prepared: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
         if prepared.num_frames > self.max_frames:
             prepared = resample(prepared, self.max_frames)
         values, present = hand_features(prepared)
         return values[..., : self.channels], present
-
-    def made_up_example(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        shape = (self.max_frames, NUM_POINTS, self.channels)
-        return rng.standard_normal(shape).astype(np.float32), np.ones(shape[:2], bool)
-
-    def row_times(self, prepared: PoseSequence, rows: int) -> np.ndarray:
-        return np.linspace(0, (prepared.num_frames - 1) / prepared.fps, rows)
-
-    def collate(self, examples: list[tuple[np.ndarray, np.ndarray]], targets: list[int]) -> Any:
-        return collate([(values, present, target) for (values, present), target in zip(examples, targets, strict=True)])
-
-    def arrays(self, examples: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return padded(examples)
 
     def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> HandAugmenter:
         """``HandAugmenter`` with ``options`` named like its fields (mirroring changes nothing here:

@@ -46,13 +46,59 @@ class Batch:
         return self.points, self.present, self.frames
 
 
-@register_input_kind("landmarks")
-@dataclass(frozen=True)
-class FeatureConfig(InputPipeline):
-    """How a ``PoseSequence`` becomes model input; saved in a model's ``config.json``."""
+class PointPipeline(InputPipeline):
+    """What the kinds of landmark points share: a ``PoseSequence`` prepared once a clip, examples of
+    at most ``max_frames`` frames of ``num_points`` points with ``channels`` values and a presence
+    mask, padded into the tensors ``points``, ``present`` and ``frames``."""
 
     tensor_names: ClassVar[tuple[str, ...]] = ("points", "present", "frames")
     time_axes: ClassVar[tuple[int, ...]] = (1, 1, 1)
+    channels: int
+    max_frames: int
+
+    def __post_init__(self) -> None:  # the subclasses are dataclasses, which call it
+        if self.channels not in (2, 3):
+            raise ValueError(f"channels must be 2 (x, y) or 3 (x, y, z), got {self.channels}")
+        if self.max_frames < 1:
+            raise ValueError(f"max_frames must be positive, got {self.max_frames}")
+
+    @property
+    def num_points(self) -> int:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def load(
+        self, clip: ClipSource, extractor: HolisticExtractor, on_progress: ProgressCallback | None = None
+    ) -> PoseSequence:
+        return load_landmarks(clip, extractor, on_progress)
+
+    def longest_example(self) -> int:
+        return self.max_frames
+
+    def example_length(self, prepared: PoseSequence) -> int:
+        return min(prepared.num_frames, self.max_frames)
+
+    def made_up_example(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        shape = (self.max_frames, self.num_points, self.channels)
+        return rng.standard_normal(shape).astype(np.float32), np.ones(shape[:2], bool)
+
+    def row_times(self, prepared: PoseSequence, rows: int) -> np.ndarray:
+        """The frames an example keeps (all, or ``max_frames`` spread evenly), in seconds."""
+        return np.linspace(0, (prepared.num_frames - 1) / prepared.fps, rows)
+
+    def collate(self, examples: list[tuple[np.ndarray, np.ndarray]], targets: list[int]) -> Batch:
+        return collate([(values, present, target) for (values, present), target in zip(examples, targets, strict=True)])
+
+    def arrays(self, examples: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return padded(examples)
+
+
+@register_input_kind("landmarks")
+@dataclass(frozen=True)
+class FeatureConfig(PointPipeline):
+    """How a ``PoseSequence`` becomes model input; saved in a model's ``config.json``."""
 
     channels: int = 2  # x, y (2) or x, y, z (3)
     hands_relative: bool = True
@@ -61,12 +107,6 @@ class FeatureConfig(InputPipeline):
     dominant_hand: bool = False  # mirror clips whose left wrist moves more, so the dominant hand is the right
     face: bool = False  # also the lips, nose and eyes of the face mesh (extracted with the face)
     trim_rest: bool = False  # keep the signing span: the rest before and after the sign cut away
-
-    def __post_init__(self) -> None:
-        if self.channels not in (2, 3):
-            raise ValueError(f"channels must be 2 (x, y) or 3 (x, y, z), got {self.channels}")
-        if self.max_frames < 1:
-            raise ValueError(f"max_frames must be positive, got {self.max_frames}")
 
     @property
     def rows(self) -> np.ndarray:
@@ -82,9 +122,6 @@ class FeatureConfig(InputPipeline):
     @property
     def num_points(self) -> int:
         return len(self.rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -116,11 +153,6 @@ class FeatureConfig(InputPipeline):
             "frames": statistics.median(s.num_frames for s in prepared),
         }
 
-    def load(
-        self, clip: ClipSource, extractor: HolisticExtractor, on_progress: ProgressCallback | None = None
-    ) -> PoseSequence:
-        return load_landmarks(clip, extractor, on_progress)
-
     def prepare(self, raw: PoseSequence) -> PoseSequence:
         """Normalised landmarks, without the face unless ``face`` (as given when already normalised):
         short hand gaps filled, the rest around the sign cut away (``trim_rest``), the dominant hand made
@@ -144,31 +176,11 @@ class FeatureConfig(InputPipeline):
             sequence = sequence.select_frames(signing_span(sequence))
         return mirror(sequence) if self.dominant_hand and left_handed(sequence) else sequence
 
-    def longest_example(self) -> int:
-        return self.max_frames
-
-    def example_length(self, prepared: PoseSequence) -> int:
-        return min(prepared.num_frames, self.max_frames)
-
     def example(self, prepared: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
         return sequence_features(prepared, self)
 
-    def made_up_example(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        shape = (self.max_frames, self.num_points, self.channels)
-        return rng.standard_normal(shape).astype(np.float32), np.ones(shape[:2], bool)
-
     def summary(self) -> str:
         return "MediaPipe Holistic landmarks, normalised on the shoulders (see `config.json`)"
-
-    def row_times(self, prepared: PoseSequence, rows: int) -> np.ndarray:
-        """The frames an example keeps (all, or ``max_frames`` spread evenly), in seconds."""
-        return np.linspace(0, (prepared.num_frames - 1) / prepared.fps, rows)
-
-    def collate(self, examples: list[tuple[np.ndarray, np.ndarray]], targets: list[int]) -> Batch:
-        return collate([(values, present, target) for (values, present), target in zip(examples, targets, strict=True)])
-
-    def arrays(self, examples: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return padded(examples)
 
     def augmenter(self, mirror_probability: float = 0.0, **options: Any) -> Augmenter:
         """``Augmenter`` with ``options`` named like its fields."""
