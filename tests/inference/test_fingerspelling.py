@@ -155,3 +155,9 @@ def test_words_spelled_from_real_letter_sequences_are_read_back(letter_sequences
     assert json.loads(result.stdout)["text"] == "CAB BOOK"
     served = transcribe_upload(speller.recognizer, tmp_path / "spelled.pose", "cab.mp4", {"fingerspell": True})
     assert served.text == "CAB BOOK" and served.source == "cab.mp4"  # what POST /v1/transcribe?fingerspell=true gives
+
+
+def test_a_photo_is_not_transcribed(letter_photos: Path) -> None:
+    for extra in ((), ("--fingerspell",)):
+        result = _run("transcribe", letter_photos / "test" / "images" / "V10.jpg", *extra)
+        assert result.exit_code == 2 and "a photo is one moment, nothing to transcribe" in result.output

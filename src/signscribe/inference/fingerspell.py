@@ -29,7 +29,7 @@ from signscribe.inference.recognizer import Recognizer
 from signscribe.inference.transcribe import Segment, Transcript
 from signscribe.models.inputs.hand import palm_lengths, signing_hand
 from signscribe.pose.sequence import PoseSequence
-from signscribe.pose.source import ClipSource, as_clip
+from signscribe.pose.source import ClipSource, load_landmarks
 from signscribe.progress import ProgressCallback
 
 FINGERSPELLING_MODEL = "fingerspelling"
@@ -89,10 +89,8 @@ class Fingerspeller:
 
     def transcribe(self, clip: ClipSource, on_progress: ProgressCallback | None = None) -> Transcript:
         """The letters of a clip and the words they spell; ``on_progress`` follows its frames."""
-        self.recognizer.check_limits(clip)
-        if not isinstance(clip, PoseSequence) and as_clip(clip).media == "photo":
-            raise InputFileError(as_clip(clip).path, "a photo is one moment, nothing to spell: recognise it")
-        sequence = self.recognizer.landmarks(clip) if on_progress is None else self._read(clip, on_progress)
+        self.recognizer.check_in_time(clip)
+        sequence = load_landmarks(clip, self.recognizer.extractor, on_progress)
         window = max(1, round(self.settings.window * sequence.fps))
         transcript = Transcript(sequence.source or str(clip), sequence.duration, sequence.num_frames, sequence.fps,
                                 window, 1, spelling=True)  # fmt: skip
@@ -108,11 +106,6 @@ class Fingerspeller:
         transcript.text = " ".join("".join(hold.letter for hold in word) for word in words)
         transcript.candidates.sort(key=lambda candidate: candidate.start - candidate.end)  # the longest first
         return transcript
-
-    def _read(self, clip: ClipSource, on_progress: ProgressCallback) -> PoseSequence:
-        from signscribe.pose.source import load_landmarks
-
-        return load_landmarks(clip, self.recognizer.extractor, on_progress)
 
     def _frame_letters(self, sequence: PoseSequence, found: np.ndarray, window: int) -> tuple[list[str], np.ndarray]:
         """Each frame's best letter and its probability over the ``window`` frames up to it (none and

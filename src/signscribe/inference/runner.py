@@ -90,6 +90,13 @@ class ModelRunner:
             "for a photo of a letter or a digit use --model fingerspelling",
         )
 
+    def check_in_time(self, clip: ClipSource) -> None:
+        """Refuse a photo where signing is followed over time (a transcript, spelled words), and a video
+        past ``limits``: a photo is one moment, with nothing to follow."""
+        self.check_limits(clip)
+        if not isinstance(clip, PoseSequence) and as_clip(clip).media == "photo":
+            raise InputFileError(as_clip(clip).path, "a photo is one moment, nothing to transcribe: recognise it")
+
     def prepare(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> list[Any]:
         """Each clip loaded and prepared by the model's input pipeline; ``on_progress`` follows the
         loading of each (for a video: its frames). Every clip is checked against ``limits`` and its

@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from signscribe.errors import InputFileError
 from signscribe.inference.recognizer import IDLE_LABEL, Recognizer
 from signscribe.pose.activity import SigningDetector
 from signscribe.pose.layout import LEFT_SHOULDER, RIGHT_SHOULDER, Layout
 from signscribe.pose.sequence import PoseSequence
-from signscribe.pose.source import ClipSource, LandmarkFrame, as_clip, stream_landmarks
+from signscribe.pose.source import ClipSource, LandmarkFrame, stream_landmarks
 from signscribe.progress import ProgressCallback
 
 _HANDS = np.r_[Layout().slice("left_hand"), Layout().slice("right_hand")]
@@ -230,7 +229,7 @@ class Transcriber:
         ``PoseSequence``). ``on_landmarks`` sees each frame's landmarks as they are read, and
         ``on_progress(done, expected)`` counts the frames. A video longer than the recognizer's
         ``limits`` is refused before it is decoded, and so is a photo (one frame, nothing in time)."""
-        self._check(clip)
+        self.recognizer.check_in_time(clip)
         stream = stream_landmarks(clip, self.recognizer.extractor.settings, self.recognizer.extractor.cache)
         fps = stream.fps
         window, stride = self.window_and_stride(fps)
@@ -251,14 +250,9 @@ class Transcriber:
         transcript.candidates.sort(key=lambda candidate: -candidate.confidence)
         return transcript
 
-    def _check(self, clip: ClipSource) -> None:
-        self.recognizer.check_limits(clip)
-        if not isinstance(clip, PoseSequence) and as_clip(clip).media == "photo":
-            raise InputFileError(as_clip(clip).path, "a photo is one moment, nothing to transcribe: recognise it")
-
     def segments(self, clip: ClipSource) -> Iterator[Segment]:
         """Segments one by one as the clip is read."""
-        self._check(clip)
+        self.recognizer.check_in_time(clip)
         stream = stream_landmarks(clip, self.recognizer.extractor.settings, self.recognizer.extractor.cache)
         yield from self._segments(stream.frames, stream.fps, *self.window_and_stride(stream.fps))
 
