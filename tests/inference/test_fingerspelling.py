@@ -161,3 +161,8 @@ def test_a_photo_is_not_transcribed(letter_photos: Path) -> None:
     for extra in ((), ("--fingerspell",)):
         result = _run("transcribe", letter_photos / "test" / "images" / "V10.jpg", *extra)
         assert result.exit_code == 2 and "a photo is one moment, nothing to transcribe" in result.output
+
+
+def test_models_names_the_label_sets() -> None:
+    result = CliRunner().invoke(app, ["models", "fingerspelling"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0 and "letters (26), digits (10)" in result.output and "hand_shape" in result.output

@@ -168,6 +168,9 @@ def model_summary(summary: ModelSummary) -> list[RenderableType]:
     title = next((line[2:] for line in summary.card.splitlines() if line.startswith("# ")), summary.folder.name)
     facts = [("folder", str(summary.folder)), ("task", summary.task), ("family", summary.architecture),
              ("input", summary.input_kind), ("glosses", str(len(summary.labels)))]  # fmt: skip
+    if summary.label_sets:
+        sets = ", ".join(f"{name} ({len(labels)})" for name, labels in summary.label_sets.items())
+        facts.append(("--labels sets", sets))
     parts: list[RenderableType] = [table(title, (), facts)]
     if summary.labels:
         parts.append(Columns([escape(gloss) for gloss in summary.labels], equal=True, title="glosses"))

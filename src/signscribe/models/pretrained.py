@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,6 +179,7 @@ class ModelSummary:
     input_kind: str
     labels: list[str]  # a recognition model's glosses; none for translation
     card: str  # model_card.md, empty when the folder has none
+    label_sets: dict[str, list[str]] = field(default_factory=dict)  # ``--labels`` sets it names (config.json)
 
 
 def describe_pretrained(path_or_name: str | Path | None = None) -> ModelSummary:
@@ -188,7 +189,8 @@ def describe_pretrained(path_or_name: str | Path | None = None) -> ModelSummary:
     labels = _labels(folder, config)["labels"] if config["task"] == "recognition" else []
     card = (folder / CARD).read_text(encoding="utf-8") if (folder / CARD).is_file() else ""
     kind = config.get("input_kind") or model_family(config["architecture"]).input_kind
-    return ModelSummary(folder, config["task"], config["architecture"], kind, labels, card)
+    sets = dict(config.get("label_sets", {}))
+    return ModelSummary(folder, config["task"], config["architecture"], kind, labels, card, sets)
 
 
 def _read_json(path: Path) -> Any:
