@@ -14,6 +14,7 @@ stay missing (confidence 0).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,14 @@ class NoHandError(NoSignerError):
 
 
 class PhotoHands:
-    """MediaPipe Hands on single images, with the retry in borders; open it once for many photos."""
+    """MediaPipe Hands on single images, with the retry in borders; open it once for many photos. One
+    graph serves one photo at a time (a server's threads take turns: a photo takes milliseconds)."""
 
     def __init__(self, max_hands: int = 2, min_detection_confidence: float = 0.5) -> None:
         self.max_hands = max_hands
         self.min_detection_confidence = min_detection_confidence
         self._hands = None
+        self._turn = threading.Lock()
 
     def __enter__(self) -> PhotoHands:
         return self
@@ -54,9 +57,10 @@ class PhotoHands:
         self.close()
 
     def close(self) -> None:
-        if self._hands is not None:
-            self._hands.close()
-            self._hands = None
+        with self._turn:
+            if self._hands is not None:
+                self._hands.close()
+                self._hands = None
 
     def _graph(self) -> Any:  # mediapipe's Hands, imported when first needed
         if self._hands is None:
@@ -77,10 +81,11 @@ class PhotoHands:
         layout = Layout()
         data = np.zeros((1, layout.num_points, 3), np.float32)
         confidence = np.zeros((1, layout.num_points), np.float32)
-        for border in (0.0, *RETRY_BORDERS):
-            hands = self._find(image, round(border * max(height, width)))
-            if hands:
-                break
+        with self._turn:
+            for border in (0.0, *RETRY_BORDERS):
+                hands = self._find(image, round(border * max(height, width)))
+                if hands:
+                    break
         for side, (values, score) in hands.items():
             rows = layout.slice(side)
             data[0, rows], confidence[0, rows] = values, score
