@@ -27,7 +27,7 @@ import numpy as np
 from signscribe.errors import InputFileError
 from signscribe.inference.recognizer import Recognizer
 from signscribe.inference.transcribe import Segment, Transcript
-from signscribe.models.inputs.hand import palm_lengths, signing_hand
+from signscribe.models.inputs.hand import median_palm, signing_hand
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.source import ClipSource, load_landmarks
 from signscribe.progress import ProgressCallback
@@ -127,7 +127,7 @@ class Fingerspeller:
         """The runs of one letter at ``min_confidence`` held ``min_hold`` or longer; shorter runs are
         kept as the transcript's candidates."""
         holds: list[_Hold] = []
-        shortest = max(1, round(self.settings.min_hold * fps))
+        shortest = self._shortest_hold(fps)
         strong = confidence >= self.settings.min_confidence
         frame = 0
         while frame < len(letters):
@@ -148,14 +148,12 @@ class Fingerspeller:
     def _wrist_path(self, sequence: PoseSequence, hand: str) -> np.ndarray:
         """The wrist's place in each frame in the clip's median palm lengths (NaN where it is missing)."""
         points, confidence = sequence.component(hand)
-        palms = palm_lengths(sequence, hand)
-        palm = float(np.nanmedian(palms)) if np.isfinite(palms).any() else 1.0
-        return np.where(confidence[:, :1] > 0, points[:, 0, :2] / palm, np.nan)
+        return np.where(confidence[:, :1] > 0, points[:, 0, :2] / median_palm(sequence, hand), np.nan)
 
     def _split_doubles(self, holds: list[_Hold], wrist: np.ndarray, fps: float) -> list[_Hold]:
         """Each hold in which the wrist slides between its two halves, as two holds of its letter (the
         split where the halves lie furthest apart; J and Z move as they are signed and are not split)."""
-        shortest = max(1, round(self.settings.min_hold * fps))
+        shortest = self._shortest_hold(fps)
         result = []
         for hold in holds:
             splits = range(hold.first + shortest, hold.last - shortest + 2)
@@ -171,6 +169,10 @@ class Fingerspeller:
             else:
                 result.append(hold)
         return result
+
+    def _shortest_hold(self, fps: float) -> int:
+        """``min_hold`` in frames at ``fps``."""
+        return max(1, round(self.settings.min_hold * fps))
 
     @staticmethod
     def _distance(wrist: np.ndarray, before: slice, after: slice) -> float:

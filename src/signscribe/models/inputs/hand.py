@@ -127,9 +127,7 @@ class HandAugmenter:
         if rng.random() < self.side_error_probability:
             sequence = swap_hand_sides(sequence)
         if self.jitter:
-            palms = palm_lengths(sequence)
-            palm = float(np.nanmedian(palms)) if np.isfinite(palms).any() else 1.0
-            noise = rng.normal(0.0, self.jitter * palm, sequence.data.shape)
+            noise = rng.normal(0.0, self.jitter * median_palm(sequence), sequence.data.shape)
             noise[..., 2] /= max(sequence.width, 1)  # z is in widths of the frame
             noise *= sequence.confidence[..., None] > 0
             sequence = replace(sequence, data=(sequence.data + noise).astype(np.float32))
@@ -164,6 +162,12 @@ def palm_lengths(sequence: PoseSequence, hand: str | None = None) -> np.ndarray:
     values, found = _hand_pixels(sequence, hand or signing_hand(sequence))
     lengths = np.linalg.norm(values[:, MIDDLE_KNUCKLE] - values[:, 0], axis=-1)
     return np.where(found & (lengths > 0), lengths, np.nan)
+
+
+def median_palm(sequence: PoseSequence, hand: str | None = None) -> float:
+    """The clip's median palm length in pixels (1 when the hand is never found)."""
+    palms = palm_lengths(sequence, hand)
+    return float(np.nanmedian(palms)) if np.isfinite(palms).any() else 1.0
 
 
 def hand_features(sequence: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
