@@ -82,7 +82,7 @@ class ModelRunner:
 
     def check_media(self, clip: ClipSource) -> None:
         """Refuse a photo for a model that reads signs in motion, saying which model reads photos."""
-        if isinstance(clip, PoseSequence) or self.loaded.features.reads_photos or as_clip(clip).media != "photo":
+        if not is_photo(clip) or self.loaded.features.reads_photos:
             return
         raise InputFileError(
             as_clip(clip).path,
@@ -94,7 +94,7 @@ class ModelRunner:
         """Refuse a photo where signing is followed over time (a transcript, spelled words), and a video
         past ``limits``: a photo is one moment, with nothing to follow."""
         self.check_limits(clip)
-        if not isinstance(clip, PoseSequence) and as_clip(clip).media == "photo":
+        if is_photo(clip):
             raise InputFileError(as_clip(clip).path, "a photo is one moment, nothing to transcribe: recognise it")
 
     def prepare(self, clips: list[ClipSource], on_progress: ProgressCallback | None = None) -> list[Any]:
@@ -132,3 +132,8 @@ class ModelRunner:
             pipeline = self.loaded.features
             return model.run(pipeline.arrays([pipeline.example(item) for item in prepared])).astype(np.float32)
         return self.outputs(prepared).numpy()
+
+
+def is_photo(clip: ClipSource) -> bool:
+    """Whether the clip is a photo file (landmarks in memory never are)."""
+    return not isinstance(clip, PoseSequence) and as_clip(clip).media == "photo"
