@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from signscribe.cli import app
 from signscribe.inference import Recognizer
-from signscribe.pose import PoseSequence
+from spelled_words import cab_book, spelled_word
 
 # one photo of each of six letters of the shared test folder, of distinct hand shapes
 TEST_PHOTOS = ("B14.jpg", "C17.jpg", "I17.jpg", "V10.jpg", "W16.jpg", "Y25.jpg")
@@ -93,61 +93,18 @@ def test_a_letter_model_recognises_sequences_of_a_signer_it_never_saw(letter_seq
     assert report.samples == sum(row[2] == "val" for row in rows) and report.top_k[1] >= 0.8, report.top_k
 
 
-def _spelled(letter_sequences: Path, word: str, slide_doubles: bool) -> PoseSequence:
-    """TheCamNelson's real webcam sequences of the letters of ``word`` one after the other (read as
-    the 16:9 frames they were recorded in), each moved to where the first is, as a signer spells in
-    one place; a repeated letter slid a palm's length aside when ``slide_doubles``."""
-    from signscribe.data.mp_data import find_root, unpack_archive
-    from signscribe.models.inputs.hand import palm_lengths
-    from signscribe.pose import load_mp_sequence
-
-    folder = unpack_archive(letter_sequences)
-    with (folder / "signers.csv").open(newline="") as file:
-        mine = [(row["letter"], row["seq"]) for row in csv.DictReader(file) if row["author"] == "TheCamNelson"]
-    root, parts, anchor, used = find_root(folder), [], None, set()
-    for position, letter in enumerate(word.lower()):
-        seq = next(number for name, number in mine if name == letter and (name, number) not in used)
-        used.add((letter, seq))
-        part = load_mp_sequence(root / letter / seq, frame_size=(853, 480))
-        hand = part.layout.slice("right_hand")
-        wrist = part.data[part.confidence[:, hand.start] > 0, hand.start, :2].mean(axis=0)
-        anchor = wrist if anchor is None else anchor
-        shift = anchor - wrist
-        if slide_doubles and position and word[position - 1] == word[position]:
-            shift = shift + np.array([np.nanmedian(palm_lengths(part, "right_hand")), 0.0])  # a palm aside
-        data = part.data.copy()
-        data[..., :2] += np.where(part.confidence[..., None] > 0, shift, 0).astype(np.float32)
-        parts.append(part.replace(data=data))
-    return PoseSequence(np.concatenate([p.data for p in parts]), np.concatenate([p.confidence for p in parts]),
-                        30.0, 853, 480)  # fmt: skip
-
-
-def _rest(frames: int) -> PoseSequence:
-    from signscribe.pose.layout import Layout
-
-    points = Layout().num_points
-    return PoseSequence(
-        np.zeros((frames, points, 3), np.float32), np.zeros((frames, points), np.float32), 30.0, 853, 480
-    )
-
-
-def _joined(*parts: PoseSequence) -> PoseSequence:
-    return PoseSequence(np.concatenate([p.data for p in parts]), np.concatenate([p.confidence for p in parts]),
-                        30.0, 853, 480)  # fmt: skip
-
-
 def test_words_spelled_from_real_letter_sequences_are_read_back(letter_sequences: Path, tmp_path: Path) -> None:
     from signscribe.inference.fingerspell import Fingerspeller
     from signscribe.pose import save_pose
     from signscribe.serving.work import transcribe_upload
 
     speller = Fingerspeller.from_pretrained()
-    spelled = _joined(_spelled(letter_sequences, "CAB", True), _rest(30), _spelled(letter_sequences, "BOOK", True))
+    spelled = cab_book(letter_sequences)
     transcript = speller.transcribe(spelled)
     assert transcript.text == "CAB BOOK", transcript.segments
     assert [s.gloss for s in transcript.segments] == list("CABBOOK")
     assert all(0 <= a.end <= b.start for a, b in zip(transcript.segments[:-1], transcript.segments[1:], strict=True))
-    held_in_place = speller.transcribe(_spelled(letter_sequences, "BOOK", False))
+    held_in_place = speller.transcribe(spelled_word(letter_sequences, "BOOK", False))
     assert held_in_place.text == "BOK"  # one O held twice as long is one O
     save_pose(spelled, tmp_path / "spelled.pose")
     result = _run("transcribe", tmp_path / "spelled.pose", "--fingerspell", "--format", "json")

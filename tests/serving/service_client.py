@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import struct
 import time
 
 import httpx
+import numpy as np
 from fastapi.testclient import TestClient
+from PIL import Image
 
 
 def upload_files(data: bytes, name: str = "clip.mp4") -> dict:
@@ -44,3 +48,10 @@ def strict_json(text: str) -> dict:
         raise AssertionError(f"invalid JSON constant {constant} in {text[:200]}")
 
     return json.loads(text, parse_constant=refuse)
+
+
+def jpeg_frame(image: np.ndarray, t: float | None = None) -> bytes:
+    """An RGB image as JPEG bytes; with ``t``, as the stream's binary frame (its timestamp first)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue() if t is None else struct.pack("<d", t) + buffer.getvalue()

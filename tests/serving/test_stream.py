@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from service_client import strict_json
+from service_client import jpeg_frame, strict_json
 from starlette.websockets import WebSocketDisconnect
 
 from signscribe.data import read_mp_data
@@ -24,12 +24,6 @@ from signscribe.serving.stream.messages import landmarks_message
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _jpeg(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
-
-
 def test_stream_real_frames_gives_predictions_and_overlay(make_client, both_hands_clip: Path) -> None:
     client = make_client()
     frames = list(read_frames(both_hands_clip))
@@ -37,10 +31,10 @@ def test_stream_real_frames_gives_predictions_and_overlay(make_client, both_hand
         ready = ws.receive_json()
         assert ready["type"] == "ready" and ready["schema"] == 1 and ready["window_frames"] == 20
         ws.send_text(json.dumps({"type": "config", "top_k": 3}))
-        ws.send_bytes(struct.pack("<d", frames[0].time) + _jpeg(frames[0].image))
+        ws.send_bytes(struct.pack("<d", frames[0].time) + jpeg_frame(frames[0].image))
         messages = [ws.receive_json()]  # the first frame's overlay: the server's MediaPipe graph is ready
         for frame in frames[1:]:
-            ws.send_bytes(struct.pack("<d", frame.time) + _jpeg(frame.image))
+            ws.send_bytes(struct.pack("<d", frame.time) + jpeg_frame(frame.image))
             time.sleep(1 / 15)
         # the last frame is always processed, and its prediction sent even when the rate held it back
         while not any(m["type"] == "prediction" and m["t"] == frames[-1].time for m in messages):
@@ -66,7 +60,7 @@ def test_stream_follows_a_signer_small_in_a_720p_frame(make_client, wlasl100_csv
     with client.websocket_connect("/v1/stream") as ws:
         assert ws.receive_json()["type"] == "ready"
         for frame in frames:
-            ws.send_bytes(struct.pack("<d", frame.time) + _jpeg(frame.image))
+            ws.send_bytes(struct.pack("<d", frame.time) + jpeg_frame(frame.image))
             time.sleep(1 / 15)
         overlays = []
         while not overlays or overlays[-1]["t"] < frames[-1].time:
@@ -166,7 +160,7 @@ def test_stream_reports_bad_messages_and_goes_on(make_client) -> None:
 
 def test_stream_drops_frames_when_behind(make_client, both_hands_clip: Path) -> None:
     client = make_client()
-    frames = [_jpeg(frame.image) for frame in read_frames(both_hands_clip)]
+    frames = [jpeg_frame(frame.image) for frame in read_frames(both_hands_clip)]
     with client.websocket_connect("/v1/stream") as ws:
         ws.receive_json()
         sent = 0

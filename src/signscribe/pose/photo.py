@@ -42,11 +42,16 @@ class NoHandError(NoSignerError):
 
 class PhotoHands:
     """MediaPipe Hands on single images, with the retry in borders; open it once for many photos. One
-    graph serves one photo at a time (a server's threads take turns: a photo takes milliseconds)."""
+    graph serves one photo at a time (a server's threads take turns: a photo takes milliseconds).
 
-    def __init__(self, max_hands: int = 2, min_detection_confidence: float = 0.5) -> None:
+    With ``video``, the images are the frames of one video (a live stream of a hand spelling): Hands
+    follows the hand from frame to frame instead of looking for it afresh, and there is no retry (a
+    webcam's frame shows the arm around the hand)."""
+
+    def __init__(self, max_hands: int = 2, min_detection_confidence: float = 0.5, video: bool = False) -> None:
         self.max_hands = max_hands
         self.min_detection_confidence = min_detection_confidence
+        self.video = video
         self._hands = None
         self._turn = threading.Lock()
 
@@ -68,7 +73,7 @@ class PhotoHands:
 
             filter_native_stderr()
             self._hands = Hands(
-                static_image_mode=True,
+                static_image_mode=not self.video,
                 max_num_hands=self.max_hands,
                 model_complexity=OFFLINE_MODEL_COMPLEXITY,
                 min_detection_confidence=self.min_detection_confidence,
@@ -82,7 +87,7 @@ class PhotoHands:
         data = np.zeros((1, layout.num_points, 3), np.float32)
         confidence = np.zeros((1, layout.num_points), np.float32)
         with self._turn:
-            for border in (0.0, *RETRY_BORDERS):
+            for border in (0.0, *(() if self.video else RETRY_BORDERS)):
                 hands = self._find(image, round(border * max(height, width)))
                 if hands:
                     break

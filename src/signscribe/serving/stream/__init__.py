@@ -1,6 +1,7 @@
 """Live recognition over a WebSocket (``/v1/stream``): ``route.py`` accepts a connection and runs the
 session of the model's input kind, a sliding window of landmarks (pose models, ``LandmarkSession`` in
-``session.py``) or of video frames (RGB models, ``VideoSession`` in ``video.py``); ``messages.py``
+``session.py``), of video frames (RGB models, ``VideoSession`` in ``video.py``), or live
+fingerspelling (hand-shape models, ``SpellingSession`` in ``spelling.py``); ``messages.py``
 validates what clients send and ``slots.py`` bounds the streams and lends MediaPipe graphs.
 
 Message schema (version 1), all JSON text unless said otherwise.
@@ -27,7 +28,7 @@ Client to server:
 
 Server to client:
 
-* ``{"type": "ready", "schema": 1, "model": ..., "input": "landmarks" | "frames", "labels": [...],
+* ``{"type": "ready", "schema": 1, "model": ..., "input": "landmarks" | "frames" | "hand", "labels": [...],
   "window_frames": N, "top_k": K}``
 * ``{"type": "landmarks", "t": ..., "pose": [[x, y] x 33] | null, "left_hand": ..., "right_hand": ...}``
   (normalised 0-1 image coordinates, for drawing an overlay) for every processed frame, with a
@@ -40,14 +41,20 @@ Server to client:
   calibrated ``rejection`` confidence, ``"no_gloss": {"code": "unknown_sign", "message": ...}`` says the
   sign is not one the model knows (``top_k`` stays, for display). A model with attention pooling adds
   ``"attention": [w, ...]``, its weights over the window's frames, oldest first (they sum to 1).
+  A hand-shape model (``fingerspelling``) reads every frame: its window is the ``window`` seconds
+  before it (0.4), ``signing`` says a hand is found in the newest frame, ``top_k`` ranks its letters,
+  and ``"spelling": {"letter": "C" | null, "confidence": c, "word": "CA", "letters": [{"letter",
+  "start", "end", "confidence"}], "words": ["HELLO"], "text": "HELLO CA"}`` gives the newest frame's
+  letter (null below ``min_confidence``), the word being spelled and its letters, and the words
+  spelled before it, oldest first (``signscribe.inference.spelling``: hold, repeat and word rules).
 * ``{"type": "error", "code": ..., "message": ...}``: a bad message (``bad_json``, ``bad_message``,
   ``bad_frame``, ``bad_landmarks``, ``too_large``, ``frame_too_large``, ``frame_failed``); the stream
   goes on. Every message is validated by the pydantic models of ``messages.py``: numbers must be
   numbers and finite (no NaN, no Infinity), so every number the server sends back is finite too.
 
-Close codes (see ``route.py``): 4401 no valid API key, 4403 a page of another
-origin, 4404 unknown model, 4422 a model that cannot stream (an input kind other than landmarks and
-frames), 4429 rate limited, 1013 every stream slot taken or the caller's share of them (try again
+Close codes (see ``route.py``): 4401 no valid API key, 4403 a page of another origin, 4404 unknown
+model, 4422 a model that cannot stream (a video language model, or an input kind with no live
+session), 4429 rate limited, 1013 every stream slot taken or the caller's share of them (try again
 later), 4408 idle for ``stream_idle_seconds``, 1011 the stream failed inside the server.
 
 Frames are processed one at a time. When a new frame arrives before the previous one is

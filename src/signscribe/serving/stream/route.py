@@ -5,9 +5,10 @@ A connection is accepted first and then, when refused, closed with a code that s
 clients (browsers included, which see no HTTP status of a refused handshake) can tell the reasons
 apart: 4401 no valid API key, 4403 a web page of another origin (``stream_origins``), 4429 rate
 limited (requests or failed authentications, as REST), 4404 unknown model, 4422 a model that cannot
-stream (an input kind with no live session), 1013 every stream slot taken or the caller's share of
-them (try again later), 4408 nothing received for ``stream_idle_seconds``, 1011 the stream failed
-inside the server (logged; the client may open another).
+stream (a video language model, or an input kind with no live session), 1013 every stream slot
+taken or the caller's share of them (try again later), 4408 nothing received for
+``stream_idle_seconds``, 1011 the stream failed inside the server (logged; the client may open
+another).
 
 Browsers send any page's WebSocket to any server, with the page's ``Origin``: a server without keys
 would otherwise stream for every web page its users visit. A stream whose ``Origin`` is neither the
@@ -31,12 +32,13 @@ from signscribe.serving.settings import ServerSettings
 from signscribe.serving.stream.messages import ConfigMessage, StreamMessageError, parse_message
 from signscribe.serving.stream.session import SCHEMA_VERSION, LandmarkSession, StreamSession
 from signscribe.serving.stream.slots import StreamSlots
+from signscribe.serving.stream.spelling import SpellingSession
 
 router = APIRouter()
 CLOSE_CODES = {401: 4401, 404: 4404, 429: 4429}
 CAPACITY_CLOSE, IDLE_CLOSE, UNSUPPORTED_CLOSE, ORIGIN_CLOSE, FAILED_CLOSE = 1013, 4408, 4422, 4403, 1011
 log = logging.getLogger("signscribe.serving")
-STREAMING_INPUTS = ("landmarks", "frames")
+STREAMING_INPUTS = ("landmarks", "frames", "hand")
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
@@ -67,7 +69,7 @@ async def stream(websocket: WebSocket, api_key: str | None = None, model: str | 
         await websocket.close(code=UNSUPPORTED_CLOSE, reason=reason[:120])
         return
     if recognizer.loaded.input_kind not in STREAMING_INPUTS:
-        reason = f"{model_id} reads {recognizer.loaded.input_kind}; live streams take landmark and video models"
+        reason = f"{model_id} reads {recognizer.loaded.input_kind}; live streams take landmark, hand and video models"
         await websocket.close(code=UNSUPPORTED_CLOSE, reason=reason[:120])
         return
     slots = state.streams
@@ -96,6 +98,8 @@ def _session(recognizer: Recognizer, settings: ServerSettings, slots: StreamSlot
         from signscribe.serving.stream.video import VideoSession  # torch: RGB models' frames are tensors
 
         return VideoSession(recognizer, min_frames, top_k, rate)
+    if recognizer.loaded.input_kind == "hand":
+        return SpellingSession(recognizer, top_k, rate)
     window = settings.stream_window_frames or int(recognizer.loaded.config.get("input", {}).get("frames", 20))
     return LandmarkSession(recognizer, window, min_frames, top_k, rate, slots)
 

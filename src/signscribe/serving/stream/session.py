@@ -22,6 +22,21 @@ from signscribe.serving.stream.messages import LAYOUT, ConfigMessage, Incoming
 from signscribe.serving.stream.slots import StreamSlots
 
 SCHEMA_VERSION = 1
+STREAM_FPS = 15.0  # the frame rate of a window whose frames all share one time
+
+
+def overlay_message(t: float, values: np.ndarray, confidence: np.ndarray, width: int, height: int) -> dict[str, Any]:
+    """A frame's landmarks (pixels) as the ``landmarks`` message a client draws: normalised 0-1
+    image coordinates, a part not found as null."""
+    message: dict[str, Any] = {"type": "landmarks", "t": t}
+    for name in LAYOUT.components:
+        rows = LAYOUT.slice(name)
+        if (confidence[rows] > 0).any():
+            points = values[rows, :2] / np.array([max(width, 1), max(height, 1)])
+            message[name] = np.round(points, 4).tolist()
+        else:
+            message[name] = None
+    return message
 
 
 class StreamSession(ABC):
@@ -158,26 +173,15 @@ class LandmarkSession(StreamSession):
         self.size = (width, height)
         self.window.append((frame.t, values, confidence))
         self.processed += 1
-        messages = [self._overlay(frame.t, values, confidence, width, height)]
+        messages = [overlay_message(frame.t, values, confidence, width, height)]
         if self._due(frame.t, len(self.window)):
             messages.append(self._predict(frame.t, started))
         return messages
 
-    def _overlay(self, t: float, values: np.ndarray, confidence: np.ndarray, width: int, height: int) -> dict:
-        message: dict[str, Any] = {"type": "landmarks", "t": t}
-        for name in LAYOUT.components:
-            rows = LAYOUT.slice(name)
-            if (confidence[rows] > 0).any():
-                points = values[rows, :2] / np.array([max(width, 1), max(height, 1)])
-                message[name] = np.round(points, 4).tolist()
-            else:
-                message[name] = None
-        return message
-
     def _predict(self, t: float, started: float) -> dict[str, Any]:
         times = np.array([entry[0] for entry in self.window])
         span = times[-1] - times[0]
-        fps = (len(times) - 1) / span if span > 0 else 15.0
+        fps = (len(times) - 1) / span if span > 0 else STREAM_FPS
         width, height = self.size
         sequence = PoseSequence(
             data=np.stack([entry[1] for entry in self.window]),

@@ -1,0 +1,103 @@
+"""The stream of a hand-shape model (input kind ``hand``, the bundled ``fingerspelling``): live
+fingerspelling. Each frame's hand (from the image through the session's own MediaPipe Hands graph,
+which follows the hand from frame to frame, or sent by the client) is read with the frames of the
+``window`` seconds before it, as ``transcribe --fingerspell`` reads a video, and its letter goes into
+``LiveSpelling``: the current letter, the word being spelled and the words spelled before it ride on
+each prediction as ``spelling``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from signscribe.inference.fingerspell import Fingerspeller
+from signscribe.inference.recognizer import Prediction, Recognizer
+from signscribe.inference.spelling import LiveSpelling, SpellingSettings
+from signscribe.models.inputs.hand import palm_lengths, signing_hand
+from signscribe.pose.photo import PhotoHands
+from signscribe.pose.sequence import PoseSequence
+from signscribe.serving.stream.messages import Incoming
+from signscribe.serving.stream.session import STREAM_FPS, StreamSession, overlay_message
+
+
+class SpellingSession(StreamSession):
+    """Letters and words from a hand in a live stream (see the module)."""
+
+    def __init__(
+        self, recognizer: Recognizer, top_k: int, rate: float, settings: SpellingSettings | None = None
+    ) -> None:
+        self.speller = Fingerspeller(recognizer, settings)
+        self.settings = self.speller.settings
+        super().__init__(recognizer, window_frames=0, min_frames=1, top_k=top_k, rate=rate)
+        self.window: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
+        self.spelling = LiveSpelling(self.settings)
+        self.ranked: list[Prediction] = []  # the newest frame's letters, best first
+        self.size = (0, 0)
+        self.hands: PhotoHands | None = None
+
+    def restart(self) -> None:
+        super().restart()
+        self.spelling = LiveSpelling(self.settings)
+        self.ranked = []
+
+    def _process(self, frame: Incoming) -> list[dict[str, Any]]:
+        started = time.perf_counter()
+        if frame.landmarks is not None:
+            values, confidence, width, height = frame.landmarks
+        else:
+            assert frame.image is not None
+            if self.hands is None:
+                self.hands = PhotoHands(video=True)
+            found = self.hands.landmarks(frame.image)
+            values, confidence = found.data[0], found.confidence[0]
+            height, width = frame.image.shape[:2]
+        self.size = (width, height)
+        self.window.append((frame.t, values, confidence))
+        while self.window[0][0] <= frame.t - self.settings.window:
+            self.window.popleft()
+        self.processed += 1
+        self._read_letter(frame.t)
+        messages = [overlay_message(frame.t, values, confidence, width, height)]
+        if self._due(frame.t, len(self.window)):
+            messages.append(self._predict(frame.t, started))
+        return messages
+
+    def _read_letter(self, t: float) -> None:
+        """The newest frame's letters, into the spelling (no letter when its hand is missing)."""
+        width, height = self.size
+        sequence = PoseSequence(
+            data=np.stack([entry[1] for entry in self.window]),
+            confidence=np.stack([entry[2] for entry in self.window]),
+            fps=STREAM_FPS,  # the hand's features do not depend on it
+            width=width,
+            height=height,
+            source="stream",
+        )
+        hand = signing_hand(sequence)
+        points, found = sequence.component(hand)
+        if not found[-1, 0] > 0:
+            self.ranked = []
+            self.spelling.add(t, "", 0.0, (np.nan, np.nan), np.nan)
+            return
+        row = self.speller.read([sequence])[0]
+        order = np.argsort(-row, kind="stable")[: self.top_k]
+        self.ranked = [Prediction(self.recognizer.labels[i], float(row[i])) for i in order if row[i] > 0]
+        wrist, palm = points[-1, 0], float(palm_lengths(sequence, hand)[-1])
+        best = self.ranked[0]
+        self.spelling.add(t, best.gloss, best.confidence, (float(wrist[0]), float(wrist[1])), palm)
+
+    def _predict(self, t: float, started: float) -> dict[str, Any]:
+        times = [entry[0] for entry in self.window]
+        window = (float(times[0]), float(times[-1]), len(times))
+        prediction = self._prediction(t, window, bool(self.ranked), self.ranked, started)
+        return {**prediction, "spelling": self.spelling.state()}
+
+    def close(self) -> None:
+        with self._lock:
+            if self.hands is not None:
+                self.hands.close()
+                self.hands = None
