@@ -322,9 +322,9 @@ def test_landmarks_out_of_range_are_refused_and_a_failing_stream_closes_loudly(m
             assert ws.receive_json()["code"] == "bad_landmarks"
         ws.send_text(json.dumps({"type": "landmarks", "t": 0, "pose": [[1.2, -0.1, 0.0, 1.0]] * 33}))
         assert ws.receive_json()["type"] == "landmarks"  # a point a little out of view is a landmark
-    from signscribe.serving.stream.session import LandmarkSession
+    from signscribe.serving.stream import session
 
-    monkeypatch.setattr(LandmarkSession, "_overlay", lambda *args: {"type": "landmarks", "t": float("nan")})
+    monkeypatch.setattr(session, "overlay_message", lambda *args: {"type": "landmarks", "t": float("nan")})
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/v1/stream") as ws:
         ws.receive_json()
         ws.send_text(json.dumps({"type": "landmarks", "t": 0, "pose": pose}))
