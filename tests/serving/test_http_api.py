@@ -159,7 +159,7 @@ def test_transcribe_endpoint_matches_the_transcriber(make_client, sentence_bytes
     assert not list((tmp_path / "data" / "uploads").glob("*"))
 
 
-@pytest.mark.parametrize("package", ["holistic", "onnxruntime"])
+@pytest.mark.parametrize("package", ["holistic", "hands", "onnxruntime"])
 def test_a_browser_runtime_is_refused_unless_it_matches_the_registrys_integrity(package: str, tmp_path: Path) -> None:
     from signscribe.errors import SignscribeError
     from signscribe.serving.web_assets import PACKAGES

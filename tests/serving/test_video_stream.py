@@ -129,5 +129,6 @@ def test_an_rgb_model_does_not_run_in_the_browser(tmp_path: Path) -> None:
     assert response.status_code == 422
     assert response.json()["error"] == {
         "code": "not_in_browser",
-        "message": f"model {str(folder)!r} cannot run in the browser: only landmark recognition models do",
+        "message": f"model {str(folder)!r} cannot run in the browser: "
+        "only landmark and hand-shape recognition models do",
     }

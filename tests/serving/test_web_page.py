@@ -9,28 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chromium import NEEDS_CHROMIUM, chromium_with_camera, serve_page
 
 from signscribe.io.encode import write_y4m
-from signscribe.serving import ServerSettings, create_app
-from signscribe.serving.server import serve_in_thread
+from signscribe.serving import ServerSettings
 from signscribe.serving.web_assets import HOLISTIC, ONNXRUNTIME_WEB, VENDOR_DIR
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
-]
-
-
-def _serve(settings: ServerSettings):
-    """The page's server as ``signscribe serve`` runs it (its uvicorn config), in a thread."""
-    with serve_in_thread(create_app(settings), settings) as url:
-        yield url
+pytestmark = [pytest.mark.slow, NEEDS_CHROMIUM]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> str:
-    yield from _serve(ServerSettings(data_dir=tmp_path_factory.mktemp("server")))
+    yield from serve_page(ServerSettings(data_dir=tmp_path_factory.mktemp("server")))
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +42,7 @@ def attention_server(tmp_path_factory) -> str:
     folder = save_model_folder(
         model, tmp_path_factory.mktemp("attention") / "model", folder_config, {LABELS: labels_json(glosses)}, "# card\n"
     )
-    yield from _serve(ServerSettings(data_dir=tmp_path_factory.mktemp("server"), model=str(folder)))
+    yield from serve_page(ServerSettings(data_dir=tmp_path_factory.mktemp("server"), model=str(folder)))
 
 
 @pytest.fixture(scope="module")
@@ -63,23 +53,7 @@ def camera_file(how2sign_dir: Path, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(camera_file: Path):
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera_file}",
-            ],
-        )
-        yield browser
-        browser.close()
+    yield from chromium_with_camera(camera_file)
 
 
 def test_live_webcam_predictions_appear(server: str, browser, tmp_path: Path) -> None:
@@ -445,7 +419,7 @@ def test_the_page_names_every_control_reflows_at_320_px_mirrors_the_camera_and_h
 
 
 def test_an_api_key_error_points_to_the_key_field(tmp_path_factory, browser) -> None:
-    for url in _serve(ServerSettings(data_dir=tmp_path_factory.mktemp("keyed"), api_keys=frozenset({"secret"}))):
+    for url in serve_page(ServerSettings(data_dir=tmp_path_factory.mktemp("keyed"), api_keys=frozenset({"secret"}))):
         page = browser.new_page()
         page.goto(url)
         page.wait_for_selector("#model-info.error")

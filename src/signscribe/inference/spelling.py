@@ -9,8 +9,10 @@ rate they come) spell alike. The web page's offline mode runs the same rules in 
 2. **repeat**: two holds of one letter are one letter, unless the wrist slides ``double_move`` palm
    lengths between them or within one hold: that is how a double letter (the two Ls of HELLO) is
    signed, a small slide or bounce of the held shape;
-3. **words**: more than ``word_gap`` seconds without a letter (the hand lowered, out of view, or at
-   rest) end a word.
+3. **words**: more than ``word_gap`` seconds without a letter, from the end of one hold (its last
+   frame's time plus a period) to the start of the next (the hand lowered, out of view, or at rest),
+   end a word. So a slow stream (a browser that reads a frame a second) still spells a word whose
+   letters fall on consecutive frames.
 """
 
 from __future__ import annotations
@@ -113,6 +115,11 @@ def _holds(frames: FrameLetters, settings: SpellingSettings) -> tuple[list[Hold]
     return holds, short
 
 
+def _end(frames: FrameLetters, hold: Hold) -> float:
+    """When a hold ends: its last frame's time plus a frame."""
+    return float(frames.times[hold.last] + frames.period)
+
+
 def _distance(wrist: np.ndarray, before: slice, after: slice) -> float:
     """How far (palm lengths) the wrist's mean place moves between two stretches of frames; NaN when
     it is missing from either."""
@@ -152,7 +159,7 @@ def _words(holds: list[Hold], frames: FrameLetters, settings: SpellingSettings) 
     one, unless the wrist slid between them (a double letter)."""
     words: list[list[Hold]] = []
     for hold in holds:
-        if not words or frames.times[hold.first] - frames.times[words[-1][-1].last] > settings.word_gap:
+        if not words or frames.times[hold.first] - _end(frames, words[-1][-1]) > settings.word_gap:
             words.append([hold])
             continue
         previous = words[-1][-1]
@@ -203,7 +210,7 @@ class LiveSpelling:
         frames = self._letters()
         words = spell(frames, self.settings).words
         open_word = words.pop() if words else None
-        if open_word and (t - frames.times[open_word[-1].last] > self.settings.word_gap
+        if open_word and (t - _end(frames, open_word[-1]) > self.settings.word_gap
                           or len(self.frames) > self.max_frames):  # fmt: skip
             words.append(open_word)
             open_word = None
@@ -236,7 +243,7 @@ class LiveSpelling:
     @staticmethod
     def _letters_of(word: list[Hold], frames: FrameLetters) -> list[dict[str, Any]]:
         return [{"letter": hold.letter, "start": float(frames.times[hold.first]),
-                 "end": float(frames.times[hold.last] + frames.period), "confidence": round(hold.confidence, 4)}
+                 "end": _end(frames, hold), "confidence": round(hold.confidence, 4)}
                 for hold in word]  # fmt: skip
 
     def state(self) -> dict[str, Any]:

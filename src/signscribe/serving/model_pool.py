@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from signscribe.export.browser import browser_onnx, runs_in_browser
 from signscribe.export.runtime import on_runtime
 from signscribe.inference.clips import PHOTO_MODEL
 from signscribe.inference.recognizer import Recognizer
+from signscribe.inference.spelling import SpellingSettings
 from signscribe.models.bundled import DEFAULT_MODEL, bundled_models, default_model_name
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.extract import HolisticExtractor
@@ -111,7 +112,7 @@ class ModelPool:
         chosen = self.resolve(model_id)
         loaded = self.recognizers[chosen].loaded
         if not runs_in_browser(loaded):
-            reason = "only landmark recognition models do"
+            reason = "only landmark and hand-shape recognition models do"
             raise ApiError(422, "not_in_browser", f"model {chosen!r} cannot run in the browser: {reason}")
         if chosen in self.browser_models:
             return self.browser_models[chosen]
@@ -155,6 +156,8 @@ class ModelPool:
                     "min_confidence": recognizer.min_confidence,
                     "detector": recognizer.detector.settings() if recognizer.detector else None,
                     "runs_in_browser": runs_in_browser(loaded),
+                    "label_sets": recognizer.label_sets,
+                    **({"spelling": asdict(SpellingSettings())} if loaded.input_kind == "hand" else {}),
                     **self.sources.get(model_id, {}),
                 }
             )

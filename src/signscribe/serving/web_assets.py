@@ -2,6 +2,8 @@
 
 * MediaPipe Holistic (the npm package ``@mediapipe/holistic``): the web page's privacy modes find
   landmarks on the webcam in the browser;
+* MediaPipe Hands (``@mediapipe/hands``): the same for a hand-shape model (live fingerspelling),
+  which needs the hands only, also when no body is in view;
 * onnxruntime-web (the npm package ``onnxruntime-web``, its single-file WebAssembly build): the
   fully offline mode also runs the landmark model there, so nothing leaves the device.
 
@@ -9,7 +11,9 @@
 the registry's published sha512 integrity, and writes the files the browser loads into the
 package's static folder, each atomically. Holistic brings its JavaScript, wasm, graph and the
 complexity-1 pose model (what the Python wheel ships offline too; the 27 MB heavy pose model is left
-out); onnxruntime-web its plain WebAssembly build (the WebGPU, WebGL and JSPI builds are left out).
+out); Hands the same with its full hand model (npm's release is older than the wheel's: the hand
+model differs in its bytes, not in its points); onnxruntime-web its plain WebAssembly build (the
+WebGPU, WebGL and JSPI builds are left out).
 """
 
 from __future__ import annotations
@@ -88,6 +92,24 @@ HOLISTIC = NpmPackage(
     ),
     folder="holistic",
 )
+HANDS = NpmPackage(
+    name="@mediapipe/hands",
+    version="0.4.1675469240",
+    integrity="sha512-GxoZvL1mmhJxFxjuyj7vnC++JIuInGznHBin5c7ZSq/RbcnGyfEcJrkM/bMu5K1Mz/2Ko+vEX6/+wewmEHPrHg==",
+    files=(
+        "hands.js",
+        "hands.binarypb",
+        "hands_solution_packed_assets.data",
+        "hands_solution_packed_assets_loader.js",
+        "hands_solution_simd_wasm_bin.data",
+        "hands_solution_simd_wasm_bin.js",
+        "hands_solution_simd_wasm_bin.wasm",
+        "hands_solution_wasm_bin.js",
+        "hands_solution_wasm_bin.wasm",
+        "hand_landmark_full.tflite",
+    ),
+    folder="hands",
+)
 ONNXRUNTIME_WEB = NpmPackage(
     name="onnxruntime-web",
     version="1.30.0",
@@ -95,4 +117,4 @@ ONNXRUNTIME_WEB = NpmPackage(
     files=("dist/ort.wasm.min.js", "dist/ort-wasm-simd-threaded.mjs", "dist/ort-wasm-simd-threaded.wasm"),
     folder="onnxruntime",
 )
-PACKAGES = (HOLISTIC, ONNXRUNTIME_WEB)
+PACKAGES = (HOLISTIC, HANDS, ONNXRUNTIME_WEB)

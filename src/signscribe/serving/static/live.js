@@ -7,17 +7,22 @@ const live = { socket: null, stream: null, timer: null, stopSender: null, offlin
   paused: false };
 const transcript = new LiveTranscript();
 const SLOW_FPS = 8; // fewer frames a second than this reaching the model is too few to recognise signs
-const runtimes = Promise.all([vendorAvailable(HOLISTIC_BASE + "holistic.js"), vendorAvailable(ORT_BASE + "ort.wasm.min.js")]);
+const runtimes = Promise.all([HOLISTIC_BASE + "holistic.js", HANDS_BASE + "hands.js", ORT_BASE + "ort.wasm.min.js"]
+  .map(vendorAvailable));
+const spellsHands = (model) => Boolean(model && model.input_kind === "hand"); // a hand-shape model: fingerspelling
 const modeLabels = {};
 
-// The modes this server and the chosen model allow: landmarks only needs the browser's Holistic;
-// offline needs onnxruntime-web too, and a model that runs in the browser (a landmark model).
+// The modes this server and the chosen model allow: landmarks only needs the browser's Holistic (Hands
+// for a hand-shape model); offline needs onnxruntime-web too, and a model that runs in the browser.
+// A hand-shape model also shows the fingerspelling panel.
 async function showModes() {
-  const [holistic, onnxRuntime] = await runtimes;
+  const [holistic, hands, onnxRuntime] = await runtimes;
   const model = chosenModel();
+  $("spelling").hidden = !spellsHands(model);
+  const finder = spellsHands(model) ? hands : holistic;
   const reasons = {
-    landmarks: holistic ? "" : ": run signscribe web-assets on the server",
-    offline: !(holistic && onnxRuntime) ? ": run signscribe web-assets on the server"
+    landmarks: finder ? "" : ": run signscribe web-assets on the server",
+    offline: !(finder && onnxRuntime) ? ": run signscribe web-assets on the server"
       : model && !model.runs_in_browser ? ": this model does not run in the browser" : "",
   };
   for (const [mode, reason] of Object.entries(reasons)) {
@@ -127,8 +132,25 @@ function addToTranscript(message) {
   for (const id of ["transcript-copy", "transcript-export", "transcript-clear"]) $(id).disabled = !transcript.entries.length;
 }
 
+// The fingerspelling panel: the newest frame's letter, the word being spelled, the words spelled
+// (each announced once, when it is done).
+function showSpelling(spelling) {
+  $("spelling-letter").textContent = spelling.letter ?? "–";
+  $("spelling-word").textContent = spelling.word;
+  const shown = [...$("spelling-history").children].map((item) => item.textContent);
+  if (shown.join(" ") === spelling.words.join(" ")) return;
+  $("spelling-history").replaceChildren(...spelling.words.map((word) => {
+    const item = document.createElement("li");
+    item.textContent = word;
+    return item;
+  }));
+  if (spelling.words.length) $("announcer").textContent = spelling.words[spelling.words.length - 1];
+}
+
 function showMessage(message) {
-  if (message.type === "prediction") { showRate(message); addToTranscript(message); }
+  if (message.type === "prediction") showRate(message);
+  if (message.spelling) showSpelling(message.spelling); // letters, not signs: the sign transcript is not theirs
+  else if (message.type === "prediction") addToTranscript(message);
   if (message.type === "prediction" && message.attention) drawAttention(message.attention);
   if (message.type === "landmarks") drawOverlay(message);
   else if (message.type === "prediction" && !message.signing) {
@@ -186,9 +208,9 @@ async function startLive() {
     if ($("live-mode").value === "landmarks") {
       $("live-status").textContent = "finding landmarks in this browser…";
       try {
-        live.stopSender = await startHolisticLoop(video, live.started, FPS, (message) => {
+        live.stopSender = await startLandmarkLoop(video, live.started, FPS, (message) => {
           if (live.socket && live.socket.readyState === WebSocket.OPEN && !live.paused) live.socket.send(JSON.stringify(message));
-        });
+        }, spellsHands(chosenModel()));
       } catch (error) { showStatus($("live-status"), `privacy mode: ${error.message}`, "error"); }
       return;
     }
@@ -222,9 +244,9 @@ async function startOffline(video) {
     if (!live.stream) { recognizer.close(); return; } // stopped while the model loaded
     live.offline = recognizer;
     $("live-status").textContent = "finding landmarks and signs in this browser…";
-    const stop = await startHolisticLoop(video, live.started, FPS, async (message) => {
+    const stop = await startLandmarkLoop(video, live.started, FPS, async (message) => {
       for (const shown of await recognizer.push(message)) if (live.offline === recognizer) showMessage(shown);
-    });
+    }, spellsHands(chosenModel()));
     if (live.offline === recognizer) live.stopSender = stop; else stop(); // stopped while Holistic loaded
   } catch (error) {
     showStatus($("live-status"), `offline mode: ${error.message}`, "error");

@@ -3,13 +3,15 @@
 // MediaPipe Holistic finds in this browser. No WebSocket is opened: neither the video nor the
 // landmarks leave the device. The model file comes once from GET /v1/browser-model?model=ID.
 // `OfflineRecognizer.push` answers each frame with the messages the server's stream would send
-// (signscribe/serving/stream/session.py, LandmarkSession), so the page shows both alike.
+// (signscribe/serving/stream/session.py, LandmarkSession), so the page shows both alike; a hand-shape
+// model's frames go through OfflineSpeller (spelling.js) instead, as the server's SpellingSession.
 "use strict";
 
 const ORT_BASE = "/static/vendor/onnxruntime/";
 
 class OfflineRecognizer {
-  // `model` is an entry of GET /v1/models (its labels, features and training clip length).
+  // `model` is an entry of GET /v1/models (its labels, features and training clip length); a hand-shape
+  // model comes wrapped in an OfflineSpeller.
   static async create(model, headers) {
     await loadScript(ORT_BASE + "ort.wasm.min.js", "ort", "onnxruntime-web");
     ort.env.wasm.wasmPaths = ORT_BASE;
@@ -22,7 +24,8 @@ class OfflineRecognizer {
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
-    return new OfflineRecognizer(session, model);
+    const recognizer = new OfflineRecognizer(session, model);
+    return model.input_kind === "hand" ? new OfflineSpeller(recognizer, model) : recognizer;
   }
 
   constructor(session, model, { topK = 5, rate = 15, minFrames = 8 } = {}) {
@@ -40,9 +43,10 @@ class OfflineRecognizer {
     this.processed = 0;
   }
 
-  // Class probabilities of a sequence (Landmarks.sequenceOf), as the server's recognizer gives them.
-  async probabilities(sequence) {
-    const input = Landmarks.modelInputs(sequence, this.features);
+  // Class probabilities of a sequence (Landmarks.sequenceOf), as the server's recognizer gives them;
+  // `inputs` computes the model's input (the `landmarks` pipeline's by default).
+  async probabilities(sequence, inputs = Landmarks.modelInputs) {
+    const input = inputs(sequence, this.features);
     const feeds = {
       points: new ort.Tensor("float32", input.points, [1, input.frames, input.rows, input.channels]),
       present: new ort.Tensor("bool", input.present, [1, input.frames, input.rows]),

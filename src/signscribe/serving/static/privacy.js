@@ -1,10 +1,12 @@
-// Privacy modes of the web page: MediaPipe Holistic runs here, in the browser, from the files the
-// server keeps under /static/vendor/holistic/ (`signscribe web-assets` fetches them from npm, no
-// CDN). In "landmarks only" mode each frame's landmarks go over the WebSocket; in the offline mode
-// (offline.js) the model runs here too and nothing is sent. No image of the webcam ever leaves the page.
+// Privacy modes of the web page: MediaPipe Holistic (or, for a hand-shape model, MediaPipe Hands)
+// runs here, in the browser, from the files the server keeps under /static/vendor/ (`signscribe
+// web-assets` fetches them from npm, no CDN). In "landmarks only" mode each frame's landmarks go over
+// the WebSocket; in the offline mode (offline.js) the model runs here too and nothing is sent. No
+// image of the webcam ever leaves the page.
 "use strict";
 
 const HOLISTIC_BASE = "/static/vendor/holistic/";
+const HANDS_BASE = "/static/vendor/hands/";
 
 // Whether the server has a vendor file (`signscribe web-assets` fetched it).
 async function vendorAvailable(url) {
@@ -31,34 +33,63 @@ function loadScript(src, global, name) {
 const asRows = (list, visibility) =>
   list ? list.map((p) => (visibility ? [p.x, p.y, p.z, p.visibility ?? 1] : [p.x, p.y, p.z])) : null;
 
-// Finds landmarks in `video` at most `fps` times a second and hands each frame's, as the stream's
-// `landmarks` message (t: seconds since `started`), to `onFrame`, awaited before the next frame;
-// returns the function that stops it.
-async function startHolisticLoop(video, started, fps, onFrame) {
-  await loadScript(HOLISTIC_BASE + "holistic.js", "Holistic", "holistic.js");
-  const holistic = new Holistic({ locateFile: (file) => HOLISTIC_BASE + file });
-  holistic.setOptions({ modelComplexity: 1, smoothLandmarks: true });
-  let t = 0, found = null;
-  holistic.onResults((results) => {
-    found = {
-      type: "landmarks", t, width: video.videoWidth, height: video.videoHeight,
-      pose: asRows(results.poseLandmarks, true),
-      left_hand: asRows(results.leftHandLandmarks, false),
-      right_hand: asRows(results.rightHandLandmarks, false),
-    };
+// MediaPipe Hands names a hand as it would appear in a mirrored (selfie) image: its "Left" is the
+// signer's right hand in the camera's own image, as signscribe/pose/photo.py reads it.
+const SIDE_OF_LABEL = { Left: "right_hand", Right: "left_hand" };
+
+// The landmarks message of Hands' results: each side's more certain hand, no body.
+function handsMessage(results) {
+  const message = { pose: null, left_hand: null, right_hand: null }, scores = {};
+  (results.multiHandLandmarks || []).forEach((points, i) => {
+    const { label, score } = results.multiHandedness[i];
+    const side = SIDE_OF_LABEL[label];
+    if (side in scores && scores[side] >= score) return;
+    scores[side] = score;
+    message[side] = asRows(points, false);
   });
-  await holistic.initialize();
+  return message;
+}
+
+// The graph that finds landmarks: Holistic (body and hands), or Hands alone (`hands`).
+async function landmarkGraph(hands) {
+  if (hands) {
+    await loadScript(HANDS_BASE + "hands.js", "Hands", "hands.js");
+    const graph = new Hands({ locateFile: (file) => HANDS_BASE + file });
+    graph.setOptions({ maxNumHands: 2, modelComplexity: 1 });
+    return { graph, read: handsMessage };
+  }
+  await loadScript(HOLISTIC_BASE + "holistic.js", "Holistic", "holistic.js");
+  const graph = new Holistic({ locateFile: (file) => HOLISTIC_BASE + file });
+  graph.setOptions({ modelComplexity: 1, smoothLandmarks: true });
+  const read = (results) => ({
+    pose: asRows(results.poseLandmarks, true),
+    left_hand: asRows(results.leftHandLandmarks, false),
+    right_hand: asRows(results.rightHandLandmarks, false),
+  });
+  return { graph, read };
+}
+
+// Finds landmarks in `video` at most `fps` times a second (with Hands alone when `hands`) and hands
+// each frame's, as the stream's `landmarks` message (t: seconds since `started`), to `onFrame`,
+// awaited before the next frame; returns the function that stops it.
+async function startLandmarkLoop(video, started, fps, onFrame, hands = false) {
+  const { graph, read } = await landmarkGraph(hands);
+  let t = 0, found = null;
+  graph.onResults((results) => {
+    found = { type: "landmarks", t, width: video.videoWidth, height: video.videoHeight, ...read(results) };
+  });
+  await graph.initialize();
   let running = true;
   (async () => {
     while (running) {
       const begin = performance.now();
       t = (begin - started) / 1000;
-      if (video.videoWidth) await holistic.send({ image: video });
+      if (video.videoWidth) await graph.send({ image: video });
       if (found && running) await onFrame(found);
       found = null;
       const wait = 1000 / fps - (performance.now() - begin);
       await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 0)));
     }
   })();
-  return () => { running = false; holistic.close(); };
+  return () => { running = false; graph.close(); };
 }
