@@ -159,14 +159,21 @@ def test_the_offline_speller_in_the_page_spells_as_the_server_does(server: str, 
     assert expected[-1]["spelling"]["text"] == "CAB BOOK"
 
 
-def test_offline_fingerspelling_runs_hands_and_the_model_in_the_page(server: str, browser) -> None:
-    """Fully offline with the fingerspelling model: Hands and the model in the page, no WebSocket,
-    and the words the camera spells appear."""
+@pytest.mark.parametrize("mode", ["landmarks", "offline"])
+def test_fingerspelling_in_the_privacy_modes_keeps_the_video_in_the_page(server: str, browser, mode: str) -> None:
+    """MediaPipe Hands runs in the page: landmarks only sends its landmarks over the WebSocket and never
+    an image; offline runs the model there too and opens no WebSocket. The words the camera spells
+    appear in both (here a frame a second reaches Hands, on software WebGL)."""
     if not (HANDS.installed() and ONNXRUNTIME_WEB.installed()):
         pytest.skip("the browser's runtimes are not installed: run `signscribe web-assets` (.ci/run does)")
     page = browser.new_page()
-    sockets: list[str] = []
-    page.on("websocket", lambda socket: sockets.append(socket.url))
-    words = _spell_live(page, server, "offline")
+    sockets, sent = [], []
+    page.on("websocket", lambda socket: (sockets.append(socket.url), socket.on("framesent", lambda frame: sent.append(frame))))
+    words = _spell_live(page, server, mode)
     assert set(words) <= {"HI", "BY"} and words, words
-    assert not sockets
+    if mode == "offline":
+        assert not sockets
+    else:
+        assert sockets and sent and all(isinstance(frame, str) for frame in sent)
+        assert {json.loads(frame)["type"] for frame in sent} == {"landmarks"}
+        assert all(json.loads(frame)["pose"] is None for frame in sent)  # Hands: no body
