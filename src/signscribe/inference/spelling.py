@@ -120,20 +120,32 @@ def _end(frames: FrameLetters, hold: Hold) -> float:
     return float(frames.times[hold.last] + frames.period)
 
 
-def _distance(wrist: np.ndarray, before: slice, after: slice) -> float:
-    """How far (palm lengths) the wrist's mean place moves between two stretches of frames; NaN when
-    it is missing from either."""
-    first, second = wrist[before], wrist[after]
-    if not np.isfinite(first).any() or not np.isfinite(second).any():
-        return float("nan")
-    return float(np.linalg.norm(np.nanmean(second, axis=0) - np.nanmean(first, axis=0)))
+class _WristPlaces:
+    """The wrist's mean place over any stretch of frames in constant time (running sums of its places
+    where it is found): a letter held long costs a frame in proportion to its length, not its square."""
+
+    def __init__(self, wrist: np.ndarray) -> None:
+        found = np.isfinite(wrist).all(axis=1)
+        self.sums = np.concatenate([np.zeros((1, 2)), np.cumsum(np.where(found[:, None], wrist, 0.0), axis=0)])
+        self.counts = np.concatenate([[0], np.cumsum(found)])
+
+    def distance(self, first: tuple[int, int], second: tuple[int, int]) -> float:
+        """How far (palm lengths) the wrist's mean place moves from frames ``first`` to frames
+        ``second`` (each ``(start, stop)``); NaN when it is missing from either."""
+        means = []
+        for start, stop in (first, second):
+            count = self.counts[stop] - self.counts[start]
+            if not count:
+                return float("nan")
+            means.append((self.sums[stop] - self.sums[start]) / count)
+        return float(np.linalg.norm(means[1] - means[0]))
 
 
 def _split_doubles(holds: list[Hold], frames: FrameLetters, settings: SpellingSettings) -> list[Hold]:
     """Each hold in which the wrist slides between its two halves (each at least ``min_hold``), as two
     holds of its letter, split where the halves lie furthest apart (J and Z move as they are signed
     and are not split)."""
-    result = []
+    places, result = _WristPlaces(frames.wrist), []
     for hold in holds:
         splits = [
             split
@@ -143,7 +155,7 @@ def _split_doubles(holds: list[Hold], frames: FrameLetters, settings: SpellingSe
         if hold.letter in MOVING_LETTERS or not splits:
             result.append(hold)
             continue
-        apart = [_distance(frames.wrist, slice(hold.first, s), slice(s, hold.last + 1)) for s in splits]
+        apart = [places.distance((hold.first, s), (s, hold.last + 1)) for s in splits]
         best = int(np.nanargmax(apart)) if np.isfinite(apart).any() else 0
         if np.isfinite(apart[best]) and apart[best] >= settings.double_move:
             split = splits[best]
@@ -157,13 +169,13 @@ def _split_doubles(holds: list[Hold], frames: FrameLetters, settings: SpellingSe
 def _words(holds: list[Hold], frames: FrameLetters, settings: SpellingSettings) -> list[list[Hold]]:
     """The holds grouped into words at gaps over ``word_gap``; two holds of one letter in a word are
     one, unless the wrist slid between them (a double letter)."""
-    words: list[list[Hold]] = []
+    places, words = _WristPlaces(frames.wrist), []
     for hold in holds:
         if not words or frames.times[hold.first] - _end(frames, words[-1][-1]) > settings.word_gap:
             words.append([hold])
             continue
         previous = words[-1][-1]
-        moved = _distance(frames.wrist, slice(previous.first, previous.last + 1), slice(hold.first, hold.last + 1))
+        moved = places.distance((previous.first, previous.last + 1), (hold.first, hold.last + 1))
         if hold.letter == previous.letter and not moved >= settings.double_move:  # NaN: not moved
             sizes = (previous.last - previous.first + 1, hold.last - hold.first + 1)
             mean = (previous.confidence * sizes[0] + hold.confidence * sizes[1]) / sum(sizes)
@@ -193,7 +205,7 @@ class LiveSpelling:
 
     settings: SpellingSettings = field(default_factory=SpellingSettings)
     history: int = 20  # spelled words kept
-    max_frames: int = 3000
+    max_frames: int = 1800  # a minute at 30 frames a second
     frames: list[_Frame] = field(default_factory=list)
     newest: _Frame | None = None
     current: list[dict[str, Any]] = field(default_factory=list)  # the letters of the word being spelled

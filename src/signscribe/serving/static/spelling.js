@@ -97,27 +97,32 @@ const Spelling = (() => {
 
   const end = (frames, hold) => frames.times[hold.last] + frames.period;
 
-  // The wrist's mean place (NaN-skipping) over frames [start, stop), or null when it is missing there.
-  function meanPlace(wrist, start, stop) {
-    const rows = wrist.slice(start, stop).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    if (!rows.length) return null;
-    return [0, 1].map((axis) => rows.reduce((sum, row) => sum + row[axis], 0) / rows.length);
-  }
-
-  function distance(wrist, before, after) {
-    const [a, b] = [meanPlace(wrist, ...before), meanPlace(wrist, ...after)];
-    return a && b ? Math.hypot(b[0] - a[0], b[1] - a[1]) : NaN;
+  // The wrist's mean place over any stretch of frames in constant time (spelling.py, _WristPlaces).
+  function wristPlaces(wrist) {
+    const sums = [[0, 0]], counts = [0];
+    wrist.forEach(([x, y], i) => {
+      const found = Number.isFinite(x) && Number.isFinite(y);
+      sums.push([sums[i][0] + (found ? x : 0), sums[i][1] + (found ? y : 0)]);
+      counts.push(counts[i] + (found ? 1 : 0));
+    });
+    // how far the mean place moves from frames [a, b) to frames [c, d); NaN when missing from either
+    return ([a, b], [c, d]) => {
+      const [n, m] = [counts[b] - counts[a], counts[d] - counts[c]];
+      if (!n || !m) return NaN;
+      return Math.hypot((sums[d][0] - sums[c][0]) / m - (sums[b][0] - sums[a][0]) / n,
+        (sums[d][1] - sums[c][1]) / m - (sums[b][1] - sums[a][1]) / n);
+    };
   }
 
   function splitDoubles(holds, frames, settings) {
-    const result = [];
+    const result = [], distance = wristPlaces(frames.wrist);
     for (const hold of holds) {
       const splits = [];
       for (let split = hold.first + 1; split <= hold.last; split++) {
         if (lasts(frames, hold.first, split - 1, settings) && lasts(frames, split, hold.last, settings)) splits.push(split);
       }
       if (MOVING_LETTERS.includes(hold.letter) || !splits.length) { result.push(hold); continue; }
-      const apart = splits.map((split) => distance(frames.wrist, [hold.first, split], [split, hold.last + 1]));
+      const apart = splits.map((split) => distance([hold.first, split], [split, hold.last + 1]));
       let best = 0;
       apart.forEach((d, i) => { if (Number.isFinite(d) && !(apart[best] >= d)) best = i; });
       if (Number.isFinite(apart[best]) && apart[best] >= settings.double_move) {
@@ -130,7 +135,7 @@ const Spelling = (() => {
   }
 
   function wordsOf(holds, frames, settings) {
-    const words = [];
+    const words = [], distance = wristPlaces(frames.wrist);
     for (const hold of holds) {
       const word = words[words.length - 1];
       if (!word || frames.times[hold.first] - end(frames, word[word.length - 1]) > settings.word_gap) {
@@ -138,7 +143,7 @@ const Spelling = (() => {
         continue;
       }
       const previous = word[word.length - 1];
-      const moved = distance(frames.wrist, [previous.first, previous.last + 1], [hold.first, hold.last + 1]);
+      const moved = distance([previous.first, previous.last + 1], [hold.first, hold.last + 1]);
       if (hold.letter === previous.letter && !(moved >= settings.double_move)) {
         const sizes = [previous.last - previous.first + 1, hold.last - hold.first + 1];
         const confidence = (previous.confidence * sizes[0] + hold.confidence * sizes[1]) / (sizes[0] + sizes[1]);
@@ -159,7 +164,7 @@ const Spelling = (() => {
 
   // LiveSpelling of spelling.py: add a frame at a time, read the state.
   class LiveSpelling {
-    constructor(settings, { history = 20, maxFrames = 3000 } = {}) {
+    constructor(settings, { history = 20, maxFrames = 1800 } = {}) {
       this.settings = settings;
       this.history = history;
       this.maxFrames = maxFrames;
