@@ -325,9 +325,12 @@ def main() -> None:
     parser.add_argument("--photo-copies", type=int, default=PHOTO_COPIES, help="times each letter photo is listed")
     parser.add_argument("--config", type=Path, default=CONFIG, help="another training config (no card)")
     parser.add_argument("--runs-dir", type=Path, default=RUNS, help="where the runs go")
+    parser.add_argument("--tilt-degrees", type=float, help="another 3D turn of the hands in training (no card)")
     args = parser.parse_args()
     args.runs_dir = args.runs_dir.resolve()  # the csv files name their media by absolute paths
     config = json.loads(args.config.read_text())
+    if args.tilt_degrees is not None:
+        config["augmentation"] = {**config.get("augmentation", {}), "tilt_degrees": args.tilt_degrees}
     rows = sequence_rows(args.runs_dir) + roboflow_rows() + digit_rows()
     shapes = palm_shapes(rows)
     print("flat hand width / length by source:", shapes, flush=True)
@@ -354,7 +357,8 @@ def main() -> None:
         for name, figures in results[run].items():
             print(run, name, {k: v for k, v in figures.items() if k != "recall"}, flush=True)
     write_text_atomic(args.runs_dir / "results.json", json.dumps(results, indent=1) + "\n")
-    if args.runs != RUN_NAMES or args.config != CONFIG or args.photo_copies != PHOTO_COPIES:
+    another = args.config != CONFIG or args.photo_copies != PHOTO_COPIES or args.tilt_degrees is not None
+    if args.runs != RUN_NAMES or another:
         return
     final = args.runs_dir / "final"
     speed = runpy.run_path(str(ROOT / "benchmarks" / "photo_letters.py"))["measure"](final)

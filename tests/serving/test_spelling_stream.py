@@ -107,3 +107,36 @@ def test_a_webcam_showing_letters_is_spelled_from_its_frames(make_client, letter
     assert sum(bool(m["left_hand"] or m["right_hand"]) for m in overlays) >= len(overlays) - 2
     predictions = [m for m in messages if m["type"] == "prediction"]
     assert predictions[-1]["spelling"]["text"] == "CB", [p["spelling"] for p in predictions[-3:]]
+
+
+def test_a_client_chooses_the_label_set_it_spells_among(make_client, letter_sequences) -> None:
+    """``labels`` in a config message: digits only, every label, an unknown set refused (the stream
+    goes on), and a model of signs refuses it."""
+    spelled = cab_book(letter_sequences)
+    client = make_client()
+    with client.websocket_connect("/v1/stream?model=fingerspelling") as ws:
+        ws.receive_json()
+        ws.send_text(json.dumps({"type": "config", "labels": "vowels"}))
+        error = ws.receive_json()
+        assert error["code"] == "bad_message" and "letters, digits, all" in error["message"]
+        tops = {}
+        for labels, index in (("digits", 10), ("all", 11), ("letters", 12)):
+            ws.send_text(json.dumps({"type": "config", "labels": labels, "top_k": 36}))
+            message = landmarks_message(spelled, index)
+            ws.send_text(json.dumps(message))
+            predictions = _processed_prediction(ws, message["t"])
+            tops[labels] = [p["gloss"] for p in predictions[-1]["top_k"]]
+        assert len(tops["digits"]) == 10 and all(gloss.isdigit() for gloss in tops["digits"])
+        assert len(tops["letters"]) == 26 and len(tops["all"]) == 36
+    with client.websocket_connect("/v1/stream") as ws:  # traduttore16: signs, no label sets
+        ws.receive_json()
+        ws.send_text(json.dumps({"type": "config", "labels": "digits"}))
+        assert ws.receive_json()["code"] == "bad_message"
+
+
+def _processed_prediction(ws, t: float) -> list[dict]:
+    """The predictions up to the one of the frame at ``t``."""
+    messages = [ws.receive_json()]
+    while not (messages[-1]["type"] == "prediction" and messages[-1]["t"] == t):
+        messages.append(ws.receive_json())
+    return [m for m in messages if m["type"] == "prediction"]

@@ -80,6 +80,8 @@ def _spell_live(page, server: str, mode: str, words: int = 3) -> list[str]:
     page.goto(server)
     page.wait_for_selector("#model-info:has-text('fingerspelling')")
     assert page.locator("#spelling").is_visible()  # the fingerspelling panel of a hand-shape model
+    options = page.eval_on_selector_all("#spelling-labels option", "options => options.map(o => o.value)")
+    assert options == ["letters", "digits", "all"] and page.input_value("#spelling-labels") == "letters"
     page.wait_for_function(f"!document.querySelector('#live-mode option[value={mode}]').disabled")
     page.select_option("#live-mode", mode)
     page.click("#live-start")
@@ -168,7 +170,10 @@ def test_fingerspelling_in_the_privacy_modes_keeps_the_video_in_the_page(server:
         pytest.skip("the browser's runtimes are not installed: run `signscribe web-assets` (.ci/run does)")
     page = browser.new_page()
     sockets, sent = [], []
-    page.on("websocket", lambda socket: (sockets.append(socket.url), socket.on("framesent", lambda frame: sent.append(frame))))
+    page.on(
+        "websocket",
+        lambda socket: (sockets.append(socket.url), socket.on("framesent", lambda frame: sent.append(frame))),
+    )
     words = _spell_live(page, server, mode)
     # a frame a second or less reaches Hands here: the letters are right, the pauses between words
     # (0.6 s) too short to be timed at that rate (the video mode above spells the words)

@@ -110,6 +110,7 @@ class HandAugmenter:
     drop_probability: float = 0.05
     aspect_range: float = 0.3
     still_probability: float = 0.3
+    tilt_degrees: float = 0.0
     side_error_probability: float = 0.0
     jitter: float = 0.02
 
@@ -124,6 +125,9 @@ class HandAugmenter:
             warp_strength=0.0, drop_probability=self.drop_probability, mirror_probability=0.0,
         )  # fmt: skip
         sequence = camera(sequence, rng)
+        if self.tilt_degrees:
+            yaw, pitch = np.radians(rng.uniform(-self.tilt_degrees, self.tilt_degrees, 2))
+            sequence = tilt_hands(sequence, float(yaw), float(pitch))
         if rng.random() < self.side_error_probability:
             sequence = swap_hand_sides(sequence)
         if self.jitter:
@@ -132,6 +136,23 @@ class HandAugmenter:
             noise *= sequence.confidence[..., None] > 0
             sequence = replace(sequence, data=(sequence.data + noise).astype(np.float32))
         return sequence
+
+
+def tilt_hands(sequence: PoseSequence, yaw: float, pitch: float) -> PoseSequence:
+    """Each hand turned in 3D about its wrist: ``yaw`` radians about the vertical axis, then ``pitch``
+    about the horizontal one (z, in widths of the frame, turned as the pixels it stands for)."""
+    turn_yaw = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
+    turn_pitch = np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
+    turn = turn_pitch @ turn_yaw
+    data, width = sequence.data.astype(np.float64), max(sequence.width, 1)
+    for hand in HANDS:
+        rows = sequence.layout.slice(hand)
+        points = data[:, rows] * np.array([1.0, 1.0, width])
+        wrist = points[:, :1]
+        turned = (points - wrist) @ turn.T + wrist
+        found = sequence.confidence[:, rows, None] > 0
+        data[:, rows] = np.where(found, turned / np.array([1.0, 1.0, width]), data[:, rows])
+    return replace(sequence, data=data.astype(np.float32))
 
 
 def swap_hand_sides(sequence: PoseSequence) -> PoseSequence:

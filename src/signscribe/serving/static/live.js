@@ -19,6 +19,10 @@ async function showModes() {
   const [holistic, hands, onnxRuntime] = await runtimes;
   const model = chosenModel();
   $("spelling").hidden = !spellsHands(model);
+  if (spellsHands(model)) {
+    const sets = [...Object.keys(model.label_sets || {}), "all"];
+    $("spelling-labels").replaceChildren(...sets.map((name) => new Option(name, name, false, name === model.spelling.labels)));
+  }
   const finder = spellsHands(model) ? hands : holistic;
   const reasons = {
     landmarks: finder ? "" : ": run signscribe web-assets on the server",
@@ -147,6 +151,14 @@ function showSpelling(spelling) {
   if (spelling.words.length) $("announcer").textContent = spelling.words[spelling.words.length - 1];
 }
 
+// The label set the speller ranks (letters, digits, all): to the server's stream, or the page's speller.
+function sendSpellingLabels() {
+  const labels = $("spelling-labels").value;
+  if (live.socket && live.socket.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify({ type: "config", labels }));
+  if (live.offline && live.offline.useLabels) live.offline.useLabels(labels);
+}
+$("spelling-labels").addEventListener("change", sendSpellingLabels);
+
 function showMessage(message) {
   if (message.type === "prediction") showRate(message);
   if (message.spelling) showSpelling(message.spelling); // letters, not signs: the sign transcript is not theirs
@@ -205,6 +217,7 @@ async function startLive() {
     $("live-stop").disabled = false;
     $("bank-add").disabled = $("bank-recognize").disabled = false;
     live.started = performance.now();
+    if (spellsHands(chosenModel())) sendSpellingLabels();
     if ($("live-mode").value === "landmarks") {
       $("live-status").textContent = "finding landmarks in this browser…";
       try {
@@ -243,6 +256,7 @@ async function startOffline(video) {
     const recognizer = await OfflineRecognizer.create(chosenModel(), authHeaders());
     if (!live.stream) { recognizer.close(); return; } // stopped while the model loaded
     live.offline = recognizer;
+    if (spellsHands(chosenModel())) recognizer.useLabels($("spelling-labels").value);
     $("live-status").textContent = "finding landmarks and signs in this browser…";
     const stop = await startLandmarkLoop(video, live.started, FPS, async (message) => {
       for (const shown of await recognizer.push(message)) if (live.offline === recognizer) showMessage(shown);

@@ -242,13 +242,20 @@ const Spelling = (() => {
 class OfflineSpeller {
   constructor(recognizer, model) {
     this.recognizer = recognizer;
+    this.model = model;
     this.settings = model.spelling;
-    const kept = model.label_sets[this.settings.labels];
-    this.allowed = model.labels.map((label) => !kept || kept.includes(label));
+    this.useLabels(this.settings.labels);
     this.spelling = new Spelling.LiveSpelling(this.settings);
     this.window = [];
     this.processed = 0;
     this.lastPrediction = -Infinity;
+  }
+
+  // Spell among one of the model's label sets (`letters`, `digits`), or every label (`all`), as the
+  // stream's config message does.
+  useLabels(name) {
+    const kept = this.model.label_sets[name];
+    this.allowed = this.model.labels.map((label) => !kept || kept.includes(label));
   }
 
   // The probabilities of one window among the allowed labels (Recognizer.probabilities).

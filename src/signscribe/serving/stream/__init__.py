@@ -9,7 +9,8 @@ Message schema (version 1), all JSON text unless said otherwise.
 Client to server:
 
 * ``{"type": "config", "top_k": 5, "rate": 15}``: optional; ``top_k`` 1-50, ``rate`` predictions a
-  second at most (above 0, at most 60).
+  second at most (above 0, at most 60); for a hand-shape model, ``"labels"``: the label set it spells
+  among (``letters``, the default, ``digits``, or ``all``; other models answer ``bad_message``).
 * A frame, either binary (8-byte little-endian float64 timestamp in seconds, then JPEG, PNG or WebP
   bytes) or ``{"type": "frame", "t": 1.25, "jpeg": "<base64>"}``. Its size is read from the image
   header first: above ``stream_max_frame_pixels`` (3840x2160 by default) it is refused undecoded.

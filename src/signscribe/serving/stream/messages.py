@@ -45,6 +45,7 @@ class ConfigMessage(_Message):
     type: Literal["config"]
     top_k: int | None = Field(None, ge=1, le=50)
     rate: float | None = Field(None, gt=0, le=60)
+    labels: str | None = Field(None, min_length=1, max_length=64)  # a hand-shape model's label set, or "all"
 
 
 class FrameMessage(_Message):

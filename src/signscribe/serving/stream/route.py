@@ -146,7 +146,10 @@ async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: st
                 await _send(websocket, {"type": "error", "code": error.code, "message": str(error)})
                 continue
             if isinstance(parsed, ConfigMessage):
-                session.configure(parsed)
+                try:
+                    session.configure(parsed)
+                except StreamMessageError as error:
+                    await _send(websocket, {"type": "error", "code": error.code, "message": str(error)})
             else:
                 session.offer(parsed)
 

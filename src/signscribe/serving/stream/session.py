@@ -18,7 +18,7 @@ from signscribe.pose.extract import PoseFinder
 from signscribe.pose.holistic_graph import HolisticStream
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.signer_search import SignerFraming
-from signscribe.serving.stream.messages import LAYOUT, ConfigMessage, Incoming
+from signscribe.serving.stream.messages import LAYOUT, ConfigMessage, Incoming, StreamMessageError
 from signscribe.serving.stream.slots import StreamSlots
 
 SCHEMA_VERSION = 1
@@ -58,6 +58,9 @@ class StreamSession(ABC):
         self._lock = threading.Lock()  # process() runs in a worker thread; close() must wait for it
 
     def configure(self, message: ConfigMessage) -> None:
+        """Apply a client's ``config``; a ``StreamMessageError`` for what this model cannot do."""
+        if message.labels is not None:
+            raise StreamMessageError("bad_message", "labels apply to the stream of a hand-shape model (fingerspelling)")
         if message.top_k is not None:
             self.top_k = min(message.top_k, len(self.recognizer.labels))
         if message.rate is not None:

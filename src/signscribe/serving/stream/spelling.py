@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,10 @@ from signscribe.inference.spelling import LiveSpelling, SpellingSettings
 from signscribe.models.inputs.hand import palm_lengths, signing_hand
 from signscribe.pose.photo import PhotoHands
 from signscribe.pose.sequence import PoseSequence
-from signscribe.serving.stream.messages import Incoming
+from signscribe.serving.stream.messages import ConfigMessage, Incoming, StreamMessageError
 from signscribe.serving.stream.session import STREAM_FPS, StreamSession, overlay_message
+
+ALL_LABELS = "all"  # the config's labels that ranks every label of the model
 
 
 class SpellingSession(StreamSession):
@@ -38,6 +41,18 @@ class SpellingSession(StreamSession):
         self.ranked: list[Prediction] = []  # the newest frame's letters, best first
         self.size = (0, 0)
         self.hands: PhotoHands | None = None
+
+    def configure(self, message: ConfigMessage) -> None:
+        """``labels``: spell among one of the model's label sets (``letters``, ``digits``), or ``all``."""
+        if message.labels is not None:
+            sets = self.recognizer.label_sets
+            if message.labels != ALL_LABELS and message.labels not in sets:
+                known = ", ".join([*sets, ALL_LABELS])
+                raise StreamMessageError("bad_message", f"unknown labels {message.labels!r}; this model's: {known}")
+            labels = None if message.labels == ALL_LABELS else message.labels
+            self.settings = replace(self.settings, labels=labels)
+            self.speller = Fingerspeller(self.recognizer, self.settings)
+        super().configure(message.model_copy(update={"labels": None}))
 
     def restart(self) -> None:
         super().restart()
