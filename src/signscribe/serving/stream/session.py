@@ -106,6 +106,19 @@ class StreamSession(ABC):
     @abstractmethod
     def _process(self, frame: Incoming) -> list[dict[str, Any]]: ...
 
+    def landmarks_of(self, frame: Incoming) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """A frame's landmarks in pixels, their confidence and the frame's size: the client's, or those
+        ``_find`` finds in its image."""
+        if frame.landmarks is not None:
+            return frame.landmarks
+        assert frame.image is not None
+        height, width = frame.image.shape[:2]
+        return (*self._find(frame.image), width, height)
+
+    def _find(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The landmarks and confidence of an RGB image (sessions of landmark models)."""
+        raise NotImplementedError(f"{type(self).__name__} reads no landmarks")
+
     @abstractmethod
     def _predict(self, t: float, started: float) -> dict[str, Any]:
         """The prediction of the window as it stands, its newest frame at ``t``."""
@@ -162,17 +175,15 @@ class LandmarkSession(StreamSession):
         self.holistic: HolisticStream | None = None
         self.framing: SignerFraming | None = None  # the borrowed graph, zoomed in on a signer small in the frame
 
+    def _find(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.framing is None:
+            self.holistic = self.graphs.borrow()
+            self.framing = SignerFraming(self.holistic, open_finder=lambda: PoseFinder().__enter__())
+        return self.framing.process(image)
+
     def _process(self, frame: Incoming) -> list[dict[str, Any]]:
         started = time.perf_counter()
-        if frame.landmarks is not None:
-            values, confidence, width, height = frame.landmarks
-        else:
-            assert frame.image is not None
-            if self.framing is None:
-                self.holistic = self.graphs.borrow()
-                self.framing = SignerFraming(self.holistic, open_finder=lambda: PoseFinder().__enter__())
-            values, confidence = self.framing.process(frame.image)
-            height, width = frame.image.shape[:2]
+        values, confidence, width, height = self.landmarks_of(frame)
         self.size = (width, height)
         self.window.append((frame.t, values, confidence))
         self.processed += 1

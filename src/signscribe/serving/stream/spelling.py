@@ -59,17 +59,15 @@ class SpellingSession(StreamSession):
         self.spelling = LiveSpelling(self.settings)
         self.ranked = []
 
+    def _find(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.hands is None:
+            self.hands = PhotoHands(video=True)
+        found = self.hands.landmarks(image)
+        return found.data[0], found.confidence[0]
+
     def _process(self, frame: Incoming) -> list[dict[str, Any]]:
         started = time.perf_counter()
-        if frame.landmarks is not None:
-            values, confidence, width, height = frame.landmarks
-        else:
-            assert frame.image is not None
-            if self.hands is None:
-                self.hands = PhotoHands(video=True)
-            found = self.hands.landmarks(frame.image)
-            values, confidence = found.data[0], found.confidence[0]
-            height, width = frame.image.shape[:2]
+        values, confidence, width, height = self.landmarks_of(frame)
         self.size = (width, height)
         self.window.append((frame.t, values, confidence))
         while self.window[0][0] <= frame.t - self.settings.window:
