@@ -183,5 +183,7 @@ def test_fingerspelling_in_the_privacy_modes_keeps_the_video_in_the_page(server:
         assert not sockets
     else:
         assert sockets and sent and all(isinstance(frame, str) for frame in sent)
-        assert {json.loads(frame)["type"] for frame in sent} == {"landmarks"}
-        assert all(json.loads(frame)["pose"] is None for frame in sent)  # Hands: no body
+        messages = [json.loads(frame) for frame in sent]
+        assert messages[0] == {"type": "config", "labels": "letters"}  # the page's spell choice
+        assert {m["type"] for m in messages[1:]} == {"landmarks"}
+        assert all(m["pose"] is None for m in messages[1:])  # Hands: no body
