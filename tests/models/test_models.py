@@ -27,7 +27,11 @@ from signscribe.models.pretrained import (
 )
 from signscribe.pose import ExtractionSettings, HolisticExtractor, load_mp_sequence
 
-TINY = {"pose_transformer": {"dim": 32, "depth": 1, "heads": 2}, "stgcn": {"widths": [16, 16]}}
+TINY = {
+    "pose_transformer": {"dim": 32, "depth": 1, "heads": 2},
+    "stgcn": {"widths": [16, 16]},
+    "hand_shape": {"dim": 16, "depth": 1},
+}
 
 
 def _inputs(batch: int, frames: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -267,3 +271,16 @@ def test_a_measured_section_goes_into_a_card_once_and_is_replaced(tmp_path: Path
     assert card.read_text() == (
         "# m\n\n<!-- a -->\n## Other cameras\n<!-- /a -->\n\n<!-- p: begin -->\n## Per class\n\np\n<!-- p: end -->\n"
     )
+
+
+def test_an_ensemble_of_hand_shape_models_reads_hands(tmp_path: Path, letter_photos: Path) -> None:
+    """The ensemble keeps its members' input kind (``hand``: photos), not the family's default."""
+    from signscribe.models.inputs.hand import HandConfig
+
+    labels = ["B", "C", "V"]
+    members = [_tiny_folder("hand_shape", tmp_path / f"m{seed}", labels, seed, HandConfig()) for seed in (0, 1)]
+    folder = combine(members, tmp_path / "both", "# both\n")
+    recognizer = Recognizer.from_pretrained(folder)
+    assert recognizer.loaded.input_kind == "hand" and recognizer.loaded.features == HandConfig()
+    predictions = recognizer.predict(letter_photos / "test" / "images" / "V10.jpg", top_k=3)
+    assert sorted(p.gloss for p in predictions) == labels

@@ -102,7 +102,7 @@ def model_config_json(
         "format_version": 1,
         "signscribe_version": __version__,
         "task": family.task,
-        "input_kind": family.input_kind,
+        "input_kind": features.kind,  # an ensemble's is its members'
         "architecture": architecture,
         "model_config": model_config,
         "num_classes": num_classes,
