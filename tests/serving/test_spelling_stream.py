@@ -34,7 +34,7 @@ def test_a_client_spelling_cab_book_sees_the_letters_the_word_and_the_history(ma
     messages = []
     with client.websocket_connect("/v1/stream?model=fingerspelling") as ws:
         ready = ws.receive_json()
-        assert ready["input"] == "hand" and "A" in ready["labels"]
+        assert ready["input"] == "hand" and "A" in ready["labels"] and ready["window_seconds"] == 0.4
         for index in range(spelled.num_frames):
             message = landmarks_message(spelled, index)
             ws.send_text(json.dumps(message))

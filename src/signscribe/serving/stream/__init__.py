@@ -42,12 +42,14 @@ Server to client:
   calibrated ``rejection`` confidence, ``"no_gloss": {"code": "unknown_sign", "message": ...}`` says the
   sign is not one the model knows (``top_k`` stays, for display). A model with attention pooling adds
   ``"attention": [w, ...]``, its weights over the window's frames, oldest first (they sum to 1).
-  A hand-shape model (``fingerspelling``) reads every frame: its window is the ``window`` seconds
-  before it (0.4), ``signing`` says a hand is found in the newest frame, ``top_k`` ranks its letters,
-  and ``"spelling": {"letter": "C" | null, "confidence": c, "word": "CA", "letters": [{"letter",
-  "start", "end", "confidence"}], "words": ["HELLO"], "text": "HELLO CA"}`` gives the newest frame's
-  letter (null below ``min_confidence``), the word being spelled and its letters, and the words
-  spelled before it, oldest first (``signscribe.inference.spelling``: hold, repeat and word rules).
+  A hand-shape model (``fingerspelling``) reads every frame: its window is the ``window_seconds``
+  before it (0.4, in ``ready``, whose ``window_frames`` is then the most frames the model reads),
+  ``signing`` says a hand is found in the newest frame, ``top_k`` ranks its letters, and
+  ``"spelling": {"letter": "C" | null, "confidence": c, "word": "CA", "letters": [{"letter",
+  "start", "end", "confidence"}], "words": ["HELLO"], "text": "HELLO CA"}`` gives the newest
+  frame's letter (null below ``min_confidence``), the word being spelled and its letters, and the
+  words spelled before it, oldest first (``signscribe.inference.spelling``: hold, repeat and word
+  rules).
 * ``{"type": "error", "code": ..., "message": ...}``: a bad message (``bad_json``, ``bad_message``,
   ``bad_frame``, ``bad_landmarks``, ``too_large``, ``frame_too_large``, ``frame_failed``); the stream
   goes on. Every message is validated by the pydantic models of ``messages.py``: numbers must be

@@ -110,6 +110,8 @@ async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: st
     session = _session(recognizer, settings, state.streams)
     ready = {"type": "ready", "schema": SCHEMA_VERSION, "model": model_id, "input": recognizer.loaded.input_kind}
     window = {"window_frames": session.window_frames, "top_k": session.top_k}
+    if session.window_seconds is not None:
+        window["window_seconds"] = session.window_seconds
     await _send(websocket, {**ready, "labels": recognizer.labels, **window})
 
     async def process_frames() -> None:

@@ -43,6 +43,8 @@ class StreamSession(ABC):
     """The state of one connection that every model shares: the pending frame, the counters and the
     prediction rate. A subclass turns frames into messages (``_process``, in a worker thread)."""
 
+    window_seconds: float | None = None  # a window of a time rather than of frames (live spelling)
+
     def __init__(self, recognizer: Recognizer, window_frames: int, min_frames: int, top_k: int, rate: float) -> None:
         self.recognizer = recognizer
         self.window_frames = window_frames

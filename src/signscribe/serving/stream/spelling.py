@@ -35,7 +35,9 @@ class SpellingSession(StreamSession):
     ) -> None:
         self.speller = Fingerspeller(recognizer, settings)
         self.settings = self.speller.settings
-        super().__init__(recognizer, window_frames=0, min_frames=1, top_k=top_k, rate=rate)
+        most = recognizer.loaded.features.max_frames  # a longer window is resampled to this many
+        super().__init__(recognizer, window_frames=most, min_frames=1, top_k=top_k, rate=rate)
+        self.window_seconds = self.settings.window
         self.window: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
         self.spelling = LiveSpelling(self.settings)
         self.ranked: list[Prediction] = []  # the newest frame's letters, best first
