@@ -2,7 +2,7 @@
 // input pipeline (signscribe/models/inputs/hand.py, hand_features), the spelling rules and
 // LiveSpelling (signscribe/inference/spelling.py), and the server's SpellingSession
 // (signscribe/serving/stream/spelling.py), with the same steps and numbers. tests/serving/
-// test_web_page.py checks on real letters that both give the same model input, letters and words.
+// test_web_spelling.py checks on real letters that both give the same model input, letters and words.
 "use strict";
 
 const Spelling = (() => {
