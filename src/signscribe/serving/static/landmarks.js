@@ -273,5 +273,5 @@ const Landmarks = (() => {
     return raised / s.frames >= minRaised && moving / s.frames >= minMoving * (raised / s.frames);
   }
 
-  return { frameOf, sequenceOf, modelInputs, resample, isSigning, MODEL_ROWS, MIRROR_ROWS };
+  return { frameOf, sequenceOf, modelInputs, resample, isSigning, median, MODEL_ROWS, MIRROR_ROWS };
 })();

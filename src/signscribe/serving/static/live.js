@@ -256,7 +256,7 @@ async function startOffline(video) {
     const recognizer = await OfflineRecognizer.create(chosenModel(), authHeaders());
     if (!live.stream) { recognizer.close(); return; } // stopped while the model loaded
     live.offline = recognizer;
-    if (spellsHands(chosenModel())) recognizer.useLabels($("spelling-labels").value);
+    if (spellsHands(chosenModel())) sendSpellingLabels();
     $("live-status").textContent = "finding landmarks and signs in this browser…";
     const stop = await startLandmarkLoop(video, live.started, FPS, async (message) => {
       for (const shown of await recognizer.push(message)) if (live.offline === recognizer) showMessage(shown);

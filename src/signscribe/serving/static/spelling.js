@@ -14,10 +14,7 @@ const Spelling = (() => {
     for (let row = start; row < start + HAND; row++) if (s.confidence[frame * POINTS + row] > 0) return true;
     return false;
   };
-  const median = (values) => {
-    const sorted = [...values].sort((a, b) => a - b), middle = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  };
+  const median = Landmarks.median;
   const finite = (values) => values.filter((v) => Number.isFinite(v));
 
   // The hand found in the most frames (the right one on a tie): the start of its rows.
