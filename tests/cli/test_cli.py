@@ -25,7 +25,10 @@ def test_version() -> None:
     assert result.exit_code == 0 and result.output.strip() == f"signscribe {__version__}"
 
 
-@pytest.mark.parametrize("command", [[], ["probe"], ["dataset"], ["extract"]])
+HELPED = [[], ["probe"], ["dataset"], ["dataset", "init"], ["download", "wlasl"], ["prepare", "how2sign"], ["extract"]]
+
+
+@pytest.mark.parametrize("command", HELPED)
 def test_every_command_has_help(command: list[str]) -> None:
     result = _run(*command, "--help")
     assert result.exit_code == 0 and "Usage" in result.output
@@ -50,7 +53,7 @@ def test_probe_bad_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_dataset_summary(wlasl_dir: Path) -> None:
     result = _run(
-        "dataset", f"wlasl:{wlasl_dir / 'WLASL_v0.3.json'}", "--videos", wlasl_dir / "clips", "--subset", "100"
+        "dataset", "show", f"wlasl:{wlasl_dir / 'WLASL_v0.3.json'}", "--videos", wlasl_dir / "clips", "--subset", "100"
     )
     assert result.exit_code == 0, result.output
     assert "100 labels" in result.output and "missing" in result.output
@@ -59,7 +62,7 @@ def test_dataset_summary(wlasl_dir: Path) -> None:
 def test_a_dataset_without_splits_says_so(tmp_path: Path, wlasl_dir: Path) -> None:
     table = tmp_path / "mine.csv"
     table.write_text(f"path,label\n{wlasl_dir / 'clips' / '01586.mp4'},hello\n")
-    result = _run("dataset", f"csv:{table}")
+    result = _run("dataset", "show", f"csv:{table}")
     assert result.exit_code == 0 and "(none given)" in result.output and "None" not in result.output
 
 
@@ -177,13 +180,13 @@ def test_every_command_that_reads_a_dataset_offers_its_options_declared_once() -
 
     commands = _data_commands()
     training = {"train", "train-translation", "tune", "train-vlm"}
-    assert set(commands) == {"dataset", "extract", "embed", "evaluate"} | training
+    assert set(commands) == {"dataset show", "extract", "embed", "evaluate"} | training
     split_options = {item.name for item in fields(DataOptions) if "help" in item.metadata} - set(dataset_option_names())
     assert split_options == {"val", "val_videos", "seed", "split_by", "holdout_signer", "val_fraction"}
     for name, parameters in commands.items():
         assert set(dataset_option_names()) <= parameters, name
         assert (split_options <= parameters) == (name in training), name
-    help_text = " ".join(runner.invoke(app, ["dataset", "--help"], env={"COLUMNS": "300"}).output.split())
+    help_text = " ".join(runner.invoke(app, ["dataset", "show", "--help"], env={"COLUMNS": "300"}).output.split())
     assert "KIND:PATH (wlasl, how2sign, mp_data, asl_signs, csv, poses, embeddings" in help_text  # the registry's
     assert f"Kinds: {', '.join(kinds_taking('videos'))}." in help_text and "Kinds: mp_data." in help_text
 
@@ -191,7 +194,7 @@ def test_every_command_that_reads_a_dataset_offers_its_options_declared_once() -
 def test_a_dataset_option_is_checked_against_the_kind_in_every_command(tmp_path: Path) -> None:
     table = tmp_path / "mine.csv"
     table.write_text("path,label\na.pose,x\n")
-    for command in (["dataset", f"csv:{table}"], ["evaluate", "--data", f"csv:{table}"],
+    for command in (["dataset", "show", f"csv:{table}"], ["evaluate", "--data", f"csv:{table}"],
                     ["train", "--data", f"csv:{table}", "--out", tmp_path / "model"]):  # fmt: skip
         result = _run(*command, "--sequences-per-signer", "30")
         assert result.exit_code == 2, result.output

@@ -282,7 +282,7 @@ def test_a_gloss_list_selects_a_subset_of_any_dataset(wlasl100_csv: Path, wlasl_
                          glosses="wlasl100")  # fmt: skip
     assert set(wlasl.labels) <= set(shipped) and all(s.label in shipped for s in wlasl.samples + wlasl.missing)
 
-    listed = CliRunner().invoke(app, ["dataset", f"csv:{wlasl100_csv}", "--glosses", str(glossary)])
+    listed = CliRunner().invoke(app, ["dataset", "show", f"csv:{wlasl100_csv}", "--glosses", str(glossary)])
     assert listed.exit_code == 0 and "2 labels" in listed.output
     glossary.write_text("book\nbook\n")
     with pytest.raises(DatasetError, match=r"repeated glosses \['book'\]"):

@@ -136,7 +136,7 @@ def test_pre_trimmed_wlasl_copies_are_detected(wlasl_dir: Path, tmp_path: Path) 
     # the untrimmed originals keep their ranges
     originals = open_dataset(f"wlasl:{json_path}", videos=wlasl_dir / "clips", subset=100)
     assert not originals.notes
-    result = CliRunner().invoke(app, ["dataset", f"wlasl:{json_path}", "--videos", str(trimmed_videos),
+    result = CliRunner().invoke(app, ["dataset", "show", f"wlasl:{json_path}", "--videos", str(trimmed_videos),
                                       "--subset", "100"])  # fmt: skip
     assert result.exit_code == 0 and "pre-trimmed" in result.output
 
@@ -200,7 +200,8 @@ def test_a_truncated_archive_is_one_line_and_leaves_nothing(keypoints_archive: P
     truncated.write_bytes(data[: len(data) // 2])
     cache = tmp_path / "cache" / "poses"
     for _ in range(2):
-        result = CliRunner().invoke(app, ["dataset", f"mp_data:{truncated}"], env={"SIGNSCRIBE_CACHE_DIR": str(cache)})
+        shown = ["dataset", "show", f"mp_data:{truncated}"]
+        result = CliRunner().invoke(app, shown, env={"SIGNSCRIBE_CACHE_DIR": str(cache)})
         assert result.exit_code == 2 and "cannot unpack archive: the archive is truncated" in result.output
         assert "Aborted" not in result.output and len(result.output.strip().splitlines()) == 1
     leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".unpack-")]

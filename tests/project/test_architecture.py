@@ -186,7 +186,7 @@ def test_a_dataset_kind_added_outside_the_package_is_read_by_every_command(keypo
     data = signscribe.open_dataset(f"mp_data:{keypoints_archive}")
     listing = tmp_path / "two.txt"
     listing.write_text("".join(f"{s.label} {s.path}\n" for s in data.samples if s.label in LABELS[:2]))
-    result = CliRunner().invoke(app, ["dataset", f"test_glosses:{listing}"])
+    result = CliRunner().invoke(app, ["dataset", "show", f"test_glosses:{listing}"])
     assert result.exit_code == 0 and "180 samples with media, 0 missing, 2 labels" in result.output
     report, _ = signscribe.evaluate(signscribe.Recognizer.from_pretrained("traduttore16"), f"test_glosses:{listing}")
     assert report.samples == 180 and report.top_k[1] > 0.9

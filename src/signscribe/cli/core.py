@@ -1,4 +1,4 @@
-"""The core commands: probe, dataset, extract, train, train-translation, evaluate, recognize, models,
+"""The core commands: probe, extract, train, train-translation, evaluate, recognize, models,
 samples and serve."""
 
 from __future__ import annotations
@@ -29,19 +29,6 @@ def probe(video: Annotated[Path, typer.Argument(help="A video file.")]) -> None:
     from signscribe.io import probe as probe_video
 
     console.print(terminal.probe_table(probe_video(video)))
-
-
-@command()
-@option.offers(DatasetOptions)
-def dataset(spec: option.DatasetSpec, data_options: dict[str, Any]) -> None:
-    """Summarise a dataset: samples per split, labels, and instances whose media is missing."""
-    from signscribe import open_dataset
-
-    data = open_dataset(spec, **data_options)
-    console.print(terminal.dataset_table(data))
-    for note in data.notes:
-        console.print(note)
-    console.print(f"{len(data)} samples with media, {len(data.missing)} missing, {len(data.labels)} labels")
 
 
 @command()

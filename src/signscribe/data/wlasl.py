@@ -36,7 +36,7 @@ def _require(path: Path, entry: dict[str, Any], key: str, where: str) -> Any:
     return entry[key]
 
 
-def _instances(path: Path) -> tuple[list[str], dict[str, tuple[str, dict[str, Any]]]]:
+def read_instances(path: Path) -> tuple[list[str], dict[str, tuple[str, dict[str, Any]]]]:
     """Glosses in file order and ``video_id -> (gloss, instance)``."""
     entries = load_json(path)
     if not isinstance(entries, list):
@@ -156,7 +156,7 @@ def read_wlasl(
     """
     json_path = Path(json_path)
     videos = Path(videos) if videos is not None else json_path.parent / "videos"
-    glosses, instances = _instances(json_path)
+    glosses, instances = read_instances(json_path)
     if subset is None:
         samples = [
             _sample(

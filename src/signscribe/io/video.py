@@ -110,6 +110,16 @@ def probe(path: str | Path) -> VideoInfo:
         return _info(path, container, stream)
 
 
+def check_video(path: str | Path) -> VideoInfo:
+    """Decode every frame of a video (without converting it) and give its metadata with the frames
+    counted: a file that is not a video, has no video stream, or is truncated raises ``VideoReadError``."""
+    path = Path(path)
+    with _open(path) as (container, stream):
+        info = _info(path, container, stream)
+        decoded = sum(1 for _ in _selected(path, container, stream, None, None, 1, -1))
+    return VideoInfo(**{**info.__dict__, "frame_count": decoded})
+
+
 def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     """The size that fits ``max_side`` keeping the aspect ratio (even numbers, never upscaled)."""
     scale = min(1.0, max_side / max(width, height))
