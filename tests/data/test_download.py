@@ -137,3 +137,23 @@ def test_a_killed_download_resumes_to_identical_files(tmp_path: Path, wlasl100_c
         assert digest(out / name) == digest(source)
     assert leftovers(out) == [] and not (out / ".partial").exists()
     assert sum(count == 2 for count in mirror.requests.values()) == len(partial)  # each continued where it stopped
+
+
+@pytest.mark.parametrize(("behaviour", "held"), [("norange", 0.5), ("ok", 1.0)])
+def test_a_partial_file_is_finished_whatever_the_server_does_with_range(
+    tmp_path: Path, wlasl100_csv: Path, behaviour: str, held: float
+) -> None:
+    """Half a file and a server that ignores ``Range``: it starts over. The whole file, killed before
+    its rename: the server's 416 says it is complete, and nothing is fetched again."""
+    source = Path(clips_of(wlasl100_csv, 1)[0]["file"])
+    data = source.read_bytes()
+    partial = tmp_path / "raw" / ".partial" / f"{source.stem}.partial.mp4"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(data[: int(len(data) * held)])
+    with serving({source.name: source}) as mirror:
+        json_path = wlasl_json(
+            tmp_path, [{"gloss": "x", "video_id": source.stem, "url": mirror.url(behaviour, source.name)}]
+        )
+        [outcome] = download(raw_videos(json_path), tmp_path / "raw", FAST)
+    assert outcome.status == "downloaded" and digest(tmp_path / "raw" / source.name) == digest(source)
+    assert leftovers(tmp_path / "raw") == []

@@ -102,6 +102,12 @@ def test_download_then_prepare_gives_the_clips_train_and_evaluate_read(tmp_path:
     evaluated = runner.invoke(app, ["evaluate", "--model", "wlasl100", "--data", table, "--strict"])
     assert evaluated.exit_code == 0, evaluated.output
     assert "7 samples, loss" in evaluated.output
+    tiny = tmp_path / "tiny.json"
+    tiny.write_text(json.dumps({"model_config": {"dim": 16, "depth": 1, "heads": 2}, "patience": 0}))
+    trained = runner.invoke(app, ["train", "--data", table, "--config", str(tiny), "--epochs", "1",
+                                  "--out", str(tmp_path / "model")])  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    assert (tmp_path / "model" / "model.safetensors").is_file()
 
 
 def test_a_cut_is_cropped_to_its_bbox_and_a_range_outside_the_video_is_named(tmp_path: Path, wlasl_dir: Path) -> None:
