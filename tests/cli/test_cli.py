@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,12 @@ def test_samples_are_listed_and_copied_whole(tmp_path: Path) -> None:
     assert copied.exit_code == 0 and "copied 14 files" in copied.stderr
     assert sorted(path.name for path in (tmp_path / "samples").iterdir() if path.suffix == ".pose")[:3] == [
         "coffee_1.pose", "coffee_2.pose", "coffee_3.pose"]  # fmt: skip
+
+
+def test_ray_without_its_extra_says_how_to_install_it(
+    wlasl_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails, as without the extra
+    clip = next((wlasl_dir / "clips").glob("*.mp4"))
+    result = _run("extract", str(clip), "--out", str(tmp_path / "poses"), "--ray", "auto")
+    assert result.exit_code == 2 and "pip install 'signscribe[ray]'" in result.output

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from signscribe.pose.native_log import NoiseFilter
+from signscribe.native_log import NoiseFilter
 
 NOTICES = ("XNNPACK", "Feedback manager", "W0000", "I0000", "absl::InitializeLog")
 
@@ -26,6 +26,17 @@ def test_the_filter_drops_notice_lines_and_passes_the_rest_at_once() -> None:
     )
     assert noise.feed(b"W00") == b"" and noise.feed(b"t, a word\n") == b"W00t, a word\n"
     assert noise.feed(b"INFO") == b"" and noise.flush() == b"INFO"
+
+
+def test_the_filter_drops_rays_notices_and_keeps_its_errors() -> None:
+    noise = NoiseFilter()
+    info = b"[2026-12-06 18:16:50,921 I 25442 25442] logging.cc:303: Set ray log level from environment\n"
+    pool = (b"[2026-12-06 18:16:25,047 E 24010 24010] core_worker.cc:2465: Actor with class name: 'MapWorker'"
+            b" and ID: 'f7c8' has constructor arguments in the object store and max_restarts > 0.\n")  # fmt: skip
+    error = b"[2026-12-06 18:16:25,047 E 24010 24010] raylet_client.cc:80: Failed to connect to the raylet\n"
+    assert noise.feed(info[:20]) == b"" and noise.feed(info[20:] + pool) == b""
+    assert noise.feed(error) == error
+    assert noise.feed(b"[x] a line of a user's\n") == b"[x] a line of a user's\n"
 
 
 def test_extract_on_real_clips_in_two_workers_prints_no_native_notices(wlasl_dir: Path, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from signscribe.cli.terminal import console, errors
 from signscribe.errors import SignscribeError
@@ -39,11 +40,11 @@ def command(name: str | None = None, group: typer.Typer | None = None) -> Callab
             try:
                 function(*args, **kwargs)
             except (SignscribeError, ValueError) as error:
-                errors.print(f"[red]error:[/red] {error}", highlight=False)
+                errors.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
                 raise typer.Exit(code=2) from None
             except OSError as error:
                 where = f"{error.filename}: " if error.filename else ""
-                errors.print(f"[red]error:[/red] {where}{error.strerror or error}", highlight=False)
+                errors.print(f"[red]error:[/red] {escape(where + str(error.strerror or error))}", highlight=False)
                 raise typer.Exit(code=1) from None
 
         (group or app).command(name, short_help=_first_sentence(function.__doc__ or ""))(run)
@@ -77,4 +78,4 @@ def wrote(*paths: Path | None) -> None:
     """Status on stderr: stdout holds only the requested output."""
     for path in paths:
         if path is not None:
-            errors.print(f"wrote {path}", highlight=False)
+            errors.print(f"wrote {escape(str(path))}", highlight=False)

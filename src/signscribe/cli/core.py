@@ -43,6 +43,7 @@ def extract(
     max_side: Annotated[int | None, typer.Option(min=64, help="Shrink frames to this longer side first.")] = None,
     fps: option.FrameRate = None,
     cache: Annotated[bool, typer.Option(help="Reuse and fill the pose cache.")] = True,
+    ray: option.Ray = None,
     *,
     data_options: dict[str, Any],
 ) -> None:
@@ -54,7 +55,7 @@ def extract(
     items: list[Any] = option.dataset_samples(data, data_options, split) if data else list(inputs or [])
     settings = ExtractionSettings(include_face=face, max_side=max_side, frame_rate=fps)
     with terminal.progress() as bars:
-        summary = extract_poses(items, out, settings, workers, cache, bar(bars, "extracting"))
+        summary = extract_poses(items, out, settings, workers, cache, bar(bars, "extracting"), ray)
     for line in summary.describe():
         console.print(line, highlight=False, markup=False)
     if summary.failures and not summary.done and not summary.skipped:

@@ -88,7 +88,16 @@ Family = Annotated[str | None, typer.Option(help="Model family (see `signscribe 
 PositiveInt = Annotated[int | None, typer.Option(min=1)]
 Lr = Annotated[float | None, typer.Option(min=0.0)]
 Resume = Annotated[bool, typer.Option(help="Continue the run whose checkpoint is in --out.")]
-Workers = Annotated[int, typer.Option(min=1, help="Processes extracting landmarks in parallel.")]
+Workers = Annotated[int, typer.Option(min=1, help="Processes extracting landmarks in parallel (with --ray: actors).")]
+Ray = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="auto|local|ADDRESS",
+        help="Run on a Ray cluster: auto (the one `ray start` runs here), local (start one on this machine) or its "
+        "address; needs the [ray] extra.",
+    ),
+]
 OutFolder = Annotated[Path, typer.Option("--out", "-o", help="Folder for the model and the training logs.")]
 OutFile = Annotated[Path | None, typer.Option("--out", "-o", help="Write the results here, not to stdout.")]
 Model = Annotated[

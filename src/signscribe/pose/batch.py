@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from signscribe.cluster import map_on_actors
 from signscribe.errors import SignscribeError
 from signscribe.files import write_text_atomic
 from signscribe.io.inputs import VIDEO_SUFFIXES, gather_inputs
@@ -129,8 +130,27 @@ def _init_worker(settings: ExtractionSettings, cache_dir: Path | None) -> None:
 
 def _run_job(job: ExtractJob) -> JobResult:
     assert _worker_extractor is not None, "worker not initialised"
+    return extract_job(_worker_extractor, job)
+
+
+class ExtractionActor:
+    """One MediaPipe graph on a Ray worker, for every clip it is given (``run_extraction(ray=...)``)."""
+
+    def __init__(self, settings: ExtractionSettings, cache_dir: Path | None) -> None:
+        self.extractor = HolisticExtractor(settings, PoseCache(cache_dir) if cache_dir else None)
+
+    def __call__(self, job: ExtractJob) -> JobResult:
+        return extract_job(self.extractor, job)
+
+
+def _lost(job: ExtractJob, reason: str) -> JobResult:
+    return JobResult(job.id, "failed", f"{job.clip.path}: {reason}")
+
+
+def extract_job(extractor: HolisticExtractor, job: ExtractJob) -> JobResult:
+    """Extract one clip and write its ``.pose`` file (and label); a failure is the result, not raised."""
     try:
-        sequence = load_landmarks(job.clip, _worker_extractor)
+        sequence = load_landmarks(job.clip, extractor)
     except SignscribeError as error:
         return JobResult(job.id, "failed", str(error))
     except Exception as error:  # a worker must report, never die, on one bad video
@@ -151,8 +171,11 @@ def run_extraction(
     workers: int = 1,
     cache_dir: Path | None = None,
     on_result: Callable[[JobResult], None] | None = None,
+    ray: str | None = None,
 ) -> ExtractionSummary:
-    """Run jobs (skipping outputs that exist) with ``workers`` processes; ``on_result`` sees each result."""
+    """Run jobs (skipping outputs that exist) with ``workers`` processes, or on the Ray cluster at
+    ``ray`` (``signscribe.cluster.connect``) with ``workers`` actors (1: one a core of the cluster);
+    ``on_result`` sees each result."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     summary = ExtractionSummary()
@@ -168,6 +191,12 @@ def run_extraction(
             record(JobResult(job.id, "skipped"))
         else:
             pending.append(job)
+    if ray is not None:
+        arguments = {"settings": settings, "cache_dir": cache_dir}
+        actors = workers if workers > 1 else None  # one worker: as many actors as the cluster's cores
+        for result in map_on_actors(ray, pending, ExtractionActor, arguments, actors, _lost):
+            record(result)
+        return summary
     if workers == 1 or len(pending) <= 1:
         _init_worker(settings, cache_dir)
         for job in pending:
@@ -186,8 +215,10 @@ def extract_poses(
     workers: int = 1,
     cache: bool = True,
     on_progress: ProgressCallback | None = None,
+    ray: str | None = None,
 ) -> ExtractionSummary:
-    """Write one ``.pose`` file per clip into ``out`` and the totals into ``out/extract_summary.json``.
+    """Write one ``.pose`` file per clip into ``out`` and the totals into ``out/extract_summary.json``
+    (``ray``: on that Ray cluster, ``workers`` actors).
 
     ``inputs`` are video files and folders (a folder's sub-folders are kept in ``out``), or a
     dataset's samples (files named by sample id, each with its label beside it). Outputs that exist
@@ -209,7 +240,7 @@ def extract_poses(
             on_progress(done, len(jobs))
 
     cache_dir = default_cache_dir() if cache else None
-    summary = run_extraction(jobs, settings or ExtractionSettings(), workers, cache_dir, count)
+    summary = run_extraction(jobs, settings or ExtractionSettings(), workers, cache_dir, count, ray)
     summary.passed_over = passed_over
     write_text_atomic(out / SUMMARY, json.dumps(summary.to_dict(), indent=2))
     return summary

@@ -11,6 +11,7 @@ import numpy as np
 
 from signscribe.errors import VideoReadError
 from signscribe.io import BBox, Frame, VideoInfo, probe, read_frames
+from signscribe.native_log import filter_native_stderr
 from signscribe.pose.cache import PoseCache
 from signscribe.pose.holistic_graph import (
     OFFLINE_MODEL_COMPLEXITY,
@@ -19,7 +20,6 @@ from signscribe.pose.holistic_graph import (
     landmark_rows,
 )
 from signscribe.pose.layout import Layout
-from signscribe.pose.native_log import filter_native_stderr
 from signscribe.pose.parts import GraphPool, Part, part_bounds, part_count
 from signscribe.pose.photo import PHOTO_VERSION, PhotoHands, photo_landmarks, require_hand
 from signscribe.pose.sequence import PoseSequence

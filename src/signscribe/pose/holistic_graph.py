@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from signscribe.native_log import filter_native_stderr
 from signscribe.pose.layout import Layout, from_normalized
-from signscribe.pose.native_log import filter_native_stderr
 
 # Only model_complexity=1 ships inside the mediapipe wheel; 0 and 2 are downloaded on first use.
 OFFLINE_MODEL_COMPLEXITY = 1

@@ -22,9 +22,9 @@ import numpy as np
 
 from signscribe.errors import NoSignerError
 from signscribe.io.photos import read_image
+from signscribe.native_log import filter_native_stderr
 from signscribe.pose.holistic_graph import OFFLINE_MODEL_COMPLEXITY
 from signscribe.pose.layout import Layout, from_normalized
-from signscribe.pose.native_log import filter_native_stderr
 from signscribe.pose.sequence import PoseSequence
 
 # The borders a photo without a found hand is tried again in, a share of its longer side.

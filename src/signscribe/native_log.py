@@ -1,4 +1,4 @@
-"""Keep MediaPipe's native log lines off the user's terminal and the server's log.
+"""Keep MediaPipe's and Ray's native log lines off the user's terminal and the server's log.
 
 MediaPipe's C++ side and the TFLite runtime inside it write notices straight to file descriptor 2,
 past Python's logging and any environment switch: absl lines such as ``W0000 00:00:… Feedback manager
@@ -10,6 +10,10 @@ thread drops those lines and passes everything else on at once, unchanged (any o
 errors included). Python's own ``sys.stderr`` (progress bars, tracebacks) is given a direct line to the
 real stderr, so that it stays in order with stdout. At exit the buffers are flushed and the real
 descriptor comes back.
+
+Ray's driver writes its C++ notices to descriptor 2 too (``[2026-12-06 18:16:50,921 I 25442 25442]
+logging.cc:303: ...``): its info and warning lines, and the error-level notice that every pool of
+restartable actors gives, are dropped the same way (``cluster.connect`` installs the filter).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import atexit
 import contextlib
 import ctypes
 import os
+import re
 import sys
 import threading
 from typing import TextIO
@@ -31,17 +36,28 @@ NOISE_PREFIXES = (
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
 )
 
+# Ray's C++ lines, matched on the whole line (they start with "[" and end with a newline)
+NOISE_PATTERNS = (
+    re.compile(rb"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [IW] \d+ \d+\] "),
+    re.compile(rb"\[[-\d :,]+ E \d+ \d+\] core_worker\.cc:\d+: Actor with class name: .* has constructor arguments"),
+)
+LONGEST_HELD = 4096  # a line starting with "[" longer than this without a newline passes as it is
+
 _lock = threading.Lock()
 _installed: tuple[int, int, threading.Thread] | None = None  # the real stderr, the pipe's write end, the reader
 _direct_stderr: TextIO | None = None  # Python's sys.stderr on the real descriptor, while installed
 
 
 class NoiseFilter:
-    """Drops whole lines that start with a ``NOISE_PREFIXES`` entry from a byte stream, passing the
-    rest on as soon as it is known not to be one (a progress bar redraws without a newline)."""
+    """Drops whole lines that start with a ``NOISE_PREFIXES`` entry, or match a ``NOISE_PATTERNS`` one,
+    from a byte stream, passing the rest on as soon as it is known not to be one (a progress bar
+    redraws without a newline; a line starting with "[" waits for its newline)."""
 
-    def __init__(self, prefixes: tuple[bytes, ...] = NOISE_PREFIXES) -> None:
+    def __init__(
+        self, prefixes: tuple[bytes, ...] = NOISE_PREFIXES, patterns: tuple[re.Pattern[bytes], ...] = NOISE_PATTERNS
+    ) -> None:
         self.prefixes = prefixes
+        self.patterns = patterns
         self.pending = b""  # the start of a line that may still turn out to be noise
         self.dropping = False  # inside a noise line, until its newline
 
@@ -59,6 +75,16 @@ class NoiseFilter:
                 continue
             if any(data.startswith(prefix) for prefix in self.prefixes):
                 self.dropping = True
+                continue
+            if self.patterns and data.startswith(b"["):
+                end = data.find(b"\n")
+                if end < 0 and len(data) < LONGEST_HELD:
+                    self.pending = data  # a whole line is needed to tell
+                    return bytes(out)
+                line_end = len(data) if end < 0 else end + 1
+                if not any(pattern.match(data[:line_end]) for pattern in self.patterns):
+                    out += data[:line_end]
+                data = data[line_end:]
                 continue
             if b"\n" not in data and any(prefix.startswith(data) for prefix in self.prefixes):
                 self.pending = data  # too short to tell yet
