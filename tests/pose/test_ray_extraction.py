@@ -3,6 +3,7 @@ a local run, byte for byte; a re-run does no work; a worker killed mid-run loses
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -78,3 +79,23 @@ def test_a_worker_killed_mid_run_loses_and_repeats_nothing(cluster: str, clips: 
     assert summary.done == len(clips) and not summary.failures
     assert sorted(r.id for r in results) == sorted(c.name for c in clips)  # each clip once
     assert sorted(p.name for p in (tmp_path / "poses").iterdir()) == sorted(f"{c.stem}.pose" for c in clips)
+
+
+def test_evaluate_on_a_cluster_reports_what_a_local_run_reports(cluster: str, clips: list[Path], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from typer.testing import CliRunner
+
+    from signscribe.cli import app
+
+    table = tmp_path / "clips.csv"
+    table.write_text("path,label\n" + "".join(f"{clip},book\n" for clip in clips))
+    reports = {}
+    for name, extra in (("ray", ["--ray", cluster]), ("local", [])):
+        cache = tmp_path / name / "cache"
+        monkeypatch.setenv("SIGNSCRIBE_CACHE_DIR", str(cache))
+        result = CliRunner().invoke(app, ["evaluate", "--model", "wlasl100", "--data", f"csv:{table}", "--strict",
+                                          "--json", str(tmp_path / f"{name}.json"), *extra])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        reports[name] = json.loads((tmp_path / f"{name}.json").read_text())
+        assert len(list(cache.rglob("*.pose"))) == len(clips)
+    assert reports["ray"] == reports["local"]

@@ -3,6 +3,7 @@ samples and serve."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -63,10 +64,18 @@ def extract(
 
 
 def _train(trainer: Callable[..., TrainResult], kind: type[TrainingOptions], values: dict[str, Any]) -> None:
-    """Run a training command: ``--config`` (if any) with the command line's options over it."""
+    """Run a training command: ``--config`` (if any) with the command line's options over it; with
+    ``--nproc N``, the same command in N processes started by torchrun (data-parallel)."""
+    from signscribe.training.distributed import Distributed, launch, without_option
+
     settings = kind.from_options(values["config"], **values, **values["data_options"])
     if not settings.data:
         raise ValueError("give --data KIND:PATH (or data in --config)")
+    if values["nproc"] > 1 and not Distributed.from_environment().active:
+        raise typer.Exit(code=launch(values["nproc"], without_option(sys.argv[1:], "--nproc")))
+    if not Distributed.from_environment().main:  # the other processes of a data-parallel run print nothing
+        trainer(settings, values["out"], resume=values["resume"], workers=values["workers"])
+        return
     with terminal.progress() as bars:
         options = {"hook": terminal.phase_bars(bars), "log": bars.console.print, "workers": values["workers"]}
         result = trainer(settings, values["out"], resume=values["resume"], **options)
@@ -94,6 +103,7 @@ def train(
         Path | None, typer.Option(help="RGB models: decode each clip once into this folder (--workers at a time).")
     ] = None,
     workers: option.Workers = 1,
+    nproc: option.Nproc = 1,
     out: option.OutFolder = Path("model"),
     resume: option.Resume = False,
     *,
@@ -119,6 +129,7 @@ def train_translation(
     vocab_size: Annotated[int | None, typer.Option(min=16, help="Largest subword vocabulary.")] = None,
     beam_size: Annotated[int | None, typer.Option(min=1, help="The saved model's default beam.")] = None,
     workers: option.Workers = 1,
+    nproc: option.Nproc = 1,
     out: option.OutFolder = Path("translation-model"),
     resume: option.Resume = False,
     *,
@@ -143,6 +154,7 @@ def evaluate(
     device: option.Device = None,
     runtime: option.Runtime = "auto",
     workers: option.Workers = 1,
+    ray: option.Ray = None,
     signer: Annotated[str | None, typer.Option(help="Only this signer's samples.")] = None,
     report: Annotated[Path | None, typer.Option(help="Folder for report.json and confusion_matrix.png.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
@@ -165,7 +177,7 @@ def evaluate(
 
     answers = (labels or data_options.get("glosses")) if option.is_vlm(model) else None
     vlm = option.vlm_options(prompt_config, answers, load_in_4bit, load_in_8bit, dtype)
-    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm)
+    recognizer = Recognizer.from_pretrained(model, frame_rate=fps, device=device or "auto", vlm=vlm, cluster=ray)
     recognizer = on_runtime(recognizer, runtime)
     if not option.is_vlm(model):
         recognizer.only(labels)
@@ -203,6 +215,7 @@ def recognize(
         Path | None, typer.Option(help="Several clips: the top-10 file (default: inference_results.txt beside --out).")
     ] = None,
     workers: option.Workers = 1,
+    ray: option.Ray = None,
     fps: option.FrameRate = None,
     device: option.Device = None,
     runtime: option.Runtime = "auto",
@@ -252,9 +265,9 @@ def recognize(
     model = model or default_model(clips)
     vlm = option.vlm_options(prompt_config, labels if option.is_vlm(model) else None, load_in_4bit, load_in_8bit, dtype)
     # a folder's clips are extracted side by side; one video is cut into parts extracted side by side
-    parts = workers if len(clips) == 1 and clips[0].is_file() else 1
+    parts = workers if len(clips) == 1 and clips[0].is_file() and ray is None else 1
     recognizer = Recognizer.from_pretrained(
-        model, frame_rate=fps, device=device or "auto", vlm=vlm, extraction_workers=parts
+        model, frame_rate=fps, device=device or "auto", vlm=vlm, extraction_workers=parts, cluster=ray
     )
     recognizer = on_runtime(recognizer, runtime)
     if not option.is_vlm(model):

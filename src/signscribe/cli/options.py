@@ -89,6 +89,9 @@ PositiveInt = Annotated[int | None, typer.Option(min=1)]
 Lr = Annotated[float | None, typer.Option(min=0.0)]
 Resume = Annotated[bool, typer.Option(help="Continue the run whose checkpoint is in --out.")]
 Workers = Annotated[int, typer.Option(min=1, help="Processes extracting landmarks in parallel (with --ray: actors).")]
+Nproc = Annotated[
+    int, typer.Option(min=1, help="Training processes on this machine, data-parallel (DDP; or start them by torchrun).")
+]
 Ray = Annotated[
     str | None,
     typer.Option(

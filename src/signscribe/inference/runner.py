@@ -57,18 +57,20 @@ class ModelRunner:
         device: str | None = None,
         vlm: dict[str, Any] | None = None,
         extraction_workers: int = 1,
+        cluster: str | None = None,
     ) -> RunnerType:
         """From a model folder, a bundled model's name (``"default"``) or a hub id; ``frame_rate``
         overrides the model's extraction frame rate, ``device`` says where the model runs, and
         ``extraction_workers`` above 1 extracts a clip's landmarks in that many parts at once (a pool
-        of warm graphs, ``pose/parts.py``). A video language model (``vlm:<id or folder>``) takes
+        of warm graphs, ``pose/parts.py``); ``cluster`` (a Ray address) extracts a dataset's clips on
+        that Ray cluster (``batch.warm_cache``). A video language model (``vlm:<id or folder>``) takes
         ``vlm`` options and is placed as it loads."""
         if str(path_or_name).startswith(VLM_PREFIX):
             return cls(load_pretrained(path_or_name, cls.task, {**(vlm or {}), "device": device}), extractor)
         loaded = load_pretrained(path_or_name, task=cls.task, vlm=vlm)
-        if extractor is None and (frame_rate is not None or extraction_workers > 1):
+        if extractor is None and (frame_rate is not None or extraction_workers > 1 or cluster is not None):
             settings = loaded.extraction if frame_rate is None else replace(loaded.extraction, frame_rate=frame_rate)
-            extractor = HolisticExtractor(settings, cache=PoseCache(), workers=extraction_workers)
+            extractor = HolisticExtractor(settings, cache=PoseCache(), workers=extraction_workers, cluster=cluster)
         return cls(loaded, extractor, device)
 
     def landmarks(self, clip: ClipSource) -> PoseSequence:

@@ -252,14 +252,41 @@ def _extract_into_cache(arguments: tuple[Clip, ExtractionSettings, Path]) -> Non
         load_landmarks(clip, HolisticExtractor(settings, PoseCache(cache)))
 
 
+def _reported_later(clip: Clip, reason: str) -> None:
+    """A clip lost on the cluster is extracted again, and reported, when its landmarks are used."""
+
+
+class CacheActor:
+    """One MediaPipe graph on a Ray worker, filling the pose cache (``warm_cache`` on a cluster)."""
+
+    def __init__(self, settings: ExtractionSettings, cache_dir: Path) -> None:
+        self.extractor = HolisticExtractor(settings, PoseCache(cache_dir))
+
+    def __call__(self, clip: Clip) -> None:
+        with contextlib.suppress(SignscribeError):  # reported when the landmarks are used
+            load_landmarks(clip, self.extractor)
+
+
 def warm_cache(
     clips: Iterable[Clip], extractor: HolisticExtractor, workers: int, on_progress: ProgressCallback | None = None
 ) -> None:
-    """Extract the landmarks of video clips into ``extractor``'s cache with ``workers`` processes,
-    so the sequential pass that follows reads them back. Uses the extractor's own settings, or the
-    cache keys would differ and the work be wasted; does nothing without a cache or with one worker."""
+    """Extract the landmarks of video clips into ``extractor``'s cache with ``workers`` processes, or
+    on its Ray ``cluster`` (``workers`` actors; 1: one a core), so the sequential pass that follows
+    reads them back. Uses the extractor's own settings, or the cache keys would differ and the work be
+    wasted; does nothing without a cache, or with one worker and no cluster. On a cluster of several
+    machines the cache folder must be one they share."""
     videos = list(dict.fromkeys(clip for clip in clips if clip.media == "video"))  # each video part once
-    if workers < 2 or extractor.cache is None or len(videos) < 2:
+    if extractor.cache is None or not videos:
+        return
+    if extractor.cluster is not None:
+        arguments = {"settings": extractor.settings, "cache_dir": extractor.cache.root}
+        actors = workers if workers > 1 else None
+        finished = map_on_actors(extractor.cluster, videos, CacheActor, arguments, actors, _reported_later)
+        for done, _ in enumerate(finished, start=1):
+            if on_progress:
+                on_progress(done, len(videos))
+        return
+    if workers < 2 or len(videos) < 2:
         return
     arguments = [(clip, extractor.settings, extractor.cache.root) for clip in videos]
     map_in_processes(_extract_into_cache, arguments, workers, on_progress)

@@ -64,17 +64,24 @@ class HolisticExtractor:
     Tracking state never leaks from one video to the next (a new or reset graph for each). With a
     ``cache``, a video already extracted with the same settings and range is read back instead of
     processed again. With ``workers`` above 1, a clip long enough is cut into that many parts
-    extracted at once on a pool of warm graphs (``parts.py``; ``close()`` ends the pool).
+    extracted at once on a pool of warm graphs (``parts.py``; ``close()`` ends the pool). With a
+    ``cluster`` (a Ray address, ``signscribe.cluster.connect``), the clips of a dataset are extracted
+    into the cache on that Ray cluster before a pass reads them (``batch.warm_cache``).
     """
 
     def __init__(
-        self, settings: ExtractionSettings | None = None, cache: PoseCache | None = None, workers: int = 1
+        self,
+        settings: ExtractionSettings | None = None,
+        cache: PoseCache | None = None,
+        workers: int = 1,
+        cluster: str | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.settings = settings or ExtractionSettings()
         self.cache = cache
         self.workers = workers
+        self.cluster = cluster
         self._graphs = GraphPool(self.settings, workers) if workers > 1 else None
         self._photo_hands = PhotoHands()
 

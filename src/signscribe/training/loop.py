@@ -17,6 +17,7 @@ from signscribe.devices import autocast, device_of
 from signscribe.models.inputs import ExampleSet, ModelBatch
 from signscribe.progress import ProgressHook
 from signscribe.training.checkpoint import load_checkpoint, save_checkpoint
+from signscribe.training.distributed import Distributed
 
 CHECKPOINT = "checkpoint"
 BUCKET_BATCHES = 8  # with bucket_by_length, this many batches of the shuffled order are sorted by length together
@@ -131,9 +132,12 @@ def run_epochs(
     handlers: EpochHandlers,
     hook: ProgressHook | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    parallel: Distributed | None = None,
 ) -> TrainResult:
     """Train on ``train_set`` from epoch 1, or from after the checkpoint in ``out`` when ``saved_state``
-    is given."""
+    is given; with ``parallel`` active, this process's share of each global batch (``distributed.py``),
+    the checkpoint written by rank 0 only."""
+    parallel = parallel or Distributed()
     checkpoint_dir = out / CHECKPOINT
     train_size = len(train_set)
     steps_per_epoch = math.ceil(train_size / config.batch)
@@ -163,10 +167,10 @@ def run_epochs(
         train_set.set_epoch(epoch)
         generator = torch.Generator().manual_seed(config.seed * 7919 + epoch)
         order = torch.randperm(train_size, generator=generator).tolist()
-        groups = epoch_batches(order, config.batch, lengths, generator)
+        groups = [parallel.share(group) for group in epoch_batches(order, config.batch, lengths, generator)]
         model.train()
         advance = hook(f"epoch {epoch}/{config.epochs}", steps_per_epoch) if hook else None
-        sums: dict[str, float] = {"train_loss": 0.0}
+        sums: dict[str, float] = {"train_loss": 0.0, "examples": 0.0}
         lr = config.lr
         optimizer.zero_grad()
         for step, (indices, batch) in enumerate(zip(groups, train_set.loader(groups), strict=True)):
@@ -184,11 +188,13 @@ def run_epochs(
                 optimizer.zero_grad()
                 if average is not None:
                     average.update(model)
-            for name, value in {"train_loss": float(loss.detach()), **metrics}.items():
+            for name, value in {"train_loss": float(loss.detach()), "examples": 1.0, **metrics}.items():
                 sums[name] = sums.get(name, 0.0) + value * len(indices)
             if advance:
                 advance()
-        row = {"epoch": epoch, "lr": lr, **{name: total / train_size for name, total in sums.items()}}
+        sums = parallel.sum(sums)
+        examples = sums.pop("examples")
+        row = {"epoch": epoch, "lr": lr, **{name: total / examples for name, total in sums.items()}}
         with average.applied(model) if average is not None else nullcontext():
             row.update(handlers.evaluate(epoch))
             history.append(row)
@@ -198,21 +204,11 @@ def run_epochs(
             else:
                 stale += 1
             handlers.publish(epoch, row, improved, history)
-        save_checkpoint(
-            checkpoint_dir,
-            model.state_dict(),
-            optimizer,
-            {
-                "epoch": epoch,
-                "config": config.to_dict(),
-                "history": history,
-                "best": best,
-                "best_epoch": best_epoch,
-                "stale": stale,
-                **handlers.extra_state(),
-            },
-            average.shadow if average is not None else None,
-        )
+        if parallel.main:
+            state = {"epoch": epoch, "config": config.to_dict(), "history": history, "best": best,
+                     "best_epoch": best_epoch, "stale": stale, **handlers.extra_state()}  # fmt: skip
+            shadow = average.shadow if average is not None else None
+            save_checkpoint(checkpoint_dir, model.state_dict(), optimizer, state, shadow)
         if on_epoch:
             on_epoch(row)
     return TrainResult(out, best_epoch, best, history, stopped_early)

@@ -34,6 +34,7 @@ from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
 from signscribe.progress import ProgressCallback, ProgressHook
 from signscribe.training.checkpoint import resumable_state
 from signscribe.training.config import TrainingOptions
+from signscribe.training.distributed import Distributed
 from signscribe.training.loop import CHECKPOINT, EpochHandlers, TrainResult, run_epochs
 from signscribe.training.splits import split_samples
 
@@ -181,7 +182,8 @@ def train_model(
     family = model_family(architecture)
     if family.task != task_type.task:
         raise SignscribeError(f"{architecture} is a {family.task} model; train it with {TRAIN_COMMANDS[family.task]}")
-    device = resolve_device(config.device)
+    parallel = Distributed.from_environment()
+    device = parallel.start(resolve_device(config.device))
     check_precision(device, config.precision)
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what deterministic cuBLAS needs
@@ -196,7 +198,8 @@ def train_model(
         else ExtractionSettings(frame_rate=config.frame_rate, include_face=pipeline.needs_face)
     )
     extractor = extractor or HolisticExtractor(extraction, cache=PoseCache())
-    data = prepare_data(task_type, config, pipeline, extractor, workers, hook)
+    with parallel.first_main():  # rank 0 extracts into the pose cache, the others read it
+        data = prepare_data(task_type, config, pipeline, extractor, workers, hook if parallel.main else None)
     pipeline = pipeline.fitted(data.train.items + data.val.items)
     data.input_summary = pipeline.summary()
     task = task_type(config, data, out, saved_state)
@@ -242,10 +245,12 @@ def train_model(
     def save_folder(epoch: int, row: dict[str, float]) -> None:
         save_model_folder(model, out, folder_config, task.folder_files(), task.card(epoch, row, params))
 
-    handlers = task.handlers(model, train_set, val_set, save_folder)
+    handlers = task.handlers(parallel.wrap(model), train_set, val_set, save_folder)
     publish_task = handlers.publish
 
     def publish(epoch: int, row: dict[str, float], improved: bool, history: list[dict[str, float]]) -> None:
+        if not parallel.main:
+            return
         publish_task(epoch, row, improved, history)
         write_csv_atomic(out / "history.csv", task.history_columns, history)
         plot_curves(task.curve_rows(history), out / "curves.png", task.panels)
@@ -253,11 +258,18 @@ def train_model(
     handlers.publish = publish
 
     def epoch_done(row: dict[str, float]) -> None:
+        if not parallel.main:
+            return
         if log is not None:
             log(task.describe_epoch(row))
         if on_epoch is not None:
             on_epoch(row)
 
-    write_text_atomic(out / "train_config.json", json.dumps(config.to_dict(), indent=2))
-    result = run_epochs(config, model, optimizer, train_set, out, saved_state, handlers, hook, epoch_done)
+    if parallel.main:
+        write_text_atomic(out / "train_config.json", json.dumps(config.to_dict(), indent=2))
+    try:
+        result = run_epochs(config, model, optimizer, train_set, out, saved_state, handlers,
+                            hook if parallel.main else None, epoch_done, parallel)  # fmt: skip
+    finally:
+        parallel.stop()
     return dataclasses.replace(result, summary=task.describe_result(result))

@@ -20,6 +20,7 @@ from signscribe.evaluation.plots import CLASSIFIER_PANELS
 from signscribe.models.inputs import ExampleSet, ModelBatch, PreparedSamples, predict_logits
 from signscribe.models.pretrained import LABELS, labels_json
 from signscribe.training.config import TrainConfig
+from signscribe.training.distributed import unwrapped
 from signscribe.training.loop import EpochHandlers, TrainResult
 from signscribe.training.outline import TrainingData, TrainingTask, train_model
 
@@ -108,7 +109,7 @@ Input: {data.input_summary}.
             return loss, accuracy
 
         def evaluate(epoch: int) -> dict[str, float]:
-            logits = predict_logits(model, val_set, config.batch)
+            logits = predict_logits(unwrapped(model), val_set, config.batch)
             report = classification_report(logits, torch.tensor(val_set.targets), labels)
             top5 = report.top_k.get(5, report.top_k[max(report.top_k)])
             return {"val_loss": report.loss, "val_top1": report.top_k[1], "val_top5": top5}

@@ -27,6 +27,7 @@ from signscribe.models.inputs import ExampleSet, ModelBatch, PreparedSamples
 from signscribe.models.pretrained import TOKENIZER
 from signscribe.models.text import TextTokenizer
 from signscribe.training.config import TranslationConfig
+from signscribe.training.distributed import unwrapped
 from signscribe.training.loop import EpochHandlers, TrainResult
 from signscribe.training.outline import TrainingData, TrainingTask, train_model
 
@@ -177,7 +178,7 @@ on a few sentences only memorises them; train on the full How2Sign training set 
             return loss, {}
 
         def evaluate(epoch: int) -> dict[str, float]:
-            val_loss, texts = validate(model, val_set, val_ids, tokenizer, config)
+            val_loss, texts = validate(unwrapped(model), val_set, val_ids, tokenizer, config)
             for sample, text, reference in zip(self.data.val.samples, texts, references, strict=True):
                 row = {"id": len(self.generated_rows), "video_id": sample.id, "generated": text, "true": reference}
                 self.generated_rows.append({**row, "epoch": epoch})
