@@ -30,12 +30,12 @@ def landmarks_csv(keypoints_archive: Path, tmp_path_factory: pytest.TempPathFact
     return traduttore_csv(keypoints_archive, tmp_path_factory.mktemp("tune") / "small.csv", LABELS, 6)
 
 
-def _tune(landmarks_csv: Path, tmp_path: Path, trials: int) -> str:
+def _tune(landmarks_csv: Path, tmp_path: Path, trials: int, *extra: str) -> str:
     (tmp_path / "space.toml").write_text(SPACE)
     (tmp_path / "base.json").write_text(json.dumps({"model_config": {"depth": 1, "heads": 2}, "epochs": 4}))
     args = ["tune", "--data", f"csv:{landmarks_csv}", "--config", tmp_path / "base.json", "--space",
             tmp_path / "space.toml", "--trials", trials, "--pruner", "median", "--storage",
-            f"sqlite:///{tmp_path / 'tune.db'}", "--out", tmp_path / "out"]  # fmt: skip
+            f"sqlite:///{tmp_path / 'tune.db'}", "--out", tmp_path / "out", *extra]  # fmt: skip
     result = runner.invoke(app, [str(arg) for arg in args])
     assert result.exit_code == 0, result.output
     return result.stdout
@@ -64,6 +64,20 @@ def test_six_pruned_trials_resume_from_storage_and_the_best_config_trains(landma
     trained = runner.invoke(app, ["train", "--config", str(tmp_path / "out" / "best_config.json"), "--epochs", "1",
                                   "--out", str(tmp_path / "again")])  # fmt: skip
     assert trained.exit_code == 0, trained.output
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_study(landmarks_csv: Path, tmp_path: Path) -> None:
+    import optuna
+
+    _tune(landmarks_csv, tmp_path, 5, "--workers", "2")
+    trials = _trials(tmp_path)
+    assert [int(row["number"]) for row in trials] == list(range(5))  # no trial twice, none beyond the budget
+    assert {row["state"] for row in trials} <= {"COMPLETE", "PRUNED"}
+    study = optuna.load_study(study_name="signscribe", storage=f"sqlite:///{tmp_path / 'tune.db'}")
+    processes = [trial.user_attrs["process"] for trial in study.trials]
+    assert len(set(processes[1:])) == 2 and processes[0] not in processes[1:]  # the first here, then two workers
+    assert len(list((tmp_path / "out").glob("trial_*"))) == 5
 
 
 def test_a_bad_search_space_names_the_key(tmp_path: Path) -> None:

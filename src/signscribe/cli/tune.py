@@ -29,7 +29,9 @@ def tune(
         str | None, typer.Option(help="Optuna storage, e.g. sqlite:///tune.db (resumable); default: in memory.")
     ] = None,
     study_name: Annotated[str, typer.Option(help="The study's name in --storage.")] = "signscribe",
-    workers: option.Workers = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Trials at once, in processes sharing the study through --storage.")
+    ] = 1,
     out: option.OutFolder = Path("tune"),
     *,
     data_options: dict[str, Any],
@@ -38,7 +40,10 @@ def tune(
 
     Each trial trains into --out/trial_NNN and is
     pruned on its validation top-1; prints the best parameters and writes best_config.json (for
-    train --config), trials.csv, optimization_history.png and param_importances.png."""
+    train --config), trials.csv, optimization_history.png and param_importances.png.
+
+    --workers N runs N trials at once, sharing the study (default storage: --out/study.db). The same
+    command with the same --storage and --study-name on other machines (PostgreSQL) joins the study."""
     from signscribe.training.config import TrainConfig
     from signscribe.training.tune import PRUNERS, SAMPLERS, read_space
     from signscribe.training.tune import tune as run

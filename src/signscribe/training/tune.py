@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from typing import Any
 
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import write_csv_atomic, write_text_atomic
+from signscribe.processes import spawn_pool, worker_failures
 from signscribe.training.config import TrainConfig
 from signscribe.training.recognition import train
 
@@ -163,6 +165,72 @@ def _plots(study: Any, out: Path) -> list[Path]:
     return written
 
 
+@dataclass(frozen=True)
+class _Search:
+    """What every process of a search needs to run its trials (picklable, for ``workers``)."""
+
+    base: TrainConfig
+    space: list[Parameter]
+    out: Path
+    trials: int
+    sampler: str
+    pruner: str
+    storage: str | None
+    study_name: str
+
+    def study(self) -> Any:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        logging.getLogger("optuna").setLevel(logging.WARNING)
+        return optuna.create_study(
+            study_name=self.study_name,
+            storage=self.storage,
+            load_if_exists=True,
+            direction="maximize",
+            sampler=_sampler(self.sampler, self.base.seed),
+            pruner=_pruner(self.pruner, self.base.epochs),
+        )
+
+    def run(self, study: Any, log: Callable[[str], None] | None, trials: int | None, **train_options: Any) -> None:
+        """Run trials until the study holds ``self.trials`` (finished or running), or ``trials`` here."""
+        import optuna
+        from optuna.study import MaxTrialsCallback
+
+        def objective(trial: Any) -> float:
+            values = {parameter.name: parameter.suggest(trial) for parameter in self.space}
+            config = with_parameters(self.base, values)
+            trial.set_user_attr("process", os.getpid())
+
+            def report(row: dict[str, float]) -> None:
+                trial.report(row[METRIC], int(row["epoch"]))
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+
+            result = train(config, self.out / f"trial_{trial.number:03d}", on_epoch=report, **train_options)
+            if log is not None:
+                log(f"trial {trial.number}: {METRIC} {result.best[METRIC]:.4f} with {values}")
+            return float(result.best[METRIC])
+
+        counted = (*_done(), optuna.trial.TrialState.RUNNING)  # another worker's running trial counts: no overshoot
+        study.optimize(objective, n_trials=trials, callbacks=[MaxTrialsCallback(self.trials, states=counted)])
+
+
+def _done() -> tuple[Any, ...]:
+    """The states of a trial that counts as run: complete or pruned."""
+    from optuna.trial import TrialState
+
+    return TrialState.COMPLETE, TrialState.PRUNED
+
+
+def _worker(search: _Search, threads: int) -> None:
+    """One more process of the search: its own trials of the shared study, until it holds them all."""
+    import torch
+
+    torch.set_num_threads(threads)
+    search.run(search.study(), lambda line: print(line, flush=True), None)
+
+
 def tune(
     base: TrainConfig,
     space: list[Parameter],
@@ -173,47 +241,37 @@ def tune(
     storage: str | None = None,
     study_name: str = "signscribe",
     log: Callable[[str], None] | None = None,
+    workers: int = 1,
     **train_options: Any,
 ) -> TuneResult:
-    """Run ``trials`` trials in all (a resumed study counts those it holds) and write the results."""
+    """Run ``trials`` trials in all (a resumed study counts those it holds) and write the results.
+
+    With ``workers`` above 1, that many processes run trials at once, sharing one study: the first
+    trial runs here first (its landmarks extracted into the pose cache by ``workers`` processes), then
+    ``workers`` processes draw the rest. They share the study through ``storage`` (default:
+    ``sqlite:///OUT/study.db``; SQLite on one machine, PostgreSQL or MySQL across machines, where the
+    same command on each machine joins the study)."""
     try:
         import optuna
     except ImportError as error:
         raise SignscribeError("tune needs optuna: pip install 'signscribe[tune]'") from error
     if sampler not in SAMPLERS or pruner not in PRUNERS:
         raise ValueError(f"sampler must be one of {SAMPLERS} and pruner one of {PRUNERS}")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    logging.getLogger("optuna").setLevel(logging.WARNING)
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=storage,
-        load_if_exists=True,
-        direction="maximize",
-        sampler=_sampler(sampler, base.seed),
-        pruner=_pruner(pruner, base.epochs),
-    )
+    if workers > 1 and storage is None:
+        out.mkdir(parents=True, exist_ok=True)
+        storage = f"sqlite:///{(out / 'study.db').resolve()}"
+    search = _Search(base, space, out, trials, sampler, pruner, storage, study_name)
+    study = search.study()
     for stale in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # an interrupted run's
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-
-    def objective(trial: Any) -> float:
-        values = {parameter.name: parameter.suggest(trial) for parameter in space}
-        config = with_parameters(base, values)
-
-        def report(row: dict[str, float]) -> None:
-            trial.report(row[METRIC], int(row["epoch"]))
-            if trial.should_prune():
-                raise optuna.TrialPruned()
-
-        result = train(config, out / f"trial_{trial.number:03d}", on_epoch=report, **train_options)
-        if log is not None:
-            log(f"trial {trial.number}: {METRIC} {result.best[METRIC]:.4f} with {values}")
-        return float(result.best[METRIC])
-
-    remaining = trials - len(study.get_trials(states=done))
-    if remaining > 0:
-        study.optimize(objective, n_trials=remaining)
-    finished = study.get_trials(states=done)
+    if len(study.get_trials(states=_done())) < trials:
+        search.run(study, log, 1 if workers > 1 else None, workers=workers, **train_options)
+    if workers > 1 and len(study.get_trials(states=_done())) < trials:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with worker_failures(), spawn_pool(workers) as pool:
+            for future in [pool.submit(_worker, search, threads) for _ in range(workers)]:
+                future.result()
+    finished = study.get_trials(states=_done())
     best = study.best_trial
     out.mkdir(parents=True, exist_ok=True)
     config_path = out / "best_config.json"
