@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from signscribe.pose.native_log import filter_native_stderr
+from signscribe.native_log import filter_native_stderr
 from signscribe.pose.photo import RETRY_BORDERS, PhotoHands
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fingerspelling"

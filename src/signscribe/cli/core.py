@@ -56,7 +56,8 @@ def extract(
     items: list[Any] = option.dataset_samples(data, data_options, split) if data else list(inputs or [])
     settings = ExtractionSettings(include_face=face, max_side=max_side, frame_rate=fps)
     with terminal.progress() as bars:
-        summary = extract_poses(items, out, settings, workers, cache, bar(bars, "extracting"), ray)
+        actors = workers if ray is None or workers > 1 else None  # on a cluster: one actor a core by default
+        summary = extract_poses(items, out, settings, actors, cache, bar(bars, "extracting"), ray)
     for line in summary.describe():
         console.print(line, highlight=False, markup=False)
     if summary.failures and not summary.done and not summary.skipped:

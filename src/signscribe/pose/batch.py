@@ -168,15 +168,15 @@ def extract_job(extractor: HolisticExtractor, job: ExtractJob) -> JobResult:
 def run_extraction(
     jobs: list[ExtractJob],
     settings: ExtractionSettings,
-    workers: int = 1,
+    workers: int | None = 1,
     cache_dir: Path | None = None,
     on_result: Callable[[JobResult], None] | None = None,
     ray: str | None = None,
 ) -> ExtractionSummary:
     """Run jobs (skipping outputs that exist) with ``workers`` processes, or on the Ray cluster at
-    ``ray`` (``signscribe.cluster.connect``) with ``workers`` actors (1: one a core of the cluster);
-    ``on_result`` sees each result."""
-    if workers < 1:
+    ``ray`` (``signscribe.cluster.connect``) with ``workers`` actors (None: one a core of the
+    cluster); ``on_result`` sees each result."""
+    if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     summary = ExtractionSummary()
 
@@ -193,10 +193,10 @@ def run_extraction(
             pending.append(job)
     if ray is not None:
         arguments = {"settings": settings, "cache_dir": cache_dir}
-        actors = workers if workers > 1 else None  # one worker: as many actors as the cluster's cores
-        for result in map_on_actors(ray, pending, ExtractionActor, arguments, actors, _lost):
+        for result in map_on_actors(ray, pending, ExtractionActor, arguments, workers, _lost):
             record(result)
         return summary
+    workers = workers or 1
     if workers == 1 or len(pending) <= 1:
         _init_worker(settings, cache_dir)
         for job in pending:
@@ -212,13 +212,13 @@ def extract_poses(
     inputs: Sequence[str | Path] | Iterable[LabelledClip],
     out: str | Path,
     settings: ExtractionSettings | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     cache: bool = True,
     on_progress: ProgressCallback | None = None,
     ray: str | None = None,
 ) -> ExtractionSummary:
     """Write one ``.pose`` file per clip into ``out`` and the totals into ``out/extract_summary.json``
-    (``ray``: on that Ray cluster, ``workers`` actors).
+    (``ray``: on that Ray cluster, ``workers`` actors, None: one a core).
 
     ``inputs`` are video files and folders (a folder's sub-folders are kept in ``out``), or a
     dataset's samples (files named by sample id, each with its label beside it). Outputs that exist
