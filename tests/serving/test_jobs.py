@@ -31,8 +31,8 @@ def test_job_lifecycle(make_client, clip_bytes: bytes, tmp_path: Path) -> None:
 
 
 def test_jobs_survive_a_restart(tmp_path: Path, clip_bytes: bytes, serving_recognizer: Recognizer) -> None:
-    settings = ServerSettings(data_dir=tmp_path / "data", model="traduttore16")
-    # a server accepted two jobs and died: one still queued, one half way through
+    settings = ServerSettings(data_dir=tmp_path / "data", model="traduttore16", job_lease_seconds=1.0)
+    # a server accepted two jobs and died: one still queued, one half way through (its heartbeat lapses)
     store = JobStore(settings.jobs_database)
     uploads = []
     for name in ("queued.mp4", "running.mp4"):

@@ -76,19 +76,25 @@ async def _internal_error(request: Request, error: Exception) -> JSONResponse:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The job worker starts with the app (after queueing again what a previous server left running,
-    and deleting the uploads no job holds: those of requests a killed server was answering) and stops
-    with it, its running job queued again; the live streams' MediaPipe graphs close with it."""
-    settings = app.state.settings
-    app.state.store.recover()
-    app.state.store.remove_stray_uploads(settings.uploads_dir)
-    app.state.worker = JobWorker(app.state.store, app.state.models, settings.job_time_limit_seconds)
+    """The job worker starts with the app (after queueing again what a dead server left running, and,
+    when no other server process shares the data folder, deleting the uploads no job holds: those of
+    requests a killed server was answering) and stops with it, its running job queued again; the live
+    streams' MediaPipe graphs close with it."""
+    settings, store = app.state.settings, app.state.store
+    store.recover_stale(settings.job_lease_seconds)
+    if not store.others_alive(settings.job_lease_seconds):  # another server's requests hold uploads
+        store.remove_stray_uploads(settings.uploads_dir)
+    store.beat(None)
+    app.state.worker = JobWorker(
+        store, app.state.models, settings.job_time_limit_seconds, lease_seconds=settings.job_lease_seconds
+    )
     app.state.worker.start()
     try:
         yield
     finally:
         app.state.worker.stop()
         app.state.worker.join(timeout=settings.shutdown_grace_seconds)
+        store.leave()
         app.state.streams.close()
 
 

@@ -2,8 +2,11 @@
 either recognises the clip as one sign (``recognize``) or transcribes it into timed glosses
 (``transcribe``, with its transcription options).
 
-A job that was running when the server stopped is queued again on the next start (and says so in
-its ``note``); nothing is lost silently. A job belongs to the API key that made it (``owner``, a
+A job that was running when its server stopped is queued again (and says so in its ``note``);
+nothing is lost silently. Several server processes may share one database (on one machine: SQLite in
+WAL mode): each claims a job atomically, marks it with its own id, and refreshes it while it runs
+(``JobWorker``'s heartbeat); a running job whose heartbeat is older than the lease is one whose
+server died, and whichever server sees it first queues it again. A job belongs to the API key that made it (``owner``, a
 digest of the key): other keys see no such job. The worker outlives any failure: a job that fails
 inside the server is marked failed with the reason, and a storage error (a full disk) makes the worker
 wait, queue its job again and carry on once the database takes writes again.
@@ -41,7 +44,13 @@ CREATE TABLE IF NOT EXISTS jobs (
     kind TEXT NOT NULL DEFAULT 'recognize',
     options TEXT,
     owner TEXT NOT NULL DEFAULT '',  -- digest of the API key that made the job; '' without keys
-    video TEXT NOT NULL DEFAULT ''   -- content hash of the upload: its landmarks in the pose cache
+    video TEXT NOT NULL DEFAULT '',  -- content hash of the upload: its landmarks in the pose cache
+    claimed_by TEXT NOT NULL DEFAULT '',  -- the server process running it
+    runs INTEGER NOT NULL DEFAULT 0  -- how often a server claimed it
+);
+CREATE TABLE IF NOT EXISTS servers (
+    instance TEXT PRIMARY KEY,  -- one server process
+    beat REAL NOT NULL  -- its last heartbeat
 )
 """
 # Columns added after the first release, for databases created before them.
@@ -50,8 +59,11 @@ ADDED_COLUMNS = {
     "options": "TEXT",
     "owner": "TEXT NOT NULL DEFAULT ''",
     "video": "TEXT NOT NULL DEFAULT ''",
+    "claimed_by": "TEXT NOT NULL DEFAULT ''",
+    "runs": "INTEGER NOT NULL DEFAULT 0",
 }
-PRIVATE = ("upload", "owner", "video")
+PRIVATE = ("upload", "owner", "video", "claimed_by", "runs")
+RESTARTED = "interrupted by a server restart and queued again"
 log = logging.getLogger("signscribe.serving")
 
 
@@ -72,6 +84,8 @@ class Job:
     options: dict[str, Any] | None = None
     owner: str = ""
     video: str = ""
+    claimed_by: str = ""
+    runs: int = 0
 
     def public(self) -> dict[str, Any]:
         """What ``GET /v1/jobs/{id}`` answers (the upload's path on disk, the owner and the video's
@@ -83,13 +97,15 @@ class Job:
 
 
 class JobStore:
-    """The jobs table; safe to use from the request handlers and the worker thread."""
+    """The jobs table; safe to use from the request handlers and the worker thread, and from several
+    server processes (each store is one ``instance``)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.instance = uuid.uuid4().hex
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute(SCHEMA)
+        self._connection.executescript(SCHEMA)
         present = {row[1] for row in self._connection.execute("PRAGMA table_info(jobs)")}
         for name, definition in ADDED_COLUMNS.items():
             if name not in present:
@@ -155,22 +171,53 @@ class JobStore:
         turns with another key's instead of running all before it."""
         with self._lock:
             row = self._connection.execute(
-                "UPDATE jobs SET status = 'running', progress = 0, updated = ? WHERE id = "
+                "UPDATE jobs SET status = 'running', progress = 0, updated = ?, claimed_by = ?, runs = runs + 1 "
+                "WHERE id = "
                 "(SELECT id FROM jobs AS waiting WHERE status = 'queued' ORDER BY "
                 "(SELECT MAX(updated) FROM jobs AS served WHERE served.owner = waiting.owner "
                 "AND served.status != 'queued') NULLS FIRST, created LIMIT 1) RETURNING id",
-                (time.time(),),
+                (time.time(), self.instance),
             ).fetchone()
         return self.get(row[0]) if row else None
 
-    def recover(self, note: str = "interrupted by a server restart and queued again") -> int:
-        """Queue again the jobs left running (by a previous server, or by a storage error); returns how many."""
+    def recover(self, note: str) -> int:
+        """Queue again this store's running jobs (a storage error interrupted them); returns how many."""
         rows = self._execute(
             "UPDATE jobs SET status = 'queued', progress = 0, note = ?, updated = ? WHERE status = 'running' "
-            "RETURNING id",
-            (note, time.time()),
+            "AND claimed_by = ? RETURNING id",
+            (note, time.time(), self.instance),
         )
         return len(rows)
+
+    def recover_stale(self, lease_seconds: float, note: str = RESTARTED) -> int:
+        """Queue again the running jobs whose heartbeat is older than ``lease_seconds``: their server
+        died (or stopped); returns how many."""
+        now = time.time()
+        rows = self._execute(
+            "UPDATE jobs SET status = 'queued', progress = 0, note = ?, updated = ? WHERE status = 'running' "
+            "AND updated < ? RETURNING id",
+            (note, now, now - lease_seconds),
+        )
+        return len(rows)
+
+    def beat(self, job_id: str | None) -> None:
+        """This server's heartbeat, and its running job's (``job_id``): both are alive."""
+        now = time.time()
+        self._execute("INSERT INTO servers (instance, beat) VALUES (?, ?) ON CONFLICT(instance) DO UPDATE "
+                      "SET beat = excluded.beat", (self.instance, now))  # fmt: skip
+        if job_id is not None:
+            self._execute("UPDATE jobs SET updated = ? WHERE id = ? AND status = 'running' AND claimed_by = ?",
+                          (now, job_id, self.instance))  # fmt: skip
+
+    def others_alive(self, lease_seconds: float) -> bool:
+        """Whether another server process beat within the lease (it may be answering requests)."""
+        rows = self._execute("SELECT 1 FROM servers WHERE instance != ? AND beat >= ? LIMIT 1",
+                             (self.instance, time.time() - lease_seconds))  # fmt: skip
+        return bool(rows)
+
+    def leave(self) -> None:
+        """This server stops: others need not wait for its heartbeat to lapse."""
+        self._execute("DELETE FROM servers WHERE instance = ?", (self.instance,))
 
     def pending_uploads(self, owner: str) -> list[Path]:
         """The uploads of ``owner``'s jobs that are queued or running."""
@@ -197,7 +244,8 @@ class JobWorker(threading.Thread):
     A job running longer than ``time_limit_seconds`` fails with that reason. ``stop`` stops the job
     that runs at its next frame and queues it again. ``storage_error`` is the database error the
     worker is waiting out (``None`` when healthy): it retries every ``retry_seconds``, and the job it
-    was on is queued again, not lost."""
+    was on is queued again, not lost. Every third of ``lease_seconds`` a heartbeat marks this server
+    and its running job alive, and queues again the running jobs of servers whose heartbeat lapsed."""
 
     def __init__(
         self,
@@ -206,12 +254,15 @@ class JobWorker(threading.Thread):
         time_limit_seconds: float | None = None,
         poll_seconds: float = 0.2,
         retry_seconds: float = 2.0,
+        lease_seconds: float = 30.0,
     ) -> None:
         super().__init__(name="signscribe-jobs", daemon=True)
         self.store, self.models, self.time_limit = store, models, time_limit_seconds
-        self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
+        self.poll_seconds, self.retry_seconds, self.lease_seconds = poll_seconds, retry_seconds, lease_seconds
         self.storage_error: str | None = None
         self._stop_event = threading.Event()
+        self._running: str | None = None  # the id of the job being run
+        self._heart = threading.Thread(target=self._beat, name="signscribe-jobs-heartbeat", daemon=True)
 
     @property
     def healthy(self) -> bool:
@@ -220,7 +271,16 @@ class JobWorker(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
 
+    def _beat(self) -> None:
+        while not self._stop_event.wait(self.lease_seconds / 3):
+            try:
+                self.store.beat(self._running)
+                self.store.recover_stale(self.lease_seconds)
+            except sqlite3.Error:  # the worker itself reports storage errors
+                continue
+
     def run(self) -> None:
+        self._heart.start()
         while not self._stop_event.is_set():
             try:
                 if self.storage_error is not None:  # the job the error interrupted runs again
@@ -239,6 +299,13 @@ class JobWorker(threading.Thread):
 
     def process(self, job: Job) -> None:
         """Run one job and store its outcome; a storage error propagates (``run`` waits it out)."""
+        self._running = job.id
+        try:
+            self._process(job)
+        finally:
+            self._running = None
+
+    def _process(self, job: Job) -> None:
         last = 0.0
 
         def on_progress(done: int, expected: int | None) -> None:

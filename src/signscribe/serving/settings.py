@@ -66,6 +66,7 @@ _FROM_ENV = (
     ("SIGNSCRIBE_MAX_FRAME_RATE", "max_frame_rate", float, 1, 1),
     ("SIGNSCRIBE_REQUEST_TIME_LIMIT", "request_time_limit_seconds", float, 1, 1),
     ("SIGNSCRIBE_JOB_TIME_LIMIT", "job_time_limit_seconds", float, 1, 1),
+    ("SIGNSCRIBE_JOB_LEASE_SECONDS", "job_lease_seconds", float, 0.1, 1),
     ("SIGNSCRIBE_MAX_JOBS_PER_KEY", "max_jobs_per_key", int, 1, 1),
     ("SIGNSCRIBE_MAX_STORED_MB_PER_KEY", "max_stored_bytes_per_key", float, 1, MB),
     ("SIGNSCRIBE_MAX_STORED_MB", "max_stored_bytes", float, 1, MB),
@@ -106,6 +107,9 @@ class ServerSettings:
     max_frame_rate: float = DEFAULT_MAX_FRAME_RATE  # frames a second extracted, by timestamps, at most
     request_time_limit_seconds: float = 120.0  # a synchronous recognition, transcription or bank add
     job_time_limit_seconds: float = 1800.0  # a job running longer fails, and the worker moves on
+    # A running job whose server has not beaten its heart this long is queued again (the server died);
+    # servers sharing one data folder beat every third of it.
+    job_lease_seconds: float = 30.0
     max_jobs_per_key: int = 20  # queued or running jobs of one key (or of the server, without keys): 429
     max_stored_bytes_per_key: int = 500 * MB  # uploads one key keeps on disk for its jobs: 507
     max_stored_bytes: int = 2048 * MB  # uploads on disk in all: 507
