@@ -35,10 +35,11 @@ def decode(videos: list[Path], workers: int) -> float:
     return time.perf_counter() - start
 
 
-def extract(videos: list[Path], workers: int) -> float:
+def extract(videos: list[Path], workers: int, ray: str | None = None) -> float:
+    """Seconds to extract ``videos`` (no cache) with ``workers`` processes, or as many actors on ``ray``."""
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        summary = extract_poses(videos, Path(out), ExtractionSettings(), workers=workers, cache=False)
+        summary = extract_poses(videos, Path(out), ExtractionSettings(), workers=workers, cache=False, ray=ray)
         elapsed = time.perf_counter() - start
     if summary.failures:
         raise SystemExit(f"extraction failed: {summary.failures}")

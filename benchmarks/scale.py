@@ -13,26 +13,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import tempfile
 import time
 from pathlib import Path
 
+from pose_extraction import extract  # this folder's: the same timing as pose_extraction.py
 from signscribe.io import probe
-from signscribe.pose import ExtractionSettings, extract_poses
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wlasl100"
 PROJECTED_CLIPS = 100_000
-
-
-def run(clips: list[Path], workers: int, ray: str | None) -> float:
-    """Seconds to extract ``clips`` (no cache) with ``workers`` processes, or as many actors on ``ray``."""
-    with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
-        summary = extract_poses(clips, Path(out), ExtractionSettings(), workers=workers, cache=False, ray=ray)
-        elapsed = time.perf_counter() - start
-    if summary.failures:
-        raise SystemExit(f"extraction failed: {summary.failures[:3]}")
-    return elapsed
 
 
 def main() -> None:
@@ -58,12 +46,12 @@ def main() -> None:
     print(f"{len(clips)} WLASL100 clips, {frames} frames; a local Ray cluster of {ray.cluster_resources()['CPU']:.0f} "
           f"CPUs started in "
           f"{time.perf_counter() - started:.1f} s (not counted below)\n")  # fmt: skip
-    run(clips[:2], 2, "auto")  # the actors' first start (imports, graphs) is not counted either
+    extract(clips[:2], 2, "auto")  # the actors' first start (imports, graphs) is not counted either
     results = {}
     print(f"{'engine':<22}{'workers':>8}{'seconds':>9}{'frames/s':>10}{'share of floor':>16}")
     for engine, address in (("local processes", None), ("Ray actors", "auto")):
         for workers in (1, 2):
-            seconds = run(clips, workers, address)
+            seconds = extract(clips, workers, address)
             results[engine, workers] = frames / seconds
     floor = results["local processes", 1]
     for (engine, workers), rate in results.items():
