@@ -267,3 +267,11 @@ def test_ray_without_its_extra_says_how_to_install_it(
     clip = next((wlasl_dir / "clips").glob("*.mp4"))
     result = _run("extract", str(clip), "--out", str(tmp_path / "poses"), "--ray", "auto")
     assert result.exit_code == 2 and "pip install 'signscribe[ray]'" in result.output
+
+
+def test_ray_without_a_cluster_says_how_to_start_one(wlasl_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is the [ray] extra")
+    clip = next((wlasl_dir / "clips").glob("*.mp4"))
+    result = _run("extract", str(clip), "--out", str(tmp_path / "poses"), "--ray", "auto")
+    assert result.exit_code == 2 and "cannot join the Ray cluster at 'auto'" in result.output
+    assert "ray start --head" in result.output

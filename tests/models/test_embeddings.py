@@ -109,6 +109,26 @@ def test_embed_writes_the_index_and_npy_files_and_resumes(tiny_vjepa2: Path, wla
     assert np.load(out / "01586_bw_vjepa.npy").shape == original.shape
 
 
+def test_embed_on_a_ray_cluster_writes_what_a_local_run_writes(
+    tiny_vjepa2: Path, wlasl_dir: Path, tmp_path: Path
+) -> None:
+    ray = pytest.importorskip("ray", reason="Ray is the [ray] extra")
+    clips = [str(wlasl_dir / "clips" / f"{name}.mp4") for name in CLIPS]
+    runner = CliRunner()
+    try:
+        for name, extra in (("local", []), ("ray", ["--ray", "local"])):
+            command = ["embed", *clips, "--backbone", f"vjepa2:{tiny_vjepa2}", "--out", str(tmp_path / name),
+                       "--variants", "original,bw", "--no-cache", *extra]  # fmt: skip
+            result = runner.invoke(app, command)
+            assert result.exit_code == 0, result.output
+            assert f"wrote {2 * len(CLIPS)} embeddings, kept 0" in result.output
+    finally:
+        ray.shutdown()
+    for local in sorted((tmp_path / "local").glob("*.npy")):
+        np.testing.assert_allclose(np.load(tmp_path / "ray" / local.name), np.load(local), atol=1e-6)
+    assert len(list((tmp_path / "ray").glob("*.npy"))) == 2 * len(CLIPS)
+
+
 def test_the_embedding_cache_spares_a_second_folder(
     tiny_vjepa2: Path, wlasl_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -31,6 +31,7 @@ def embed(
     batch: Annotated[int, typer.Option(min=1, help="Variants of a clip encoded per forward pass.")] = 4,
     device: option.Device = None,
     cache: Annotated[bool, typer.Option(help="Reuse and fill the embedding cache.")] = True,
+    ray: option.Ray = None,
     *,
     data_options: dict[str, Any],
 ) -> None:
@@ -54,9 +55,8 @@ def embed(
                   for video in videos.files]  # fmt: skip
     encoder = load_encoder(backbone, tokens, device)
     with terminal.progress() as bars:
-        summary = embed_items(
-            encoder, items, out, chosen_variants, batch, embedding_cache() if cache else None, bar(bars, "embedding")
-        )
+        summary = embed_items(encoder, items, out, chosen_variants, batch, embedding_cache() if cache else None,
+                              bar(bars, "embedding"), ray, device)  # fmt: skip
     for line in summary.describe():
         console.print(line, highlight=False, markup=False)
     errors.print(f"wrote {out / 'index.csv'}", highlight=False)

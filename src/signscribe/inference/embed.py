@@ -13,6 +13,7 @@ clip in another dataset or folder costs nothing.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from signscribe.cluster import map_on_actors
 from signscribe.data.embeddings import COLUMNS, INDEX, npy_problem
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import atomic_write, write_csv_atomic, write_text_atomic
@@ -70,6 +72,44 @@ def _check_metadata(out: Path, metadata: dict[str, Any]) -> None:
             raise InputFileError(path, f"{held}: use another --out")
 
 
+@dataclass(frozen=True)
+class _Task:
+    """One clip to encode: the variants it lacks and where each goes."""
+
+    item: EmbedItem
+    paths: dict[str, Path]
+    todo: list[str]
+
+
+def _encode(encoder: VJEPA2Encoder, task: _Task, batch: int, cache: ArrayCache | None) -> tuple[str, int, str | None]:
+    """Encode and write a clip's missing variants: ``(id, files written, failure or None)``."""
+    try:
+        arrays = encoder.embed_clip(task.item.clip, task.todo, batch, cache) if task.todo else {}
+    except SignscribeError as error:
+        return task.item.id, 0, str(error)
+    for variant, array in arrays.items():
+        with atomic_write(task.paths[variant]) as file:
+            np.save(file, np.ascontiguousarray(array, dtype=np.float32))
+    return task.item.id, len(arrays), None
+
+
+class EmbedActor:
+    """One encoder on a Ray worker, for every clip it is given (``embed_items(ray=...)``)."""
+
+    def __init__(self, spec: str, tokens: str, device: str | None, batch: int, cache_dir: Path | None) -> None:
+        from signscribe.models.encoders import load_encoder
+
+        self.encoder = load_encoder(spec, tokens, device)
+        self.batch, self.cache = batch, ArrayCache(cache_dir) if cache_dir else None
+
+    def __call__(self, task: _Task) -> tuple[str, int, str | None]:
+        return _encode(self.encoder, task, self.batch, self.cache)
+
+
+def _lost(task: _Task, reason: str) -> tuple[str, int, str | None]:
+    return task.item.id, 0, f"{task.item.clip.path}: {reason}"
+
+
 def embed_items(
     encoder: VJEPA2Encoder,
     items: Sequence[EmbedItem],
@@ -78,8 +118,12 @@ def embed_items(
     batch: int = 4,
     cache: ArrayCache | None = None,
     on_progress: ProgressCallback | None = None,
+    ray: str | None = None,
+    device: str | None = None,
 ) -> EmbedSummary:
-    """Write the embeddings of ``items`` in ``variants`` into ``out`` with ``index.csv`` (see the module)."""
+    """Write the embeddings of ``items`` in ``variants`` into ``out`` with ``index.csv`` (see the module).
+    With ``ray``, the clips are encoded on that Ray cluster by one actor a core (``device``: where
+    each actor's encoder runs), the files written into ``out`` (a folder every node sees)."""
     out = Path(out)
     metadata = {
         "backbone": encoder.spec,
@@ -92,26 +136,31 @@ def embed_items(
     _check_metadata(out, metadata)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / METADATA, json.dumps(metadata, indent=2))
-    summary, rows = EmbedSummary(), []
-    for done, item in enumerate(items, start=1):
+    summary, tasks = EmbedSummary(), []
+    for item in items:
         paths = {variant: out / npy_name(item.id, variant) for variant in variants}
         todo = [variant for variant, path in paths.items() if npy_problem(path)[0] is not None]  # missing or broken
         summary.kept += len(paths) - len(todo)
-        try:
-            arrays = encoder.embed_clip(item.clip, todo, batch, cache) if todo else {}
-        except SignscribeError as error:
-            summary.failures.append((item.id, str(error)))
-            arrays = {}
-        for variant, array in arrays.items():
-            with atomic_write(paths[variant]) as file:
-                np.save(file, np.ascontiguousarray(array, dtype=np.float32))
-            summary.written += 1
-        rows += [
-            {"video_id": path.name, "gloss": item.gloss, "path_to_npy_file": str(path.resolve())}
-            for path in paths.values()
-            if path.exists()
-        ]
+        tasks.append(_Task(item, paths, todo))
+    if ray is None:
+        results = (_encode(encoder, task, batch, cache) for task in tasks)
+    else:
+        arguments = {"spec": encoder.spec, "tokens": encoder.tokens, "device": device, "batch": batch,
+                     "cache_dir": cache.root if cache else None}  # fmt: skip
+        kept = ((task.item.id, 0, None) for task in tasks if not task.todo)
+        encoded = map_on_actors(ray, [task for task in tasks if task.todo], EmbedActor, arguments, None, _lost)
+        results = itertools.chain(kept, encoded)
+    for done, (item_id, written, failure) in enumerate(results, start=1):
+        summary.written += written
+        if failure is not None:
+            summary.failures.append((item_id, failure))
         if on_progress is not None:
-            on_progress(done, len(items))
+            on_progress(done, len(tasks))
+    rows = [
+        {"video_id": path.name, "gloss": task.item.gloss, "path_to_npy_file": str(path.resolve())}
+        for task in tasks
+        for path in task.paths.values()
+        if path.exists()
+    ]
     write_csv_atomic(out / INDEX, COLUMNS, rows)
     return summary
