@@ -192,10 +192,9 @@ class _Search:
             pruner=_pruner(self.pruner, self.base.epochs),
         )
 
-    def run(self, study: Any, log: Callable[[str], None] | None, trials: int | None, **train_options: Any) -> None:
-        """Run trials until the study holds ``self.trials`` (finished or running), or ``trials`` here."""
+    def run(self, study: Any, log: Callable[[str], None] | None, trials: int, **train_options: Any) -> None:
+        """Run ``trials`` trials of the study here."""
         import optuna
-        from optuna.study import MaxTrialsCallback
 
         def objective(trial: Any) -> float:
             values = {parameter.name: parameter.suggest(trial) for parameter in self.space}
@@ -212,8 +211,7 @@ class _Search:
                 log(f"trial {trial.number}: {METRIC} {result.best[METRIC]:.4f} with {values}")
             return float(result.best[METRIC])
 
-        counted = (*_done(), optuna.trial.TrialState.RUNNING)  # another worker's running trial counts: no overshoot
-        study.optimize(objective, n_trials=trials, callbacks=[MaxTrialsCallback(self.trials, states=counted)])
+        study.optimize(objective, n_trials=trials)
 
 
 def _done() -> tuple[Any, ...]:
@@ -223,12 +221,12 @@ def _done() -> tuple[Any, ...]:
     return TrialState.COMPLETE, TrialState.PRUNED
 
 
-def _worker(search: _Search, threads: int) -> None:
-    """One more process of the search: its own trials of the shared study, until it holds them all."""
+def _worker(search: _Search, threads: int, trials: int) -> None:
+    """One more process of the search: ``trials`` trials of the shared study."""
     import torch
 
     torch.set_num_threads(threads)
-    search.run(search.study(), lambda line: print(line, flush=True), None)
+    search.run(search.study(), lambda line: print(line, flush=True), trials)
 
 
 def tune(
@@ -248,7 +246,7 @@ def tune(
 
     With ``workers`` above 1, that many processes run trials at once, sharing one study: the first
     trial runs here first (its landmarks extracted into the pose cache by ``workers`` processes), then
-    ``workers`` processes draw the rest. They share the study through ``storage`` (default:
+    the rest are dealt out among ``workers`` processes. They share the study through ``storage`` (default:
     ``sqlite:///OUT/study.db``; SQLite on one machine, PostgreSQL or MySQL across machines, where the
     same command on each machine joins the study)."""
     try:
@@ -264,12 +262,15 @@ def tune(
     study = search.study()
     for stale in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # an interrupted run's
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
-    if len(study.get_trials(states=_done())) < trials:
-        search.run(study, log, 1 if workers > 1 else None, workers=workers, **train_options)
-    if workers > 1 and len(study.get_trials(states=_done())) < trials:
+    remaining = trials - len(study.get_trials(states=_done()))
+    if remaining > 0:
+        search.run(study, log, 1 if workers > 1 else remaining, workers=workers, **train_options)
+        remaining -= 1 if workers > 1 else remaining
+    if workers > 1 and remaining > 0:  # the rest dealt out: no worker can overshoot the budget
+        shares = [remaining // workers + (index < remaining % workers) for index in range(workers)]
         threads = max(1, (os.cpu_count() or 1) // workers)
         with worker_failures(), spawn_pool(workers) as pool:
-            for future in [pool.submit(_worker, search, threads) for _ in range(workers)]:
+            for future in [pool.submit(_worker, search, threads, share) for share in shares if share]:
                 future.result()
     finished = study.get_trials(states=_done())
     best = study.best_trial
