@@ -64,7 +64,7 @@ def download_wlasl(
     """Fetch WLASL's raw videos (YouTube and other sites through yt-dlp, files over HTTP with resume),
     checked with PyAV; re-running skips what is complete and continues what is partial. Links that
     give no video go to OUT/download_report.csv with the reason."""
-    from signscribe.data.fetch.download import REPORT, DownloadSettings, availability, download
+    from signscribe.data.fetch.download import REPORT, DownloadSettings, availability, count_statuses, download
     from signscribe.data.fetch.http import RetryPolicy
     from signscribe.data.fetch.sources import raw_videos, subset_members
 
@@ -77,9 +77,7 @@ def download_wlasl(
     settings = DownloadSettings(jobs, per_host, host_interval, policy, retry_dead)
     with terminal.progress() as bars:
         outcomes = download(raws, out, settings, bar(bars, "downloading"))
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    counts = count_statuses(outcomes)
     console.print(", ".join(f"{count} {status}" for status, count in sorted(counts.items())), highlight=False)
     shares = availability(subset_members(json), raw_videos(json), out)
     rows = [[f"WLASL{subset}", f"{usable:,}", f"{listed:,}", f"{usable / max(listed, 1):.1%}"]

@@ -172,7 +172,6 @@ class _Search:
     base: TrainConfig
     space: list[Parameter]
     out: Path
-    trials: int
     sampler: str
     pruner: str
     storage: str | None
@@ -258,7 +257,7 @@ def tune(
     if workers > 1 and storage is None:
         out.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{(out / 'study.db').resolve()}"
-    search = _Search(base, space, out, trials, sampler, pruner, storage, study_name)
+    search = _Search(base, space, out, sampler, pruner, storage, study_name)
     study = search.study()
     for stale in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # an interrupted run's
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
