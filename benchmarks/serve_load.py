@@ -57,17 +57,21 @@ def random_video_model(family: str, folder: Path) -> Path:
 
 
 @contextlib.contextmanager
-def running_server(model: str | None = None, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+def running_server(
+    model: str | None = None, env: dict[str, str] | None = None, cpus: set[int] | None = None
+) -> Iterator[tuple[str, int]]:
     """``signscribe serve`` (of ``model``, else the default) in its own process on a free port, with a
     temporary data dir, no rate limit and ``env`` added to its environment (``SIGNSCRIBE_*`` settings),
-    ready; yields its base URL and process id."""
+    ready, kept to the cores ``cpus`` when given (torch's threads as many); yields its base URL and process id."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as data_dir:
         command = ["serve", "--port", str(port), "--data-dir", data_dir, "--rate-limit", "0"]
         command += ["--model", model] if model else []
-        server = subprocess.Popen([sys.executable, "-m", "signscribe", *command], env={**os.environ, **(env or {})})
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        environment = {**os.environ, **({"OMP_NUM_THREADS": str(len(cpus))} if cpus else {}), **(env or {})}
+        server = subprocess.Popen([sys.executable, "-m", "signscribe", *command], env=environment, preexec_fn=pin)
         try:
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 120
@@ -111,27 +115,49 @@ def stream_frames(seconds: float) -> list[bytes]:
     return jpeg_frames(STREAM_CLIP, seconds)
 
 
-async def one_stream(url: str, frames: list[bytes], seconds: float) -> tuple[list[float], dict[str, int]]:
+async def one_stream(
+    url: str,
+    frames: list[bytes] | list[str],
+    seconds: float,
+    skip_seconds: float = 0.0,
+    rate: float | None = None,
+    delay: float = 0.0,
+) -> tuple[list[float], dict[str, int]]:
+    """Stream ``frames`` at ``FPS`` for ``seconds``, ``delay`` seconds after connecting: images (bytes,
+    sent binary after their timestamp) or landmark messages (JSON text without their ``"t"``, which is
+    put first), asking for ``rate`` predictions a second when given. Returns the latency of each
+    prediction after the first ``skip_seconds`` (the warm-up) and the frame counts over them."""
     sent: dict[float, float] = {}
     latencies: list[float] = []
     counts: dict[str, int] = {}
+    before: dict[str, int] = {}  # the counts when the warm-up ended
     async with websockets.connect(url, max_size=None) as socket_:
         await socket_.recv()  # ready
+        if rate is not None:
+            await socket_.send(json.dumps({"type": "config", "rate": rate}))
 
         async def receive() -> None:
             async for text in socket_:
+                if not text.startswith('{"type": "prediction"'):
+                    continue  # the overlay of every frame: not parsed, the client stays light
                 message = json.loads(text)
-                if message["type"] == "prediction":
-                    latencies.append(time.perf_counter() - sent[message["t"]])
-                    counts.update(message["frames"])
+                if message["t"] < skip_seconds:
+                    before.update(message["frames"])
+                    continue
+                latencies.append(time.perf_counter() - sent[message["t"]])
+                counts.update({key: value - before.get(key, 0) for key, value in message["frames"].items()})
 
         receiver = asyncio.create_task(receive())
+        await asyncio.sleep(delay)
         start = time.perf_counter()
         for index in range(int(seconds * FPS)):
             await asyncio.sleep(max(0.0, start + index / FPS - time.perf_counter()))
             t = index / FPS
+            frame = frames[index % len(frames)]
             sent[t] = time.perf_counter()
-            await socket_.send(struct.pack("<d", t) + frames[index % len(frames)])
+            await socket_.send(
+                struct.pack("<d", t) + frame if isinstance(frame, bytes) else f'{{"t": {t!r}, {frame[1:]}'
+            )
         await asyncio.sleep(1.0)
         receiver.cancel()
     return latencies, counts

@@ -1,6 +1,7 @@
 """Ray (the ``signscribe[ray]`` extra) for the data-parallel work: a list of items becomes a Ray
 Dataset mapped by a pool of actors, each holding one heavy object (a MediaPipe graph, an encoder, a
-model) for all the items it gets, with the results streamed back to the driver in any order.
+model) for all the items it gets, with the results streamed back to the driver in any order
+(``map_on_actors``); a few long calls (training runs, tuning workers) are Ray tasks (``run_tasks``).
 
 A worker that dies (killed, out of memory) is restarted and its item run again, at most
 ``retries`` times; a function that fails on an item must return that failure as its result, never
@@ -89,6 +90,22 @@ def map_on_actors(
         yield pickle.loads(row["result"])
     for index in sorted(set(range(len(items))) - returned):
         yield lost(items[index], f"its worker died {retries + 1} times on it (killed, or out of memory)")
+
+
+def task_cores(address: str, tasks: int) -> int:
+    """The cores each of ``tasks`` tasks run at once gets: the cluster's shared out, at most one node's."""
+    ray = connect(address)
+    node_cores = max((node["Resources"].get("CPU", 1) for node in ray.nodes() if node["Alive"]), default=1)
+    return int(max(1, min(node_cores, ray.cluster_resources().get("CPU", 1) // max(tasks, 1))))
+
+
+def run_tasks(address: str, function: Callable[..., Any], calls: list[tuple[Any, ...]], cores: int) -> list[Any]:
+    """``function(*arguments)`` for each of ``calls``, at once, as Ray tasks of ``cores`` cores each on
+    the cluster at ``address``; their results in the order of ``calls``. A task that raises raises
+    here; one whose worker died is run again, once."""
+    ray = connect(address)
+    remote = ray.remote(num_cpus=cores, max_retries=1)(function)
+    return ray.get([remote.remote(*arguments) for arguments in calls])
 
 
 def _quiet(ray: Any) -> None:

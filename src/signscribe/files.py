@@ -10,7 +10,9 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from signscribe.errors import SignscribeError
 
 
 def _umask() -> int:
@@ -69,3 +71,47 @@ def write_csv_atomic(path: str | Path, columns: Sequence[str], rows: Iterable[Ma
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(path, text.getvalue())
+
+
+class OutputFolder:
+    """The folder a long job writes its files into: a local path, or a folder of any filesystem
+    fsspec knows by URL (``s3://bucket/poses``, ``gs://``, ``az://``, ``memory://``; the protocol's
+    package, such as s3fs, installed). A file appears whole or not at all: locally a temporary file
+    renamed into place, on an object store one upload (atomic there). It pickles as its location, so
+    worker processes and Ray actors open it again on their side."""
+
+    def __init__(self, location: str | Path) -> None:
+        location = str(location)
+        self.location = location.removeprefix("file://")
+        self.local = "://" not in self.location
+
+    def __str__(self) -> str:
+        return self.location
+
+    def _remote(self, name: str) -> tuple[Any, str]:
+        """The fsspec filesystem and the path of ``name`` on it."""
+        import fsspec
+
+        try:
+            filesystem, root = fsspec.core.url_to_fs(self.location)
+        except (ImportError, ValueError) as error:
+            raise SignscribeError(f"{self.location}: cannot open this location ({error})") from error
+        return filesystem, f"{root.rstrip('/')}/{name}"
+
+    def exists(self, name: str) -> bool:
+        if self.local:
+            return (Path(self.location) / name).exists()
+        filesystem, path = self._remote(name)
+        return bool(filesystem.exists(path))
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        if self.local:
+            with atomic_write(Path(self.location) / name) as file:
+                file.write(data)
+            return
+        filesystem, path = self._remote(name)
+        filesystem.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        filesystem.pipe_file(path, data)
+
+    def write_text(self, name: str, text: str) -> None:
+        self.write_bytes(name, text.encode("utf-8"))

@@ -183,7 +183,7 @@ def test_every_command_that_reads_a_dataset_offers_its_options_declared_once() -
     training = {"train", "train-translation", "tune", "train-vlm"}
     assert set(commands) == {"dataset show", "extract", "embed", "evaluate"} | training
     split_options = {item.name for item in fields(DataOptions) if "help" in item.metadata} - set(dataset_option_names())
-    assert split_options == {"val", "val_videos", "seed", "split_by", "holdout_signer", "val_fraction"}
+    assert split_options == {"val", "val_videos", "seed", "split_seed", "split_by", "holdout_signer", "val_fraction"}
     for name, parameters in commands.items():
         assert set(dataset_option_names()) <= parameters, name
         assert (split_options <= parameters) == (name in training), name

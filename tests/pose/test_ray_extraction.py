@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from signscribe.files import OutputFolder
 from signscribe.pose.batch import JobResult, extract_poses, jobs_for_paths, run_extraction
 from signscribe.pose.extract import ExtractionSettings
 
@@ -67,7 +68,7 @@ def _actor_processes() -> list[int]:
 
 
 def test_a_worker_killed_mid_run_loses_and_repeats_nothing(cluster: str, clips: list[Path], tmp_path: Path) -> None:
-    jobs, _ = jobs_for_paths(clips, tmp_path / "poses")
+    jobs, _ = jobs_for_paths(clips)
     results: list[JobResult] = []
 
     def kill_a_worker_once(result: JobResult) -> None:
@@ -75,7 +76,8 @@ def test_a_worker_killed_mid_run_loses_and_repeats_nothing(cluster: str, clips: 
         if len(results) == 1:
             os.kill(_actor_processes()[0], signal.SIGKILL)
 
-    summary = run_extraction(jobs, ExtractionSettings(), workers=2, on_result=kill_a_worker_once, ray=cluster)
+    out = OutputFolder(tmp_path / "poses")
+    summary = run_extraction(jobs, ExtractionSettings(), out, workers=2, on_result=kill_a_worker_once, ray=cluster)
     assert summary.done == len(clips) and not summary.failures
     assert sorted(r.id for r in results) == sorted(c.name for c in clips)  # each clip once
     assert sorted(p.name for p in (tmp_path / "poses").iterdir()) == sorted(f"{c.stem}.pose" for c in clips)
@@ -99,3 +101,19 @@ def test_evaluate_on_a_cluster_reports_what_a_local_run_reports(cluster: str, cl
         reports[name] = json.loads((tmp_path / f"{name}.json").read_text())
         assert len(list(cache.rglob("*.pose"))) == len(clips)
     assert reports["ray"] == reports["local"]
+
+
+def test_a_cluster_writes_the_asl_signs_layout_as_a_local_run(cluster: str, clips: list[Path], tmp_path: Path) -> None:
+    from signscribe.data import open_dataset
+
+    table = tmp_path / "clips.csv"
+    table.write_text("path,label,signer\n" + "".join(f"{clip},sign{i % 2},{i % 3}\n" for i, clip in enumerate(clips)))
+    samples = open_dataset(f"csv:{table}").samples
+    for name, ray_address in (("local", None), ("ray", cluster)):
+        summary = extract_poses(samples, tmp_path / name, workers=2, ray=ray_address, output_format="asl-signs")
+        assert summary.done == len(clips)
+    local, on_ray = (_files(tmp_path / name) for name in ("local", "ray"))
+    assert sum(name.endswith(".parquet") for name in local) == len(clips)
+    assert {k: v for k, v in local.items() if k != "extract_summary.json"} == {
+        k: v for k, v in on_ray.items() if k != "extract_summary.json"
+    }

@@ -38,7 +38,7 @@ def _tune(landmarks_csv: Path, tmp_path: Path, trials: int, *extra: str) -> str:
             f"sqlite:///{tmp_path / 'tune.db'}", "--out", tmp_path / "out", *extra]  # fmt: skip
     result = runner.invoke(app, [str(arg) for arg in args])
     assert result.exit_code == 0, result.output
-    return result.stdout
+    return result.output
 
 
 def _trials(tmp_path: Path) -> list[dict[str, str]]:
@@ -78,6 +78,24 @@ def test_two_workers_share_one_study(landmarks_csv: Path, tmp_path: Path) -> Non
     processes = [trial.user_attrs["process"] for trial in study.trials]
     assert len(set(processes[1:])) == 2 and processes[0] not in processes[1:]  # the first here, then two workers
     assert len(list((tmp_path / "out").glob("trial_*"))) == 5
+
+
+@pytest.mark.slow
+def test_ray_tasks_share_one_study(landmarks_csv: Path, tmp_path: Path) -> None:
+    import optuna
+
+    ray = pytest.importorskip("ray", reason="Ray is the [ray] extra")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    try:
+        printed = _tune(landmarks_csv, tmp_path, 4, "--workers", "2", "--ray", "auto")
+    finally:
+        ray.shutdown()
+    assert "4 trials in 2 Ray task(s) of 1 core(s)" in printed
+    trials = _trials(tmp_path)
+    assert [int(row["number"]) for row in trials] == list(range(4)) and {row["state"] for row in trials} <= {
+        "COMPLETE", "PRUNED"}  # fmt: skip
+    study = optuna.load_study(study_name="signscribe", storage=f"sqlite:///{tmp_path / 'tune.db'}")
+    assert len({trial.user_attrs["process"] for trial in study.trials}) == 2  # two tasks, none here
 
 
 def test_a_bad_search_space_names_the_key(tmp_path: Path) -> None:

@@ -36,7 +36,15 @@ def probe(video: Annotated[Path, typer.Argument(help="A video file.")]) -> None:
 @option.offers(DatasetOptions)
 def extract(
     inputs: Annotated[list[Path] | None, typer.Argument(help="Videos or folders of videos.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the .pose files.")] = Path("poses"),
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="Folder for the files: a path, or an fsspec URL (s3://bucket/poses).")
+    ] = "poses",
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="pose (a .pose file a clip) or asl-signs (Kaggle's Parquet layout; with --data)."
+        ),
+    ] = "pose",
     data: option.Data = None,
     split: Annotated[str | None, typer.Option(help="Only this split of the dataset.")] = None,
     workers: option.Workers = 1,
@@ -48,7 +56,8 @@ def extract(
     *,
     data_options: dict[str, Any],
 ) -> None:
-    """Extract MediaPipe Holistic landmarks into .pose files (resumable: existing outputs are skipped)."""
+    """Extract MediaPipe Holistic landmarks into .pose files or the asl-signs layout (resumable: existing
+    outputs are skipped)."""
     from signscribe import ExtractionSettings, extract_poses
 
     if bool(inputs) == bool(data):
@@ -57,7 +66,7 @@ def extract(
     settings = ExtractionSettings(include_face=face, max_side=max_side, frame_rate=fps)
     with terminal.progress() as bars:
         actors = workers if ray is None or workers > 1 else None  # on a cluster: one actor a core by default
-        summary = extract_poses(items, out, settings, actors, cache, bar(bars, "extracting"), ray)
+        summary = extract_poses(items, out, settings, actors, cache, bar(bars, "extracting"), ray, output_format)
     for line in summary.describe():
         console.print(line, highlight=False, markup=False)
     if summary.failures and not summary.done and not summary.skipped:
@@ -72,6 +81,11 @@ def _train(trainer: Callable[..., TrainResult], kind: type[TrainingOptions], val
     settings = kind.from_options(values["config"], **values, **values["data_options"])
     if not settings.data:
         raise ValueError("give --data KIND:PATH (or data in --config)")
+    if values.get("seeds"):
+        _train_ensemble(settings, values)
+        return
+    if values.get("ray"):
+        raise ValueError("--ray trains the members of an ensemble (--seeds) at once; one run trains here")
     if values["nproc"] > 1 and not Distributed.from_environment().active:
         raise typer.Exit(code=launch(values["nproc"], without_option(sys.argv[1:], "--nproc")))
     if not Distributed.from_environment().main:  # the other processes of a data-parallel run print nothing
@@ -80,6 +94,18 @@ def _train(trainer: Callable[..., TrainResult], kind: type[TrainingOptions], val
     with terminal.progress() as bars:
         options = {"hook": terminal.phase_bars(bars), "log": bars.console.print, "workers": values["workers"]}
         result = trainer(settings, values["out"], resume=values["resume"], **options)
+    console.print(result.summary)
+
+
+def _train_ensemble(settings: Any, values: dict[str, Any]) -> None:
+    """``train --seeds``: a member a seed (as Ray tasks with ``--ray``), combined into one folder."""
+    from signscribe.training.ensemble import train_ensemble
+
+    if values["nproc"] > 1:
+        raise ValueError("--seeds trains whole runs side by side; give it without --nproc")
+    with terminal.progress() as bars:
+        options = {"hook": terminal.phase_bars(bars), "log": bars.console.print, "workers": values["workers"]}
+        result = train_ensemble(settings, values["out"], values["seeds"], values["ray"], values["resume"], **options)
     console.print(result.summary)
 
 
@@ -105,13 +131,19 @@ def train(
     ] = None,
     workers: option.Workers = 1,
     nproc: option.Nproc = 1,
+    seeds: Annotated[
+        list[int] | None,
+        typer.Option(help="Train a member a seed (repeat it) and combine them into an ensemble in --out."),
+    ] = None,
+    ray: option.Ray = None,
     out: option.OutFolder = Path("model"),
     resume: option.Resume = False,
     *,
     data_options: dict[str, Any],
 ) -> None:
     """Train a sign classifier (landmarks are extracted once, through the pose cache); writes a model
-    folder, history.csv and curves.png into --out."""
+    folder, history.csv and curves.png into --out. With --seeds, an ensemble: a member a seed in
+    --out/members (on a Ray cluster at once with --ray), combined in --out."""
     from signscribe import TrainConfig
     from signscribe import train as run
 

@@ -32,6 +32,7 @@ def tune(
     workers: Annotated[
         int, typer.Option(min=1, help="Trials at once, in processes sharing the study through --storage.")
     ] = 1,
+    ray: option.Ray = None,
     out: option.OutFolder = Path("tune"),
     *,
     data_options: dict[str, Any],
@@ -42,8 +43,9 @@ def tune(
     pruned on its validation top-1; prints the best parameters and writes best_config.json (for
     train --config), trials.csv, optimization_history.png and param_importances.png.
 
-    --workers N runs N trials at once, sharing the study (default storage: --out/study.db). The same
-    command with the same --storage and --study-name on other machines (PostgreSQL) joins the study."""
+    --workers N runs N trials at once, sharing the study (default storage: --out/study.db); with --ray
+    they are Ray tasks on the cluster. The same command with the same --storage and --study-name on
+    other machines (PostgreSQL) joins the study."""
     from signscribe.training.config import TrainConfig
     from signscribe.training.tune import PRUNERS, SAMPLERS, read_space
     from signscribe.training.tune import tune as run
@@ -55,7 +57,7 @@ def tune(
         raise ValueError("give --data KIND:PATH (or data in --config)")
     with terminal.progress() as bars:
         result = run(base, read_space(space), out, trials, sampler, pruner, storage, study_name,
-                     log=bars.console.print, workers=workers)  # fmt: skip
+                     log=bars.console.print, workers=workers, cluster=ray)  # fmt: skip
     console.print(f"best trial {result.best_trial} of {result.finished}: val top-1 {result.best_value:.4f}")
     for name, value in result.best_params.items():
         console.print(f"  {name} = {value!r}", highlight=False)

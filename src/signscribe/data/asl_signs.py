@@ -12,9 +12,7 @@ from pathlib import Path
 
 from signscribe.data.dataset import Dataset, Sample, partition
 from signscribe.errors import DatasetError
-
-COLUMNS = ("path", "participant_id", "sequence_id", "sign")
-LABEL_MAP = "sign_to_prediction_index_map.json"
+from signscribe.pose.asl_signs import INDEX_COLUMNS, LABEL_MAP
 
 
 def _label_order(csv_path: Path) -> list[str] | None:
@@ -38,10 +36,10 @@ def read_asl_signs(csv_path: str | Path) -> Dataset:
     samples = []
     with csv_path.open(encoding="utf-8", newline="") as file:
         reader = csv.DictReader(file)
-        if reader.fieldnames is None or not set(COLUMNS) <= set(reader.fieldnames):
-            raise DatasetError(csv_path, f"line 1: expected the columns {', '.join(COLUMNS)}")
+        if reader.fieldnames is None or not set(INDEX_COLUMNS) <= set(reader.fieldnames):
+            raise DatasetError(csv_path, f"line 1: expected the columns {', '.join(INDEX_COLUMNS)}")
         for row in reader:
-            if not all(row[name] for name in COLUMNS):
+            if not all(row[name] for name in INDEX_COLUMNS):
                 raise DatasetError(csv_path, f"line {reader.line_num}: empty field in {row}")
             samples.append(
                 Sample(

@@ -43,23 +43,37 @@ def evaluate(
             f"{spec}: no samples with media{f' in split {split!r}' if split else ''}"
             f"{f' from signer {signer!r}' if signer else ''}"
         )
+    report, failed = evaluate_samples(recognizer, samples, spec, batch, on_progress, workers)
+    return report, missing + failed
+
+
+def evaluate_samples(
+    recognizer: Recognizer,
+    samples: list[Sample],
+    source: str,
+    batch: int = 64,
+    on_progress: ProgressCallback | None = None,
+    workers: int = 1,
+) -> tuple[ClassificationReport, list[tuple[Sample, str]]]:
+    """Metrics of the model on ``samples`` (of the data ``source`` names, in errors) and those that
+    failed to load, with why."""
     index = {label: i for i, label in enumerate(recognizer.labels)}
     unknown = sorted({s.label for s in samples if s.label not in index}, key=str)
     if unknown:
         raise SignscribeError(
-            f"{spec}: {len(unknown)} label(s) the model does not know, e.g. {unknown[:5]}; "
+            f"{source}: {len(unknown)} label(s) the model does not know, e.g. {unknown[:5]}; "
             f"the model has {len(index)} labels"
         )
     pipeline = recognizer.loaded.features
     pipeline.prefetch([sample.clip for sample in samples], recognizer.extractor, workers)
     prepared = prepare_samples(pipeline, samples, recognizer.extractor, on_progress)
     if not prepared.items:
-        raise SignscribeError(f"{spec}: no sample could be loaded; first failure: {prepared.failed[0][1]}")
+        raise SignscribeError(f"{source}: no sample could be loaded; first failure: {prepared.failed[0][1]}")
     targets = [index[s.label] for s in prepared.samples]
     logits = predict_logits(recognizer.loaded.model, ExampleSet(pipeline, prepared.items, targets), batch)
     probabilities = torch.from_numpy(recognizer.probabilities(logits.numpy(), prepared.items))
     scores = probabilities.clamp_min(1e-12).log()
-    return classification_report(scores, torch.tensor(targets), recognizer.labels), missing + prepared.failed
+    return classification_report(scores, torch.tensor(targets), recognizer.labels), prepared.failed
 
 
 def write_report(report: ClassificationReport, folder: Path | None, json_path: Path | None) -> list[Path]:

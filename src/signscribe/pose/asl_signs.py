@@ -7,6 +7,10 @@ MediaPipe Holistic components under the same names as ours; x and y are MediaPip
 image coordinates, z its relative depth, and every value is NaN where the part was not found. The
 frame size is not recorded, so x and y are mapped onto an assumed square frame (``FRAME_SIZE``);
 the shoulder-based normalisation of the models makes the scale irrelevant.
+
+``asl_signs_bytes`` writes a sequence in the same layout, rows in the published order within a
+frame (face, left hand, pose, right hand: 543 a frame, the face NaN when it was not extracted), so
+that what signscribe extracts reads as Kaggle's files do: here, in pandas or Hugging Face ``datasets``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from signscribe.pose.layout import Layout, from_normalized
 from signscribe.pose.sequence import PoseSequence
 
 PARQUET_SUFFIX = ".parquet"
+INDEX_FILE = "train.csv"  # beside the landmark files: a row a sequence
+INDEX_COLUMNS = ("path", "participant_id", "sequence_id", "sign")
+LABEL_MAP = "sign_to_prediction_index_map.json"  # beside train.csv: each sign's index
 COLUMNS = ("frame", "type", "landmark_index", "x", "y", "z")
 FRAME_SIZE = (1000, 1000)
 FPS = 30.0  # the recordings' rate is not published; 30 is the phones' usual one
+PUBLISHED_ORDER = {"face": 468, "left_hand": 21, "pose": 33, "right_hand": 21}  # the rows of a frame
 
 
 def _read_table(path: Path) -> dict[str, np.ndarray]:
@@ -75,3 +83,39 @@ def load_asl_signs_landmarks(
         include_face=include_face,
         source=str(path),
     )
+
+
+def asl_signs_bytes(sequence: PoseSequence) -> bytes:
+    """``sequence`` as an asl-signs landmark file (Parquet): columns ``frame`` (int16), ``row_id``
+    (``"<frame>-<type>-<index>"``), ``type``, ``landmark_index`` (int16), ``x``, ``y`` (normalised by
+    the frame's size) and ``z`` (float64), NaN for a point not found."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    layout = Layout(include_face=sequence.include_face)
+    scale = np.array([max(sequence.width, 1), max(sequence.height, 1), 1.0])
+    normalised = np.where(sequence.confidence[..., None] > 0, sequence.data / scale, np.nan)
+    count = sequence.num_frames
+    xyz = np.concatenate(
+        [
+            normalised[:, layout.slice(name)] if name in layout.components else np.full((count, size, 3), np.nan)
+            for name, size in PUBLISHED_ORDER.items()
+        ],
+        axis=1,
+    ).reshape(-1, 3)
+    types = np.tile(np.concatenate([np.full(size, name, object) for name, size in PUBLISHED_ORDER.items()]), count)
+    indices = np.tile(np.concatenate([np.arange(size) for size in PUBLISHED_ORDER.values()]), count)
+    frame_of_row = np.repeat(np.arange(count), sum(PUBLISHED_ORDER.values()))
+    table = pa.table({
+        "frame": pa.array(frame_of_row, pa.int16()),
+        "row_id": pa.array([f"{f}-{t}-{i}" for f, t, i in zip(frame_of_row, types, indices, strict=True)]),
+        "type": pa.array(types, pa.string()),
+        "landmark_index": pa.array(indices, pa.int16()),
+        "x": pa.array(xyz[:, 0], pa.float64()), "y": pa.array(xyz[:, 1], pa.float64()),
+        "z": pa.array(xyz[:, 2], pa.float64()),
+    })  # fmt: skip
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()

@@ -1,5 +1,6 @@
-"""Landmarks of many clips at once, in parallel processes: ``.pose`` files written into a folder,
-resumably (``extract_poses``), or the pose cache filled ahead of a sequential pass (``warm_cache``)."""
+"""Landmarks of many clips at once, in parallel processes or on a Ray cluster: files written into a
+folder, a local one or an object store's, resumably (``extract_poses``): ``.pose`` files, or the
+Kaggle asl-signs layout; or the pose cache filled ahead of a sequential pass (``warm_cache``)."""
 
 from __future__ import annotations
 
@@ -9,43 +10,28 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from signscribe.cluster import map_on_actors
 from signscribe.errors import SignscribeError
-from signscribe.files import write_text_atomic
-from signscribe.io.inputs import VIDEO_SUFFIXES, gather_inputs
+from signscribe.files import OutputFolder
 from signscribe.pose.cache import PoseCache, default_cache_dir
 from signscribe.pose.extract import ExtractionSettings, HolisticExtractor
-from signscribe.pose.posefile import POSE_SUFFIX, save_pose
+from signscribe.pose.extract_jobs import (
+    FORMATS,
+    LABEL_SUFFIX,
+    ExtractJob,
+    LabelledClip,
+    jobs_for_paths,
+    jobs_for_samples,
+    write_asl_signs_index,
+)
 from signscribe.pose.source import Clip, load_landmarks
 from signscribe.processes import spawn_pool, worker_failures
 from signscribe.progress import ProgressCallback
 
-LABEL_SUFFIX = ".txt"  # beside a .pose file: its label or sentence
 SUMMARY = "extract_summary.json"
 COMPONENTS = ("pose", "left_hand", "right_hand")
-
-
-class LabelledClip(Protocol):
-    """What a dataset sample offers extraction (``signscribe.data.Sample`` is one)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def label(self) -> str | None: ...
-    @property
-    def clip(self) -> Clip: ...
-
-
-@dataclass(frozen=True)
-class ExtractJob:
-    """One clip to extract into ``output``; a ``label`` is written beside it as ``<name>.txt``."""
-
-    id: str
-    clip: Clip
-    output: Path
-    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,57 +84,39 @@ class ExtractionSummary:
         return [totals, *failed, *(f"  passed over {name}: {reason}" for name, reason in self.passed_over)]
 
 
-def jobs_for_paths(paths: Sequence[Path], out: Path) -> tuple[list[ExtractJob], list[tuple[str, str]]]:
-    """One job per video, its output mirroring where it lies under the inputs' common folder (a
-    folder's tree kept; ``a/x.mp4`` and ``b/x.mp4`` give ``a/x.pose`` and ``b/x.pose``), and what
-    the folders held that is passed over, with why. Two videos that would write one file are refused."""
-    if not paths:
-        return [], []
-    inputs = gather_inputs(paths, VIDEO_SUFFIXES, "videos")
-    jobs, claimed = [], {}
-    for video in inputs.files:
-        name = inputs.name(video)
-        output = out / name.with_suffix(POSE_SUFFIX)
-        if (other := claimed.setdefault(output, video)) != video:
-            raise SignscribeError(f"{other} and {video} would both be written to {output}; extract them apart")
-        jobs.append(ExtractJob(str(name), Clip(video), output))
-    return jobs, [(str(inputs.name(path)), reason) for path, reason in inputs.skipped]
-
-
-def jobs_for_samples(samples: Iterable[LabelledClip], out: Path) -> list[ExtractJob]:
-    """One job per sample, named by its id, with its label (a gloss or a sentence)."""
-    return [ExtractJob(s.id, s.clip, out / f"{s.id}{POSE_SUFFIX}", s.label) for s in samples]
-
-
 _worker_extractor: HolisticExtractor | None = None
+_worker_output: OutputFolder | None = None
 
 
-def _init_worker(settings: ExtractionSettings, cache_dir: Path | None) -> None:
-    global _worker_extractor
+def _init_worker(settings: ExtractionSettings, cache_dir: Path | None, out: OutputFolder) -> None:
+    global _worker_extractor, _worker_output
     _worker_extractor = HolisticExtractor(settings, PoseCache(cache_dir) if cache_dir else None)
+    _worker_output = out
 
 
 def _run_job(job: ExtractJob) -> JobResult:
-    assert _worker_extractor is not None, "worker not initialised"
-    return extract_job(_worker_extractor, job)
+    assert _worker_extractor is not None and _worker_output is not None, "worker not initialised"
+    return extract_job(_worker_extractor, job, _worker_output)
 
 
 class ExtractionActor:
     """One MediaPipe graph on a Ray worker, for every clip it is given (``run_extraction(ray=...)``)."""
 
-    def __init__(self, settings: ExtractionSettings, cache_dir: Path | None) -> None:
+    def __init__(self, settings: ExtractionSettings, cache_dir: Path | None, out: OutputFolder) -> None:
         self.extractor = HolisticExtractor(settings, PoseCache(cache_dir) if cache_dir else None)
+        self.out = out
 
     def __call__(self, job: ExtractJob) -> JobResult:
-        return extract_job(self.extractor, job)
+        return extract_job(self.extractor, job, self.out)
 
 
 def _lost(job: ExtractJob, reason: str) -> JobResult:
     return JobResult(job.id, "failed", f"{job.clip.path}: {reason}")
 
 
-def extract_job(extractor: HolisticExtractor, job: ExtractJob) -> JobResult:
-    """Extract one clip and write its ``.pose`` file (and label); a failure is the result, not raised."""
+def extract_job(extractor: HolisticExtractor, job: ExtractJob, out: OutputFolder) -> JobResult:
+    """Extract one clip and write its file into ``out`` in the format its suffix names (and its label);
+    a failure is the result, not raised."""
     try:
         sequence = load_landmarks(job.clip, extractor)
     except SignscribeError as error:
@@ -159,21 +127,23 @@ def extract_job(extractor: HolisticExtractor, job: ExtractJob) -> JobResult:
     if not any(detected.values()):
         reason = f"{job.clip.path}: no person detected in any of {sequence.num_frames} frames"
         return JobResult(job.id, "failed", reason, frames=sequence.num_frames)
-    save_pose(sequence, job.output)
+    encode = next(writer for suffix, writer in FORMATS.values() if job.output.endswith(suffix))
+    out.write_bytes(job.output, encode(sequence))
     if job.label is not None:  # so the folder reads back as a poses: dataset, sentences included
-        write_text_atomic(job.output.with_suffix(LABEL_SUFFIX), job.label + "\n")
+        out.write_text(Path(job.output).with_suffix(LABEL_SUFFIX).as_posix(), job.label + "\n")
     return JobResult(job.id, "done", frames=sequence.num_frames, detected=detected)
 
 
 def run_extraction(
     jobs: list[ExtractJob],
     settings: ExtractionSettings,
+    out: OutputFolder,
     workers: int | None = 1,
     cache_dir: Path | None = None,
     on_result: Callable[[JobResult], None] | None = None,
     ray: str | None = None,
 ) -> ExtractionSummary:
-    """Run jobs (skipping outputs that exist) with ``workers`` processes, or on the Ray cluster at
+    """Run jobs into ``out`` (skipping outputs that exist) with ``workers`` processes, or on the Ray cluster at
     ``ray`` (``signscribe.cluster.connect``) with ``workers`` actors (None: one a core of the
     cluster); ``on_result`` sees each result."""
     if workers is not None and workers < 1:
@@ -187,22 +157,22 @@ def run_extraction(
 
     pending = []
     for job in jobs:
-        if job.output.exists():
+        if out.exists(job.output):
             record(JobResult(job.id, "skipped"))
         else:
             pending.append(job)
     if ray is not None:
-        arguments = {"settings": settings, "cache_dir": cache_dir}
+        arguments = {"settings": settings, "cache_dir": cache_dir, "out": out}
         for result in map_on_actors(ray, pending, ExtractionActor, arguments, workers, _lost):
             record(result)
         return summary
     workers = workers or 1
     if workers == 1 or len(pending) <= 1:
-        _init_worker(settings, cache_dir)
+        _init_worker(settings, cache_dir, out)
         for job in pending:
             record(_run_job(job))
         return summary
-    with worker_failures(), spawn_pool(workers, _init_worker, (settings, cache_dir)) as pool:
+    with worker_failures(), spawn_pool(workers, _init_worker, (settings, cache_dir, out)) as pool:
         for future in as_completed([pool.submit(_run_job, job) for job in pending]):
             record(future.result())
     return summary
@@ -216,33 +186,47 @@ def extract_poses(
     cache: bool = True,
     on_progress: ProgressCallback | None = None,
     ray: str | None = None,
+    output_format: str = "pose",
 ) -> ExtractionSummary:
-    """Write one ``.pose`` file per clip into ``out`` and the totals into ``out/extract_summary.json``
-    (``ray``: on that Ray cluster, ``workers`` actors, None: one a core).
+    """Write one file per clip into ``out`` (a folder, or an fsspec URL such as ``s3://bucket/poses``)
+    and the totals into ``extract_summary.json`` there (``ray``: on that Ray cluster, ``workers``
+    actors, None: one a core).
 
     ``inputs`` are video files and folders (a folder's sub-folders are kept in ``out``), or a
-    dataset's samples (files named by sample id, each with its label beside it). Outputs that exist
-    are skipped, so an interrupted run resumes; ``cache`` reuses and fills the pose cache."""
-    out = Path(out)
+    dataset's samples (files named by sample id, each with its label beside it). ``output_format``
+    is ``pose`` (a ``.pose`` file a clip) or ``asl-signs`` (Kaggle's layout, samples with labels
+    only: ``train.csv``, ``sign_to_prediction_index_map.json`` and a Parquet file a clip under
+    ``train_landmark_files/<signer>/``, as ``asl_signs:`` reads it). Outputs that exist are
+    skipped, so an interrupted run resumes; ``cache`` reuses and fills the pose cache."""
+    if output_format not in FORMATS:
+        raise SignscribeError(f"unknown output format {output_format!r}; expected {' or '.join(FORMATS)}")
+    folder = OutputFolder(out)
     items = list(inputs)
     paths = [Path(item) for item in items if isinstance(item, str | Path)]
     samples = [item for item in items if not isinstance(item, str | Path)]
-    jobs, passed_over = jobs_for_paths(paths, out)
-    jobs += jobs_for_samples(samples, out)
+    if output_format == "asl-signs" and (paths or any(sample.label is None for sample in samples)):
+        raise SignscribeError("the asl-signs layout names each clip's sign: give a dataset with labels (--data)")
+    jobs, passed_over = jobs_for_paths(paths, FORMATS[output_format][0])
+    jobs += jobs_for_samples(samples, output_format)
     if not jobs:
         raise SignscribeError("no videos to extract")
+    written: set[str] = set()  # the ids of the clips whose file is there, written now or before
     done = 0
 
-    def count(_: JobResult) -> None:
+    def count(result: JobResult) -> None:
         nonlocal done
         done += 1
+        if result.status != "failed":
+            written.add(result.id)
         if on_progress is not None:
             on_progress(done, len(jobs))
 
     cache_dir = default_cache_dir() if cache else None
-    summary = run_extraction(jobs, settings or ExtractionSettings(), workers, cache_dir, count, ray)
+    summary = run_extraction(jobs, settings or ExtractionSettings(), folder, workers, cache_dir, count, ray)
     summary.passed_over = passed_over
-    write_text_atomic(out / SUMMARY, json.dumps(summary.to_dict(), indent=2))
+    if output_format == "asl-signs":
+        write_asl_signs_index(folder, [sample for sample in samples if sample.id in written])
+    folder.write_text(SUMMARY, json.dumps(summary.to_dict(), indent=2))
     return summary
 
 

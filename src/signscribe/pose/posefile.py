@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -101,11 +102,18 @@ def from_pose(pose: Pose, source: str, include_face: bool | None = None) -> Pose
     )
 
 
+def pose_bytes(sequence: PoseSequence) -> bytes:
+    """The bytes of ``sequence``'s ``.pose`` file."""
+    buffer = io.BytesIO()
+    to_pose(sequence).write(buffer)
+    return buffer.getvalue()
+
+
 def save_pose(sequence: PoseSequence, path: str | Path) -> Path:
     """Write a ``.pose`` file atomically (a temporary file renamed into place)."""
     path = Path(path)
     with atomic_write(path) as file:
-        to_pose(sequence).write(file)
+        file.write(pose_bytes(sequence))
     return path
 
 

@@ -35,6 +35,7 @@ from signscribe.serving.model_pool import ModelPool
 from signscribe.serving.security import ApiError, Gatekeeper
 from signscribe.serving.settings import ServerSettings
 from signscribe.serving.stream import route as stream_route
+from signscribe.serving.stream.batching import WindowBatchers
 from signscribe.serving.stream.slots import StreamSlots
 from signscribe.serving.uploads import WorkQueue
 from signscribe.version import __version__
@@ -79,7 +80,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The job worker starts with the app (after queueing again what a dead server left running, and,
     when no other server process shares the data folder, deleting the uploads no job holds: those of
     requests a killed server was answering) and stops with it, its running job queued again; the live
-    streams' MediaPipe graphs close with it."""
+    streams' MediaPipe graphs and window batchers close with it."""
     settings, store = app.state.settings, app.state.store
     store.recover_stale(settings.job_lease_seconds)
     if not store.others_alive(settings.job_lease_seconds):  # another server's requests hold uploads
@@ -96,6 +97,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.worker.join(timeout=settings.shutdown_grace_seconds)
         store.leave()
         app.state.streams.close()
+        app.state.batchers.close()
 
 
 def _offline_docs(app: FastAPI) -> None:
@@ -142,6 +144,7 @@ def create_app(settings: ServerSettings | None = None, recognizer: Recognizer | 
         settings.max_concurrent_recognitions, settings.max_waiting_recognitions, settings.max_recognitions_per_caller
     )
     app.state.streams = StreamSlots(settings.stream_max_connections, settings.stream_max_per_caller)
+    app.state.batchers = WindowBatchers(settings.stream_batch_size)
     app.state.worker = None
     app.add_middleware(Gate, gatekeeper=app.state.gatekeeper, max_upload_bytes=settings.max_upload_bytes)
     if settings.cors_origins:

@@ -71,7 +71,9 @@ _FROM_ENV = (
     ("SIGNSCRIBE_MAX_STORED_MB_PER_KEY", "max_stored_bytes_per_key", float, 1, MB),
     ("SIGNSCRIBE_MAX_STORED_MB", "max_stored_bytes", float, 1, MB),
     ("SIGNSCRIBE_MIN_FREE_DISK_MB", "min_free_disk_bytes", float, 0, MB),
+    ("SIGNSCRIBE_MAX_STREAMS", "stream_max_connections", int, 1, 1),
     ("SIGNSCRIBE_STREAMS_PER_KEY", "stream_max_per_caller", int, 1, 1),
+    ("SIGNSCRIBE_STREAM_BATCH", "stream_batch_size", int, 1, 1),
     ("SIGNSCRIBE_RECOGNITIONS_PER_KEY", "max_recognitions_per_caller", int, 1, 1),
     ("SIGNSCRIBE_SHUTDOWN_SECONDS", "shutdown_grace_seconds", float, 0, 1),
 )
@@ -121,7 +123,9 @@ class ServerSettings:
     stream_prediction_rate: float = 15.0  # predictions a second at most, per stream
     stream_max_message_bytes: int = 2 * MB
     stream_max_frame_pixels: int = 3840 * 2160  # larger frames are refused before they are decoded
-    stream_max_connections: int = 8  # each live stream holds a MediaPipe graph (about 150-300 MB)
+    # A stream of images holds a MediaPipe graph (about 150-300 MB); one of landmarks holds none.
+    stream_max_connections: int = 8
+    stream_batch_size: int = 32  # landmark windows of different streams in one model call, at most
     stream_max_per_caller: int = 4  # of those, one key's (or one address's, without keys)
     stream_idle_seconds: float = 60.0  # a stream that sends nothing this long is closed
     # Web pages that may open a stream, besides the server's own (and the CORS origins); "*": any.

@@ -70,6 +70,9 @@ class DataOptions(DatasetOptions, ConfigFile):
         default=None, metadata=described("The folder of --val's videos, if not --videos.", None, "DIR")
     )
     seed: int = field(default=0, metadata=described("Seed of the split, the weights and the batches."))
+    split_seed: int | None = field(
+        default=None, metadata=described("Seed of the split alone (default: --seed); ensemble members share one.")
+    )
     split_by: str = field(
         default="random",
         metadata=described("When --data has no validation split: random (stratified by label) or signer."),

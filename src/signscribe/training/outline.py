@@ -26,7 +26,7 @@ from signscribe.errors import SignscribeError
 from signscribe.evaluation.plots import Panel, plot_curves
 from signscribe.files import write_csv_atomic, write_text_atomic
 from signscribe.models.inputs import ExampleSet, InputPipeline, PreparedSamples, input_pipeline, prepare_samples
-from signscribe.models.pretrained import load_pretrained, model_config_json, save_model_folder
+from signscribe.models.pretrained import LoadedModel, load_pretrained, model_config_json, save_model_folder
 from signscribe.models.registry import ModelFamily, create_model, model_family
 from signscribe.models.weights import encoder_of, head_name, load_state, load_weights
 from signscribe.pose.cache import PoseCache
@@ -138,6 +138,34 @@ def _each(advance: Callable[[], None] | None) -> ProgressCallback | None:
     return None if advance is None else lambda done, total: advance()
 
 
+def run_input(config: TrainingOptions, source: LoadedModel | None) -> tuple[InputPipeline, ExtractionSettings]:
+    """What a run reads and how its landmarks are extracted: those of the model it starts from (a
+    start keeps its input), else of ``config.model``'s family with ``config``'s settings."""
+    if source is not None:
+        return source.features, source.extraction
+    pipeline = pipeline_for(config, model_family(config.model))
+    return pipeline, ExtractionSettings(frame_rate=config.frame_rate, include_face=pipeline.needs_face)
+
+
+def fill_pose_cache(
+    task_type: type[TrainingTask],
+    config: TrainingOptions,
+    workers: int = 1,
+    cluster: str | None = None,
+    hook: ProgressHook | None = None,
+) -> None:
+    """Extract every clip a run of ``config`` reads into the pose cache, with ``workers`` processes or
+    on the Ray ``cluster``, so that several runs of one data (ensemble members) read them back rather
+    than each extracting them."""
+    source = load_pretrained(config.init_from, task=task_type.task) if config.init_from else None
+    pipeline, extraction = run_input(config, source)
+    _, train_samples, val_samples = split_samples(config, task_type.stratify)
+    every = [sample.clip for sample in train_samples + val_samples]
+    extractor = HolisticExtractor(extraction, cache=PoseCache(), cluster=cluster)
+    extracting = hook(f"extracting {pipeline.kind}", len(every)) if hook else None
+    pipeline.prefetch(every, extractor, workers, _each(extracting))
+
+
 def prepare_data(
     task_type: type[TrainingTask],
     config: TrainingOptions,
@@ -191,12 +219,7 @@ def train_model(
     torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
     defaults = type(config)().to_dict()
     saved_state = resumable_state(out / CHECKPOINT, config.to_dict(), resume, RESUMABLE_CHANGES, defaults)
-    pipeline = source.features if source else pipeline_for(config, family)  # a start keeps its input
-    extraction = (
-        source.extraction
-        if source
-        else ExtractionSettings(frame_rate=config.frame_rate, include_face=pipeline.needs_face)
-    )
+    pipeline, extraction = run_input(config, source)
     extractor = extractor or HolisticExtractor(extraction, cache=PoseCache())
     with parallel.first_main():  # rank 0 extracts into the pose cache, the others read it
         data = prepare_data(task_type, config, pipeline, extractor, workers, hook if parallel.main else None)

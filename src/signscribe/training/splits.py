@@ -110,14 +110,15 @@ def split_samples(config: DataOptions, stratify: bool) -> tuple[list[str], list[
     if config.split_by == "random" and "train" in splits and ("val" in splits or "test" in splits):
         held = "val" if "val" in splits else "test"
         return dataset.labels, dataset.select("train").samples, dataset.select(held).samples
+    seed = config.seed if config.split_seed is None else config.split_seed
     if config.split_by == "signer":
-        train, val = signer_split(dataset.samples, config.val_fraction, config.seed, config.holdout_signer)
+        train, val = signer_split(dataset.samples, config.val_fraction, seed, config.holdout_signer)
     elif stratify:
-        train, val = stratified_split(dataset.samples, config.val_fraction, config.seed)
+        train, val = stratified_split(dataset.samples, config.val_fraction, seed)
     elif len(dataset.samples) < 2:
         raise SignscribeError(f"{config.data}: one sample cannot be split; give --val")
     else:
-        train, val = random_split(dataset.samples, config.val_fraction, config.seed)
+        train, val = random_split(dataset.samples, config.val_fraction, seed)
     if not val:
         raise SignscribeError(f"{config.data}: no validation samples; give --val or data with more per label")
     return dataset.labels, train, val

@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signscribe.cluster import run_tasks, task_cores
 from signscribe.errors import InputFileError, SignscribeError
 from signscribe.files import write_csv_atomic, write_text_atomic
 from signscribe.processes import spawn_pool, worker_failures
 from signscribe.training.config import TrainConfig
-from signscribe.training.recognition import train
+from signscribe.training.outline import fill_pose_cache
+from signscribe.training.recognition import RecognitionTask, train
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -239,6 +241,7 @@ def tune(
     study_name: str = "signscribe",
     log: Callable[[str], None] | None = None,
     workers: int = 1,
+    cluster: str | None = None,
     **train_options: Any,
 ) -> TuneResult:
     """Run ``trials`` trials in all (a resumed study counts those it holds) and write the results.
@@ -247,14 +250,15 @@ def tune(
     trial runs here first (its landmarks extracted into the pose cache by ``workers`` processes), then
     the rest are dealt out among ``workers`` processes. They share the study through ``storage`` (default:
     ``sqlite:///OUT/study.db``; SQLite on one machine, PostgreSQL or MySQL across machines, where the
-    same command on each machine joins the study)."""
+    same command on each machine joins the study). With ``cluster`` (a Ray address) the landmarks are
+    extracted on the cluster first, and the ``workers`` are Ray tasks, each with its share of the cores."""
     try:
         import optuna
     except ImportError as error:
         raise SignscribeError("tune needs optuna: pip install 'signscribe[tune]'") from error
     if sampler not in SAMPLERS or pruner not in PRUNERS:
         raise ValueError(f"sampler must be one of {SAMPLERS} and pruner one of {PRUNERS}")
-    if workers > 1 and storage is None:
+    if (workers > 1 or cluster is not None) and storage is None:
         out.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{(out / 'study.db').resolve()}"
     search = _Search(base, space, out, sampler, pruner, storage, study_name)
@@ -262,15 +266,23 @@ def tune(
     for stale in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # an interrupted run's
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
     remaining = trials - len(study.get_trials(states=_done()))
-    if remaining > 0:
+    if cluster is not None and remaining > 0:
+        fill_pose_cache(RecognitionTask, base, workers, cluster)
+    elif remaining > 0:
         search.run(study, log, 1 if workers > 1 else remaining, workers=workers, **train_options)
         remaining -= 1 if workers > 1 else remaining
-    if workers > 1 and remaining > 0:  # the rest dealt out: no worker can overshoot the budget
-        shares = [remaining // workers + (index < remaining % workers) for index in range(workers)]
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        with worker_failures(), spawn_pool(workers) as pool:
-            for future in [pool.submit(_worker, search, threads, share) for share in shares if share]:
-                future.result()
+    if (workers > 1 or cluster is not None) and remaining > 0:  # dealt out: no worker can overshoot the budget
+        shares = [share for index in range(workers) if (share := remaining // workers + (index < remaining % workers))]
+        if cluster is not None:
+            cores = task_cores(cluster, len(shares))
+            if log is not None:
+                log(f"{remaining} trials in {len(shares)} Ray task(s) of {cores} core(s), sharing {storage}")
+            run_tasks(cluster, _worker, [(search, cores, share) for share in shares], cores)
+        else:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            with worker_failures(), spawn_pool(workers) as pool:
+                for future in [pool.submit(_worker, search, threads, share) for share in shares]:
+                    future.result()
     finished = study.get_trials(states=_done())
     best = study.best_trial
     out.mkdir(parents=True, exist_ok=True)

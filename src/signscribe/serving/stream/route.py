@@ -21,6 +21,7 @@ import asyncio
 import functools
 import json
 import logging
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +32,6 @@ from signscribe.serving.security import ApiError
 from signscribe.serving.settings import ServerSettings
 from signscribe.serving.stream.messages import ConfigMessage, StreamMessageError, parse_message
 from signscribe.serving.stream.session import SCHEMA_VERSION, LandmarkSession, StreamSession
-from signscribe.serving.stream.slots import StreamSlots
 from signscribe.serving.stream.spelling import SpellingSession
 
 router = APIRouter()
@@ -91,8 +91,9 @@ def _origin_allowed(websocket: WebSocket, settings: ServerSettings) -> bool:
     return origin in allowed or urlsplit(origin).netloc == websocket.headers.get("host")
 
 
-def _session(recognizer: Recognizer, settings: ServerSettings, slots: StreamSlots) -> StreamSession:
+def _session(recognizer: Recognizer, state: Any) -> StreamSession:
     """The session of the model's input kind, with the server's stream settings."""
+    settings = state.settings
     top_k, rate, min_frames = settings.top_k, settings.stream_prediction_rate, settings.stream_min_frames
     if recognizer.loaded.input_kind == "frames":
         from signscribe.serving.stream.video import VideoSession  # torch: RGB models' frames are tensors
@@ -101,13 +102,17 @@ def _session(recognizer: Recognizer, settings: ServerSettings, slots: StreamSlot
     if recognizer.loaded.input_kind == "hand":
         return SpellingSession(recognizer, top_k, rate)
     window = settings.stream_window_frames or int(recognizer.loaded.config.get("input", {}).get("frames", 20))
-    return LandmarkSession(recognizer, window, min_frames, top_k, rate, slots)
+    return LandmarkSession(recognizer, window, min_frames, top_k, rate, state.streams, state.batchers.of(recognizer))
+
+
+def _frame_failed(error: Exception) -> dict[str, Any]:
+    return {"type": "error", "code": "frame_failed", "message": f"the frame failed: {error}"}
 
 
 async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: str) -> None:
     state = websocket.app.state
     settings = state.settings
-    session = _session(recognizer, settings, state.streams)
+    session = _session(recognizer, state)
     ready = {"type": "ready", "schema": SCHEMA_VERSION, "model": model_id, "input": recognizer.loaded.input_kind}
     window = {"window_frames": session.window_frames, "top_k": session.top_k}
     if session.window_seconds is not None:
@@ -127,8 +132,13 @@ async def _run_stream(websocket: WebSocket, recognizer: Recognizer, model_id: st
             try:
                 messages = await asyncio.to_thread(work)
             except Exception as error:  # a frame MediaPipe or the model cannot use: report it and go on
-                messages = [{"type": "error", "code": "frame_failed", "message": f"the frame failed: {error}"}]
+                messages = [_frame_failed(error)]
             for message in messages:
+                if isinstance(message, Future):  # a prediction waiting for its batch (landmark models)
+                    try:
+                        message = await asyncio.wrap_future(message)
+                    except Exception as error:
+                        message = _frame_failed(error)
                 await _send(websocket, message)
 
     async def receive_messages() -> None:

@@ -9,7 +9,9 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -18,11 +20,28 @@ from signscribe.pose.extract import PoseFinder
 from signscribe.pose.holistic_graph import HolisticStream
 from signscribe.pose.sequence import PoseSequence
 from signscribe.pose.signer_search import SignerFraming
+from signscribe.serving.stream.batching import WindowBatcher
 from signscribe.serving.stream.messages import LAYOUT, ConfigMessage, Incoming, StreamMessageError
 from signscribe.serving.stream.slots import StreamSlots
 
 SCHEMA_VERSION = 1
 STREAM_FPS = 15.0  # the frame rate of a window whose frames all share one time
+# A message to send, or one still being computed (a prediction waiting for its batch)
+Outgoing: TypeAlias = "dict[str, Any] | Future[dict[str, Any]]"
+
+
+def _then(future: Future[np.ndarray], make: Callable[[np.ndarray], dict[str, Any]]) -> Future[dict[str, Any]]:
+    """The message ``make`` builds from ``future``'s result, once it has one."""
+    message: Future[dict[str, Any]] = Future()
+
+    def build(done: Future[np.ndarray]) -> None:
+        try:
+            message.set_result(make(done.result()))
+        except Exception as error:
+            message.set_exception(error)
+
+    future.add_done_callback(build)
+    return message
 
 
 def overlay_message(t: float, values: np.ndarray, confidence: np.ndarray, width: int, height: int) -> dict[str, Any]:
@@ -81,7 +100,7 @@ class StreamSession(ABC):
         self.wake.clear()
         return frame
 
-    def process(self, frame: Incoming) -> list[dict[str, Any]]:
+    def process(self, frame: Incoming) -> list[Outgoing]:
         """One frame into the window; returns the messages to send. Runs in a worker thread. A frame
         stamped before the one processed last (a client whose clock started again) starts afresh."""
         with self._lock:
@@ -90,7 +109,7 @@ class StreamSession(ABC):
             self.latest = frame.t
             return self._process(frame)
 
-    def flush(self) -> list[dict[str, Any]]:
+    def flush(self) -> list[Outgoing]:
         """The prediction the rate held back, once no newer frame came to carry it. Runs in a worker thread."""
         with self._lock:
             if self.held is None:
@@ -106,7 +125,7 @@ class StreamSession(ABC):
         self.window.clear()
 
     @abstractmethod
-    def _process(self, frame: Incoming) -> list[dict[str, Any]]: ...
+    def _process(self, frame: Incoming) -> list[Outgoing]: ...
 
     def landmarks_of(self, frame: Incoming) -> tuple[np.ndarray, np.ndarray, int, int]:
         """A frame's landmarks in pixels, their confidence and the frame's size: the client's, or those
@@ -122,7 +141,7 @@ class StreamSession(ABC):
         raise NotImplementedError(f"{type(self).__name__} reads no landmarks")
 
     @abstractmethod
-    def _predict(self, t: float, started: float) -> dict[str, Any]:
+    def _predict(self, t: float, started: float) -> Outgoing:
         """The prediction of the window as it stands, its newest frame at ``t``."""
 
     def _due(self, t: float, frames: int) -> bool:
@@ -158,7 +177,8 @@ class StreamSession(ABC):
 
 class LandmarkSession(StreamSession):
     """A landmark model's stream: each frame's landmarks (from the image through a borrowed MediaPipe
-    graph, or sent by the client) into a window of the model's training length."""
+    graph, or sent by the client) into a window of the model's training length, whose prediction
+    the model's ``WindowBatcher`` computes with the windows of the other streams."""
 
     def __init__(
         self,
@@ -168,9 +188,12 @@ class LandmarkSession(StreamSession):
         top_k: int,
         rate: float,
         graphs: StreamSlots,
+        batcher: WindowBatcher,
     ) -> None:
-        """``graphs`` lends the MediaPipe graph on the first image frame; ``close`` gives it back."""
+        """``graphs`` lends the MediaPipe graph on the first image frame; ``close`` gives it back. A
+        stream whose client sends landmarks never borrows one."""
         super().__init__(recognizer, window_frames, min_frames, top_k, rate)
+        self.batcher = batcher
         self.window: deque[tuple[float, np.ndarray, np.ndarray]] = deque(maxlen=window_frames)
         self.size = (0, 0)
         self.graphs = graphs
@@ -183,18 +206,18 @@ class LandmarkSession(StreamSession):
             self.framing = SignerFraming(self.holistic, open_finder=lambda: PoseFinder().__enter__())
         return self.framing.process(image)
 
-    def _process(self, frame: Incoming) -> list[dict[str, Any]]:
+    def _process(self, frame: Incoming) -> list[Outgoing]:
         started = time.perf_counter()
         values, confidence, width, height = self.landmarks_of(frame)
         self.size = (width, height)
         self.window.append((frame.t, values, confidence))
         self.processed += 1
-        messages = [overlay_message(frame.t, values, confidence, width, height)]
+        messages: list[Outgoing] = [overlay_message(frame.t, values, confidence, width, height)]
         if self._due(frame.t, len(self.window)):
             messages.append(self._predict(frame.t, started))
         return messages
 
-    def _predict(self, t: float, started: float) -> dict[str, Any]:
+    def _predict(self, t: float, started: float) -> Outgoing:
         times = np.array([entry[0] for entry in self.window])
         span = times[-1] - times[0]
         fps = (len(times) - 1) / span if span > 0 else STREAM_FPS
@@ -213,8 +236,12 @@ class LandmarkSession(StreamSession):
         if signing and self.recognizer.explains:
             ranked, attention = self.recognizer.explain(sequence, top_k=self.top_k)
             return {**self._prediction(t, window, signing, ranked, started), "attention": attention.weights}
-        ranked = self.recognizer.predict(sequence, top_k=self.top_k) if signing else []
-        return self._prediction(t, window, signing, ranked, started)
+        if not signing:
+            return self._prediction(t, window, signing, [], started)
+        return _then(
+            self.batcher.submit(sequence),
+            lambda row: self._prediction(t, window, signing, self.recognizer.ranked(row, self.top_k), started),
+        )
 
     def close(self) -> None:
         with self._lock:
