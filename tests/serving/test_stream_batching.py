@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -92,12 +91,13 @@ def test_concurrent_landmark_streams_each_get_their_own_answer(
         try:
             with client.websocket_connect("/v1/stream") as ws:
                 ws.receive_json()
-                last = (sequence.num_frames - 1) / 30
-                for index in range(sequence.num_frames):
-                    ws.send_text(json.dumps({**landmarks_message(sequence, index), "t": index / 30}))
-                    time.sleep(0.02)
-                message = ws.receive_json()
-                while not (message["type"] == "prediction" and message["t"] == last):
+                for index in range(sequence.num_frames):  # each frame once the last is processed: none dropped
+                    t = index / 30
+                    ws.send_text(json.dumps({**landmarks_message(sequence, index), "t": t}))
+                    message = ws.receive_json()
+                    while not (message["type"] == "landmarks" and message["t"] == t):
+                        message = ws.receive_json()
+                while not (message["type"] == "prediction" and message["t"] == t):
                     message = ws.receive_json()
                 answers[sign] = message
         except BaseException as error:  # reported by the main thread
