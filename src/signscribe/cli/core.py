@@ -3,6 +3,7 @@ samples and serve."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -81,10 +82,13 @@ def _train(trainer: Callable[..., TrainResult], kind: type[TrainingOptions], val
     settings = kind.from_options(values["config"], **values, **values["data_options"])
     if not settings.data:
         raise ValueError("give --data KIND:PATH (or data in --config)")
-    if values.get("seeds"):
-        _train_ensemble(settings, values)
-        return
-    if values.get("ray"):
+    if values.get("seeds"):  # an ensemble: a member a seed (as Ray tasks with --ray), combined into --out
+        from signscribe.training.ensemble import train_ensemble
+
+        if values["nproc"] > 1:
+            raise ValueError("--seeds trains whole runs side by side; give it without --nproc")
+        trainer = functools.partial(train_ensemble, seeds=values["seeds"], cluster=values["ray"])
+    elif values.get("ray"):
         raise ValueError("--ray trains the members of an ensemble (--seeds) at once; one run trains here")
     if values["nproc"] > 1 and not Distributed.from_environment().active:
         raise typer.Exit(code=launch(values["nproc"], without_option(sys.argv[1:], "--nproc")))
@@ -94,18 +98,6 @@ def _train(trainer: Callable[..., TrainResult], kind: type[TrainingOptions], val
     with terminal.progress() as bars:
         options = {"hook": terminal.phase_bars(bars), "log": bars.console.print, "workers": values["workers"]}
         result = trainer(settings, values["out"], resume=values["resume"], **options)
-    console.print(result.summary)
-
-
-def _train_ensemble(settings: Any, values: dict[str, Any]) -> None:
-    """``train --seeds``: a member a seed (as Ray tasks with ``--ray``), combined into one folder."""
-    from signscribe.training.ensemble import train_ensemble
-
-    if values["nproc"] > 1:
-        raise ValueError("--seeds trains whole runs side by side; give it without --nproc")
-    with terminal.progress() as bars:
-        options = {"hook": terminal.phase_bars(bars), "log": bars.console.print, "workers": values["workers"]}
-        result = train_ensemble(settings, values["out"], values["seeds"], values["ray"], values["resume"], **options)
     console.print(result.summary)
 
 

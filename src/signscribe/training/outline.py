@@ -160,9 +160,22 @@ def fill_pose_cache(
     source = load_pretrained(config.init_from, task=task_type.task) if config.init_from else None
     pipeline, extraction = run_input(config, source)
     _, train_samples, val_samples = split_samples(config, task_type.stratify)
-    every = [sample.clip for sample in train_samples + val_samples]
     extractor = HolisticExtractor(extraction, cache=PoseCache(), cluster=cluster)
-    extracting = hook(f"extracting {pipeline.kind}", len(every)) if hook else None
+    _prefetch(pipeline, train_samples + val_samples, extractor, workers, hook)
+
+
+def _prefetch(
+    pipeline: InputPipeline,
+    samples: list[Sample],
+    extractor: HolisticExtractor,
+    workers: int,
+    hook: ProgressHook | None,
+) -> None:
+    """Extract the samples' clips into the pose cache ahead of loading them, in parallel (``workers``
+    processes, or the extractor's Ray cluster); a bar only where that happens."""
+    every = [sample.clip for sample in samples]
+    parallel = workers > 1 or extractor.cluster is not None
+    extracting = hook(f"extracting {pipeline.kind}", len(every)) if hook and parallel else None
     pipeline.prefetch(every, extractor, workers, _each(extracting))
 
 
@@ -177,9 +190,7 @@ def prepare_data(
     """Split the data, then prepare every clip once (first in parallel with ``workers``)."""
     labels, train_samples, val_samples = split_samples(config, task_type.stratify)
     task_type.check_split(config, labels, train_samples + val_samples)
-    every = [sample.clip for sample in train_samples + val_samples]
-    extracting = hook(f"extracting {pipeline.kind}", len(every)) if hook and workers > 1 else None
-    pipeline.prefetch(every, extractor, workers, _each(extracting))
+    _prefetch(pipeline, train_samples + val_samples, extractor, workers, hook)
     parts = {}
     for name, samples in (("train", train_samples), ("val", val_samples)):
         advance = hook(f"loading {name} {pipeline.kind}", len(samples)) if hook else None
