@@ -7,6 +7,14 @@ hands, because it sees no wrist or arm around them. So a photo where no hand is 
 inside borders of its edge colour (``RETRY_BORDERS``): with them, hands are found in 95% of the
 letter photos and all the digit photos.
 
+In a photo the palm detector's threshold is 0.3, not MediaPipe's 0.5 (``PHOTO_DETECTION_CONFIDENCE``):
+with the retries, 0.3 finds a hand in 96.4% of the roboflow letter photos where 0.5 finds one in
+94.6%, and no more false hands in 285 crops of faces and backgrounds from the shared clips (one, a
+face, at either); 0.2 finds 97.1% and three false hands (``benchmarks/photo_hands.py``). MediaPipe
+blends overlapping palm boxes, so the weaker ones also move the landmarks of hands 0.5 finds: the
+fingerspelling model's held-out photos are read better (its card). A video keeps 0.5: its frames
+show the arm around the hand.
+
 MediaPipe Hands names a hand as it would appear in a mirrored (selfie) image: its "Left" is the
 signer's right hand in an ordinary photo, which is where the hand goes in our layout. The body rows
 stay missing (confidence 0).
@@ -31,7 +39,10 @@ from signscribe.pose.sequence import PoseSequence
 RETRY_BORDERS = (0.25, 0.5, 1.0)
 PHOTO_FPS = 1.0  # a photo is one frame; a rate keeps every PoseSequence alike
 # bumped when what a photo gives changes (cache entries are kept under it)
-PHOTO_VERSION = 1
+PHOTO_VERSION = 2
+# the palm detector's threshold in a photo, and in a video's frames (see the module's docstring)
+PHOTO_DETECTION_CONFIDENCE = 0.3
+VIDEO_DETECTION_CONFIDENCE = 0.5
 # MediaPipe's label of a hand -> the rows it takes in an unmirrored photo (see the module's docstring)
 _SIDE_OF_LABEL = {"Left": "right_hand", "Right": "left_hand"}
 
@@ -48,9 +59,10 @@ class PhotoHands:
     follows the hand from frame to frame instead of looking for it afresh, and there is no retry (a
     webcam's frame shows the arm around the hand)."""
 
-    def __init__(self, max_hands: int = 2, min_detection_confidence: float = 0.5, video: bool = False) -> None:
+    def __init__(self, max_hands: int = 2, min_detection_confidence: float | None = None, video: bool = False) -> None:
         self.max_hands = max_hands
-        self.min_detection_confidence = min_detection_confidence
+        default = VIDEO_DETECTION_CONFIDENCE if video else PHOTO_DETECTION_CONFIDENCE
+        self.min_detection_confidence = default if min_detection_confidence is None else min_detection_confidence
         self.video = video
         self._hands = None
         self._turn = threading.Lock()
