@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from signscribe.cli import app
 from signscribe.inference import Recognizer
+from signscribe.inference.clips import default_model, only_photos
 from spelled_words import cab_book, spelled_word
 
 # one photo of each of six letters of the shared test folder, of distinct hand shapes
@@ -59,6 +60,15 @@ def test_recognize_reads_photos_with_the_fingerspelling_model_by_default(letter_
     assert all(p["gloss"].isalpha() for p in answer["results"][0]["predictions"])
     [failed] = answer["failed"]
     assert failed["video"] == "wall.png" and failed["reason"].endswith("wall.png: no hand found in this photo")
+
+
+def test_only_photos_pick_the_photo_model_and_hide_the_frames_bar(letter_photos: Path, tmp_path: Path) -> None:
+    photos = letter_photos / "test" / "images"
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    assert only_photos([photos]) and default_model([photos / "V10.jpg"]) == "fingerspelling"
+    assert not only_photos([photos / "V10.jpg", clip]) and default_model([photos / "V10.jpg", clip]) is None
+    assert not only_photos([tmp_path / "missing.jpg"])
 
 
 def test_a_model_of_signs_in_motion_refuses_a_photo_and_names_the_one_that_reads_it(letter_photos: Path) -> None:

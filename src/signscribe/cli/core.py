@@ -282,6 +282,7 @@ def recognize(
         RESULT_FORMATS,
         default_model,
         format_results,
+        only_photos,
         recognize_paths,
         write_recognition,
     )
@@ -308,7 +309,8 @@ def recognize(
     with terminal.progress() as bars:
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         progress = bar(bars, "recognising")
-        frames = bar(bars, "reading frames", visible=parts == workers)  # one clip: its frames, with an ETA
+        # one clip: its frames, with an ETA (a photo has none to read)
+        frames = bar(bars, "reading frames", visible=parts == workers and not only_photos(clips))
         recognition = recognize_paths(recognizer, clips, top_k, workers, progress, extracting, explain, frames)
     if out is None and output_format == "table":
         console.print(*terminal.recognition_tables(recognition, top_k))

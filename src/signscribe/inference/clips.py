@@ -105,14 +105,19 @@ def recognize_paths(
     return Recognition(results, inputs.base, inputs.batch, long_videos(inputs.files, recognizer.sign_seconds))
 
 
-def default_model(paths: Sequence[Path]) -> str | None:
-    """The bundled model for ``paths`` when no model is named: ``PHOTO_MODEL`` when they are all
-    photos, else ``None`` (the default model)."""
+def only_photos(paths: Sequence[Path]) -> bool:
+    """Whether ``paths`` (clips, folders, patterns) name photos and nothing else."""
     try:
         files = gather_inputs(paths, CLIP_SUFFIXES, CLIPS).files
     except (InputFileError, ValueError):
-        return None  # recognize_paths says what is wrong
-    return PHOTO_MODEL if files and all(media_kind(file) == "photo" for file in files) else None
+        return False  # recognize_paths says what is wrong
+    return bool(files) and all(media_kind(file) == "photo" for file in files)
+
+
+def default_model(paths: Sequence[Path]) -> str | None:
+    """The bundled model for ``paths`` when no model is named: ``PHOTO_MODEL`` when they are all
+    photos, else ``None`` (the default model)."""
+    return PHOTO_MODEL if only_photos(paths) else None
 
 
 def long_videos(clips: list[Path], sign_seconds: float) -> list[tuple[Path, float]]:
