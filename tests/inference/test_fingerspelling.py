@@ -62,7 +62,7 @@ def test_recognize_reads_photos_with_the_fingerspelling_model_by_default(letter_
     assert failed["video"] == "wall.png" and failed["reason"].endswith("wall.png: no hand found in this photo")
 
 
-def test_only_photos_pick_the_photo_model_and_hide_the_frames_bar(letter_photos: Path, tmp_path: Path) -> None:
+def test_only_photos_pick_the_photo_model(letter_photos: Path, tmp_path: Path) -> None:
     photos = letter_photos / "test" / "images"
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\x00\x00\x00\x18ftypmp42")

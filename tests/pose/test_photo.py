@@ -55,6 +55,7 @@ def test_a_hand_below_mediapipes_default_threshold_is_found_where_it_is_labelled
     with PhotoHands(min_detection_confidence=0.5) as strict, PhotoHands() as ours:
         assert not _has_hand(photo_landmarks(path, strict)), "0.5 finds this hand now: pick another photo"
         sequence = photo_landmarks(path, ours)
+    assert _has_hand(sequence), "no hand found at the photo threshold either"
     _, x, y, width, height = map(float, (path.parents[1] / "labels" / "O17.txt").read_text().split())
     hand = "right_hand" if sequence.detected("right_hand")[0] else "left_hand"
     points = sequence.component(hand)[0][0, :, :2] / 416
