@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from signscribe.cli import app
 from signscribe.inference import Recognizer
-from signscribe.inference.clips import default_model, only_photos
+from signscribe.inference.clips import only_photos
 from spelled_words import cab_book, spelled_word
 
 # one photo of each of six letters of the shared test folder, of distinct hand shapes
@@ -62,12 +62,12 @@ def test_recognize_reads_photos_with_the_fingerspelling_model_by_default(letter_
     assert failed["video"] == "wall.png" and failed["reason"].endswith("wall.png: no hand found in this photo")
 
 
-def test_only_photos_pick_the_photo_model(letter_photos: Path, tmp_path: Path) -> None:
+def test_only_photos_are_told_from_a_mix_and_from_missing_files(letter_photos: Path, tmp_path: Path) -> None:
     photos = letter_photos / "test" / "images"
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\x00\x00\x00\x18ftypmp42")
-    assert only_photos([photos]) and default_model([photos / "V10.jpg"]) == "fingerspelling"
-    assert not only_photos([photos / "V10.jpg", clip]) and default_model([photos / "V10.jpg", clip]) is None
+    assert only_photos([photos]) and only_photos([photos / "V10.jpg"])
+    assert not only_photos([photos / "V10.jpg", clip])
     assert not only_photos([tmp_path / "missing.jpg"])
 
 

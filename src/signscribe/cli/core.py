@@ -279,8 +279,8 @@ def recognize(
     from signscribe import Recognizer
     from signscribe.export.runtime import on_runtime
     from signscribe.inference.clips import (
+        PHOTO_MODEL,
         RESULT_FORMATS,
-        default_model,
         format_results,
         only_photos,
         recognize_paths,
@@ -288,7 +288,8 @@ def recognize(
     )
 
     output_format = option.result_format(output_format, out, RESULT_FORMATS)
-    model = model or default_model(clips)
+    photos_only = only_photos(clips)
+    model = model or (PHOTO_MODEL if photos_only else None)
     vlm = option.vlm_options(prompt_config, labels if option.is_vlm(model) else None, load_in_4bit, load_in_8bit, dtype)
     # a folder's clips are extracted side by side; one video is cut into parts extracted side by side
     parts = workers if len(clips) == 1 and clips[0].is_file() and ray is None else 1
@@ -310,7 +311,7 @@ def recognize(
         extracting = bar(bars, "extracting landmarks", visible=workers > 1)
         progress = bar(bars, "recognising")
         # one clip: its frames, with an ETA (a photo has none to read)
-        frames = bar(bars, "reading frames", visible=parts == workers and not only_photos(clips))
+        frames = bar(bars, "reading frames", visible=parts == workers and not photos_only)
         recognition = recognize_paths(recognizer, clips, top_k, workers, progress, extracting, explain, frames)
     if out is None and output_format == "table":
         console.print(*terminal.recognition_tables(recognition, top_k))

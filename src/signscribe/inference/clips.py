@@ -106,18 +106,13 @@ def recognize_paths(
 
 
 def only_photos(paths: Sequence[Path]) -> bool:
-    """Whether ``paths`` (clips, folders, patterns) name photos and nothing else."""
+    """Whether ``paths`` (clips, folders, patterns) name photos and nothing else: then the model, when
+    none is named, is ``PHOTO_MODEL``."""
     try:
         files = gather_inputs(paths, CLIP_SUFFIXES, CLIPS).files
     except (InputFileError, ValueError):
         return False  # recognize_paths says what is wrong
     return bool(files) and all(media_kind(file) == "photo" for file in files)
-
-
-def default_model(paths: Sequence[Path]) -> str | None:
-    """The bundled model for ``paths`` when no model is named: ``PHOTO_MODEL`` when they are all
-    photos, else ``None`` (the default model)."""
-    return PHOTO_MODEL if only_photos(paths) else None
 
 
 def long_videos(clips: list[Path], sign_seconds: float) -> list[tuple[Path, float]]:
